@@ -194,6 +194,7 @@ static void test_builder(void **state)
     out = core_labels_builder_labels(&b, &a);
     assert_string_equal(str(out), "{job=\"node\", zone=\"us\"}");
     core_arena_destroy(&a);
+    core_labels_builder_destroy(&b);
 
     core_labels_builder_init(&b, NULL); /* no base */
     core_labels_builder_destroy(&b);
