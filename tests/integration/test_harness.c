@@ -21,7 +21,8 @@ static th_proc *start_gateway(int port)
 {
     char listen[64];
     snprintf(listen, sizeof listen, "--web.listen-address=127.0.0.1:%d", port);
-    char *argv[] = {"prometheus-pushgateway", listen, NULL};
+    /* Debian's gateway persists to /var/lib/prometheus by default: not here. */
+    char *argv[] = {"prometheus-pushgateway", listen, "--persistence.file=", NULL};
     return th_start("pushgateway", argv, url(port, "/-/ready"), 20);
 }
 
@@ -57,7 +58,8 @@ static void test_program_that_exits_early(void **state)
 {
     /* The gateway refuses a listen address without a port and exits. */
     int port = th_free_port();
-    char *argv[] = {"prometheus-pushgateway", "--web.listen-address=127.0.0.1", NULL};
+    char *argv[] = {"prometheus-pushgateway", "--web.listen-address=127.0.0.1",
+                    "--persistence.file=", NULL};
     assert_null(th_start("pushgateway", argv, url(port, "/-/ready"), 20));
     th_pass();
 }
