@@ -82,14 +82,14 @@ prom_counter *prom_counter_labels(prom_counter *family, ...)
     return (prom_counter *)c;
 }
 
-prom_counter *prom_counter_labels_v(prom_counter *family, const char *const values[])
+prom_counter *prom_counter_labels_v(prom_counter *family, const char *const values[], size_t n)
 {
-    return (prom_counter *)pm_lookup(family, values);
+    return (prom_counter *)pm_lookup(family, values, n);
 }
 
-int prom_counter_remove(prom_counter *family, const char *const values[])
+int prom_counter_remove(prom_counter *family, const char *const values[], size_t n)
 {
-    return pm_remove(family, values);
+    return pm_remove(family, values, n);
 }
 
 void prom_counter_clear(prom_counter *family)

@@ -67,14 +67,14 @@ prom_gauge *prom_gauge_labels(prom_gauge *family, ...)
     return (prom_gauge *)c;
 }
 
-prom_gauge *prom_gauge_labels_v(prom_gauge *family, const char *const values[])
+prom_gauge *prom_gauge_labels_v(prom_gauge *family, const char *const values[], size_t n)
 {
-    return (prom_gauge *)pm_lookup(family, values);
+    return (prom_gauge *)pm_lookup(family, values, n);
 }
 
-int prom_gauge_remove(prom_gauge *family, const char *const values[])
+int prom_gauge_remove(prom_gauge *family, const char *const values[], size_t n)
 {
-    return pm_remove(family, values);
+    return pm_remove(family, values, n);
 }
 
 void prom_gauge_clear(prom_gauge *family)

@@ -187,14 +187,15 @@ prom_histogram *prom_histogram_labels(prom_histogram *family, ...)
     return (prom_histogram *)c;
 }
 
-prom_histogram *prom_histogram_labels_v(prom_histogram *family, const char *const values[])
+prom_histogram *prom_histogram_labels_v(prom_histogram *family, const char *const values[],
+                                        size_t n)
 {
-    return (prom_histogram *)pm_lookup(family, values);
+    return (prom_histogram *)pm_lookup(family, values, n);
 }
 
-int prom_histogram_remove(prom_histogram *family, const char *const values[])
+int prom_histogram_remove(prom_histogram *family, const char *const values[], size_t n)
 {
-    return pm_remove(family, values);
+    return pm_remove(family, values, n);
 }
 
 void prom_histogram_clear(prom_histogram *family)

@@ -87,7 +87,7 @@ static bool self_register(self_metrics *m, prom_registry *r)
     });
     if (requests == NULL) return false;
     for (int i = 0; i < N_CODES; i++) {
-        m->by_code[i] = prom_counter_labels(requests, code_names[i]);
+        m->by_code[i] = prom_counter_labels(requests, code_names[i], NULL);
         if (m->by_code[i] == NULL) {
             prom_unregister(r, REQUESTS_NAME);
             return false;

@@ -64,14 +64,14 @@ prom_info *prom_info_labels(prom_info *family, ...)
     return (prom_info *)c;
 }
 
-prom_info *prom_info_labels_v(prom_info *family, const char *const values[])
+prom_info *prom_info_labels_v(prom_info *family, const char *const values[], size_t n)
 {
-    return (prom_info *)pm_lookup(family, values);
+    return (prom_info *)pm_lookup(family, values, n);
 }
 
-int prom_info_remove(prom_info *family, const char *const values[])
+int prom_info_remove(prom_info *family, const char *const values[], size_t n)
 {
-    return pm_remove(family, values);
+    return pm_remove(family, values, n);
 }
 
 void prom_info_clear(prom_info *family)
@@ -251,14 +251,14 @@ prom_stateset *prom_stateset_labels(prom_stateset *family, ...)
     return (prom_stateset *)c;
 }
 
-prom_stateset *prom_stateset_labels_v(prom_stateset *family, const char *const values[])
+prom_stateset *prom_stateset_labels_v(prom_stateset *family, const char *const values[], size_t n)
 {
-    return (prom_stateset *)pm_lookup(family, values);
+    return (prom_stateset *)pm_lookup(family, values, n);
 }
 
-int prom_stateset_remove(prom_stateset *family, const char *const values[])
+int prom_stateset_remove(prom_stateset *family, const char *const values[], size_t n)
 {
-    return pm_remove(family, values);
+    return pm_remove(family, values, n);
 }
 
 void prom_stateset_clear(prom_stateset *family)

@@ -199,9 +199,10 @@ int pm_not_a_child(const void *handle, const char *what);
 /* The family behind a handle (family or child). */
 pm_family *pm_family_of(void *handle);
 
-pm_child *pm_lookup(void *handle, const char *const values[]);
+/* Child lookup by n values, or by a NULL-terminated va_list; removal by n values. */
+pm_child *pm_lookup(void *handle, const char *const values[], size_t n);
 pm_child *pm_lookupv(void *handle, va_list ap);
-int pm_remove(void *handle, const char *const values[]);
+int pm_remove(void *handle, const char *const values[], size_t n);
 void pm_clear(void *handle);
 
 /* ---- Rendering (registry.c) */

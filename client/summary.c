@@ -421,14 +421,14 @@ prom_summary *prom_summary_labels(prom_summary *family, ...)
     return (prom_summary *)c;
 }
 
-prom_summary *prom_summary_labels_v(prom_summary *family, const char *const values[])
+prom_summary *prom_summary_labels_v(prom_summary *family, const char *const values[], size_t n)
 {
-    return (prom_summary *)pm_lookup(family, values);
+    return (prom_summary *)pm_lookup(family, values, n);
 }
 
-int prom_summary_remove(prom_summary *family, const char *const values[])
+int prom_summary_remove(prom_summary *family, const char *const values[], size_t n)
 {
-    return pm_remove(family, values);
+    return pm_remove(family, values, n);
 }
 
 void prom_summary_clear(prom_summary *family)

@@ -75,8 +75,8 @@ int main(int argc, char **argv)
     while (!stop) {
         const char *endpoint = endpoints[rand() % 2];
         const char *method = methods[rand() % 2];
-        prom_counter_inc(prom_counter_labels(requests, method, endpoint));
-        prom_gauge_set(prom_gauge_labels(latency, endpoint), (double)rand() / RAND_MAX);
+        prom_counter_inc(prom_counter_labels(requests, method, endpoint, NULL));
+        prom_gauge_set(prom_gauge_labels(latency, endpoint, NULL), (double)rand() / RAND_MAX);
         sleep_ms(interval_ms);
     }
     prom_http_stop(server);

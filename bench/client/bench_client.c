@@ -103,7 +103,7 @@ static void labels_loop(long n, void *ud)
 {
     prom_counter *f = ud;
     for (long i = 0; i < n; i++)
-        prom_counter_inc(prom_counter_labels(f, "GET", "/home"));
+        prom_counter_inc(prom_counter_labels(f, "GET", "/home", NULL));
 }
 
 static double bench_labels_inc(void)
@@ -112,7 +112,7 @@ static double bench_labels_inc(void)
     prom_registry *r = fresh_registry();
     prom_counter *f = prom_counter_new(&(prom_opts){
         .name = "c_total", .help = "h", .labels = names, .n_labels = 2, .registry = r});
-    prom_counter_inc(prom_counter_labels(f, "GET", "/home"));
+    prom_counter_inc(prom_counter_labels(f, "GET", "/home", NULL));
     double ns = time_per_op(labels_loop, f);
     prom_registry_free(r);
     return ns;
@@ -168,7 +168,7 @@ static prom_counter *big_family(prom_registry *r)
     char path[64];
     for (int i = 0; i < SERIES; i++) {
         snprintf(path, sizeof path, "/api/v1/item/%d", i);
-        prom_counter_add(prom_counter_labels(f, path, "200"), i);
+        prom_counter_add(prom_counter_labels(f, path, "200", NULL), i);
     }
     return f;
 }

@@ -30,6 +30,12 @@
 extern "C" {
 #endif
 
+#if defined(__GNUC__)
+#define PROM_SENTINEL __attribute__((sentinel))
+#else
+#define PROM_SENTINEL
+#endif
+
 typedef struct prom_registry prom_registry;
 typedef struct prom_counter prom_counter;
 typedef struct prom_gauge prom_gauge;
@@ -61,13 +67,14 @@ typedef struct prom_opts {
 /* ---- Counter: a value that only goes up (and resets when the process restarts). */
 
 prom_counter *prom_counter_new(const prom_opts *opts);
-/* The child with these label values (as many as the family has label names),
- * created on first use.  NULL (with prom_last_error) on a wrong count or a NULL
- * value.  The variadic form reads exactly opts.n_labels strings. */
-prom_counter *prom_counter_labels(prom_counter *family, ...);
-prom_counter *prom_counter_labels_v(prom_counter *family, const char *const values[]);
+/* The child with these label values, one per label name of the family in the
+ * order of opts.labels, created on first use.  The variadic form takes the
+ * values followed by NULL: prom_counter_labels(requests, "GET", "/home", NULL).
+ * NULL (with prom_last_error) when the count is wrong or a value is not UTF-8. */
+prom_counter *prom_counter_labels(prom_counter *family, ...) PROM_SENTINEL;
+prom_counter *prom_counter_labels_v(prom_counter *family, const char *const values[], size_t n);
 /* Removes one child (PROM_ENOENT if there is none) or every child. */
-int prom_counter_remove(prom_counter *family, const char *const values[]);
+int prom_counter_remove(prom_counter *family, const char *const values[], size_t n);
 void prom_counter_clear(prom_counter *family);
 int prom_counter_inc(prom_counter *c);
 /* Adds v >= 0; a negative or NaN v is refused with PROM_EINVAL. */
@@ -83,9 +90,9 @@ prom_counter *prom_counter_func_new(const prom_opts *opts, double (*fn)(void *),
 /* ---- Gauge: a value that goes up and down. */
 
 prom_gauge *prom_gauge_new(const prom_opts *opts);
-prom_gauge *prom_gauge_labels(prom_gauge *family, ...);
-prom_gauge *prom_gauge_labels_v(prom_gauge *family, const char *const values[]);
-int prom_gauge_remove(prom_gauge *family, const char *const values[]);
+prom_gauge *prom_gauge_labels(prom_gauge *family, ...) PROM_SENTINEL;
+prom_gauge *prom_gauge_labels_v(prom_gauge *family, const char *const values[], size_t n);
+int prom_gauge_remove(prom_gauge *family, const char *const values[], size_t n);
 void prom_gauge_clear(prom_gauge *family);
 int prom_gauge_set(prom_gauge *g, double v);
 int prom_gauge_inc(prom_gauge *g);
@@ -107,9 +114,10 @@ extern const double prom_default_buckets[11];
 /* `buckets` are the upper bounds, strictly increasing; +Inf is implied (a last
  * +Inf is accepted and dropped).  NULL and 0 give the default buckets. */
 prom_histogram *prom_histogram_new(const prom_opts *opts, const double *buckets, size_t n_buckets);
-prom_histogram *prom_histogram_labels(prom_histogram *family, ...);
-prom_histogram *prom_histogram_labels_v(prom_histogram *family, const char *const values[]);
-int prom_histogram_remove(prom_histogram *family, const char *const values[]);
+prom_histogram *prom_histogram_labels(prom_histogram *family, ...) PROM_SENTINEL;
+prom_histogram *prom_histogram_labels_v(prom_histogram *family, const char *const values[],
+                                        size_t n);
+int prom_histogram_remove(prom_histogram *family, const char *const values[], size_t n);
 void prom_histogram_clear(prom_histogram *family);
 int prom_histogram_observe(prom_histogram *h, double v);
 /* Observes v and records an exemplar on the bucket it falls in. */
@@ -143,9 +151,9 @@ typedef struct prom_summary_opts {
 
 /* `sopts` may be NULL for a summary without quantiles. */
 prom_summary *prom_summary_new(const prom_opts *opts, const prom_summary_opts *sopts);
-prom_summary *prom_summary_labels(prom_summary *family, ...);
-prom_summary *prom_summary_labels_v(prom_summary *family, const char *const values[]);
-int prom_summary_remove(prom_summary *family, const char *const values[]);
+prom_summary *prom_summary_labels(prom_summary *family, ...) PROM_SENTINEL;
+prom_summary *prom_summary_labels_v(prom_summary *family, const char *const values[], size_t n);
+int prom_summary_remove(prom_summary *family, const char *const values[], size_t n);
 void prom_summary_clear(prom_summary *family);
 int prom_summary_observe(prom_summary *s, double v);
 uint64_t prom_summary_count(const prom_summary *s);
@@ -158,9 +166,9 @@ double prom_summary_quantile(const prom_summary *s, double q);
  * Exposed as <name>_info; the name must not itself end in "_info". */
 
 prom_info *prom_info_new(const prom_opts *opts);
-prom_info *prom_info_labels(prom_info *family, ...);
-prom_info *prom_info_labels_v(prom_info *family, const char *const values[]);
-int prom_info_remove(prom_info *family, const char *const values[]);
+prom_info *prom_info_labels(prom_info *family, ...) PROM_SENTINEL;
+prom_info *prom_info_labels_v(prom_info *family, const char *const values[], size_t n);
+int prom_info_remove(prom_info *family, const char *const values[], size_t n);
 void prom_info_clear(prom_info *family);
 /* Replaces the info labels; their names must differ from the family's. */
 int prom_info_set(prom_info *info, const prom_label *labels, size_t n);
@@ -169,9 +177,9 @@ int prom_info_set(prom_info *info, const prom_label *labels, size_t n);
  * In the text format each state is a gauge sample with the label <name>="<state>". */
 
 prom_stateset *prom_stateset_new(const prom_opts *opts, const char *const states[], size_t n);
-prom_stateset *prom_stateset_labels(prom_stateset *family, ...);
-prom_stateset *prom_stateset_labels_v(prom_stateset *family, const char *const values[]);
-int prom_stateset_remove(prom_stateset *family, const char *const values[]);
+prom_stateset *prom_stateset_labels(prom_stateset *family, ...) PROM_SENTINEL;
+prom_stateset *prom_stateset_labels_v(prom_stateset *family, const char *const values[], size_t n);
+int prom_stateset_remove(prom_stateset *family, const char *const values[], size_t n);
 void prom_stateset_clear(prom_stateset *family);
 /* Makes `state` the one true state (an enum, like client_python's Enum). */
 int prom_stateset_set(prom_stateset *s, const char *state);

@@ -189,7 +189,7 @@ static void test_protobuf_push(void **state)
                                                         .registry = reg},
                                            NULL, 0);
     assert_non_null(h);
-    prom_histogram_observe(prom_histogram_labels(h, "GET"), 0.3);
+    prom_histogram_observe(prom_histogram_labels(h, "GET", NULL), 0.3);
     prom_push_opts o = opts_for(reg);
     o.format = PROM_FORMAT_PROTOBUF;
     assert_int_equal(prom_push(&o, NULL), 0);
@@ -378,7 +378,7 @@ static void test_labels_of_the_grouping_key(void **state)
     static const char *const instance[] = {"instance"}, *const job[] = {"job"};
     prom_gauge *by_instance = prom_gauge_new(&(prom_opts){
         .name = "by_instance", .help = "", .labels = instance, .n_labels = 1, .registry = reg});
-    prom_gauge_set(prom_gauge_labels(by_instance, "x"), 1);
+    prom_gauge_set(prom_gauge_labels(by_instance, "x", NULL), 1);
     prom_push_opts o = opts_for(reg);
     assert_int_equal(prom_push(&o, NULL), PROM_EINVAL);
     assert_string_equal(prom_last_error(),
@@ -386,7 +386,7 @@ static void test_labels_of_the_grouping_key(void **state)
     assert_int_equal(prom_unregister(reg, "by_instance"), 0);
     prom_gauge *by_job = prom_gauge_new(
         &(prom_opts){.name = "by_job", .help = "", .labels = job, .n_labels = 1, .registry = reg});
-    prom_gauge_set(prom_gauge_labels(by_job, "x"), 1);
+    prom_gauge_set(prom_gauge_labels(by_job, "x", NULL), 1);
     o.format = PROM_FORMAT_PROTOBUF;
     assert_int_equal(prom_push_add(&o, NULL), PROM_EINVAL);
     assert_string_equal(prom_last_error(), "pushed metric by_job already contains a job label");

@@ -51,31 +51,31 @@ static void test_counter_labels(void **state)
     /* A family with labels is not itself a counter. */
     assert_int_equal(prom_counter_inc(f), PROM_ESTATE);
     assert_non_null(strstr(prom_last_error(), "has labels"));
-    prom_counter *get_home = prom_counter_labels(f, "GET", "/home");
+    prom_counter *get_home = prom_counter_labels(f, "GET", "/home", NULL);
     assert_non_null(get_home);
     prom_counter_inc(get_home);
-    prom_counter_inc(prom_counter_labels(f, "GET", "/home")); /* the same child */
+    prom_counter_inc(prom_counter_labels(f, "GET", "/home", NULL)); /* the same child */
     const char *values[] = {"GET", "/home"};
-    assert_ptr_equal(prom_counter_labels_v(f, values), get_home);
+    assert_ptr_equal(prom_counter_labels_v(f, values, 2), get_home);
     assert_true(prom_counter_value(get_home) == 2);
-    prom_counter *post = prom_counter_labels(f, "POST", "/home");
+    prom_counter *post = prom_counter_labels(f, "POST", "/home", NULL);
     assert_ptr_not_equal(post, get_home);
     assert_true(prom_counter_value(post) == 0);
     /* A child is also a way to the family. */
-    assert_ptr_equal(prom_counter_labels(get_home, "POST", "/home"), post);
+    assert_ptr_equal(prom_counter_labels(get_home, "POST", "/home", NULL), post);
 
     /* Many children: the table grows, every child stays where it was. */
     char buf[32];
     prom_counter *kept[500];
     for (int i = 0; i < 500; i++) {
         snprintf(buf, sizeof buf, "/p%d", i);
-        kept[i] = prom_counter_labels(f, "GET", buf);
+        kept[i] = prom_counter_labels(f, "GET", buf, NULL);
         assert_non_null(kept[i]);
         prom_counter_add(kept[i], i);
     }
     for (int i = 0; i < 500; i++) {
         snprintf(buf, sizeof buf, "/p%d", i);
-        assert_ptr_equal(prom_counter_labels(f, "GET", buf), kept[i]);
+        assert_ptr_equal(prom_counter_labels(f, "GET", buf, NULL), kept[i]);
         assert_true(prom_counter_value(kept[i]) == i);
     }
 }
@@ -85,35 +85,43 @@ static void test_label_errors(void **state)
     prom_counter *f = prom_counter_new(&(prom_opts){
         .name = "x_total", .help = "", .labels = method_endpoint, .n_labels = 2, .registry = reg});
     const char *with_null[] = {"GET", NULL};
-    assert_null(prom_counter_labels_v(f, with_null));
+    assert_null(prom_counter_labels_v(f, with_null, 2));
     assert_non_null(strstr(prom_last_error(), "is NULL"));
-    assert_null(prom_counter_labels_v(f, NULL));
+    assert_null(prom_counter_labels_v(f, NULL, 2));
+    /* A wrong count, in both forms. */
+    assert_null(prom_counter_labels_v(f, with_null, 1));
+    assert_string_equal(prom_last_error(), "\"x_total\" has 2 label names, got 1 values");
+    assert_null(prom_counter_labels(f, "GET", NULL));
+    assert_string_equal(prom_last_error(), "\"x_total\" has 2 label names, got 1 values");
+    assert_null(prom_counter_labels(f, "GET", "/", "extra", NULL));
+    assert_non_null(strstr(prom_last_error(), "got more values"));
     const char *bad_utf8[] = {"GET", "\xff\xfe"};
-    assert_null(prom_counter_labels_v(f, bad_utf8));
+    assert_null(prom_counter_labels_v(f, bad_utf8, 2));
     assert_non_null(strstr(prom_last_error(), "not valid UTF-8"));
-    assert_null(prom_counter_labels(NULL, "a"));
+    assert_null(prom_counter_labels(NULL, "a", NULL));
 }
 
 static void test_remove_and_clear(void **state)
 {
     prom_gauge *f = prom_gauge_new(&(prom_opts){
         .name = "temp", .help = "", .labels = method_endpoint, .n_labels = 2, .registry = reg});
-    prom_gauge *a = prom_gauge_labels(f, "a", "1");
+    prom_gauge *a = prom_gauge_labels(f, "a", "1", NULL);
     prom_gauge_set(a, 5);
     const char *va[] = {"a", "1"};
-    assert_int_equal(prom_gauge_remove(f, va), 0);
-    assert_int_equal(prom_gauge_remove(f, va), PROM_ENOENT);
+    assert_int_equal(prom_gauge_remove(f, va, 2), 0);
+    assert_int_equal(prom_gauge_remove(f, va, 2), PROM_ENOENT);
     /* The kept child still works; a new lookup makes a fresh one. */
     assert_int_equal(prom_gauge_set(a, 6), 0);
-    prom_gauge *a2 = prom_gauge_labels(f, "a", "1");
+    prom_gauge *a2 = prom_gauge_labels(f, "a", "1", NULL);
     assert_ptr_not_equal(a, a2);
     assert_true(prom_gauge_value(a2) == 0);
-    prom_gauge_labels(f, "b", "2");
+    prom_gauge_labels(f, "b", "2", NULL);
     prom_gauge_clear(f);
-    assert_int_equal(prom_gauge_remove(f, va), PROM_ENOENT);
-    assert_non_null(prom_gauge_labels(f, "a", "1"));
+    assert_int_equal(prom_gauge_remove(f, va, 2), PROM_ENOENT);
+    assert_non_null(prom_gauge_labels(f, "a", "1", NULL));
+    assert_int_equal(prom_gauge_remove(f, va, 1), PROM_EINVAL); /* wrong count */
     const char *short_values[] = {"a", NULL};
-    assert_int_equal(prom_gauge_remove(f, short_values), PROM_EINVAL);
+    assert_int_equal(prom_gauge_remove(f, short_values, 2), PROM_EINVAL);
 }
 
 static void test_gauge(void **state)
@@ -344,6 +352,50 @@ static void test_info_and_stateset(void **state)
         prom_stateset_new(&(prom_opts){.name = "a:b", .help = "", .registry = reg}, states, 3));
 }
 
+/* Every type's family functions: lookup in both forms, remove, clear. */
+static void test_every_type_has_children(void **state)
+{
+    static const char *const zone[] = {"zone"};
+    const char *eu[] = {"eu"};
+    prom_opts o = {.help = "", .labels = zone, .n_labels = 1, .registry = reg};
+    const char *states[] = {"on", "off"};
+    o.name = "fc_total";
+    prom_counter *c = prom_counter_new(&o);
+    o.name = "fg";
+    prom_gauge *g = prom_gauge_new(&o);
+    o.name = "fh";
+    prom_histogram *h = prom_histogram_new(&o, NULL, 0);
+    o.name = "fs";
+    prom_summary *s = prom_summary_new(&o, NULL);
+    o.name = "fi";
+    prom_info *i = prom_info_new(&o);
+    o.name = "fss";
+    prom_stateset *ss = prom_stateset_new(&o, states, 2);
+    assert_ptr_equal(prom_counter_labels(c, "eu", NULL), prom_counter_labels_v(c, eu, 1));
+    assert_ptr_equal(prom_gauge_labels(g, "eu", NULL), prom_gauge_labels_v(g, eu, 1));
+    assert_ptr_equal(prom_histogram_labels(h, "eu", NULL), prom_histogram_labels_v(h, eu, 1));
+    assert_ptr_equal(prom_summary_labels(s, "eu", NULL), prom_summary_labels_v(s, eu, 1));
+    assert_ptr_equal(prom_info_labels(i, "eu", NULL), prom_info_labels_v(i, eu, 1));
+    assert_ptr_equal(prom_stateset_labels(ss, "eu", NULL), prom_stateset_labels_v(ss, eu, 1));
+    assert_int_equal(prom_counter_remove(c, eu, 1), 0);
+    assert_int_equal(prom_histogram_remove(h, eu, 1), 0);
+    assert_int_equal(prom_summary_remove(s, eu, 1), 0);
+    assert_int_equal(prom_info_remove(i, eu, 1), 0);
+    assert_int_equal(prom_stateset_remove(ss, eu, 1), 0);
+    prom_counter_clear(c);
+    prom_histogram_clear(h);
+    prom_summary_clear(s);
+    prom_info_clear(i);
+    prom_stateset_clear(ss);
+    assert_int_equal(prom_histogram_remove(h, eu, 1), PROM_ENOENT);
+    /* Updating a family that has labels is refused for every type. */
+    assert_int_equal(prom_histogram_observe(h, 1), PROM_ESTATE);
+    assert_int_equal(prom_summary_observe(s, 1), PROM_ESTATE);
+    assert_int_equal(prom_gauge_set(g, 1), PROM_ESTATE);
+    assert_int_equal(prom_info_set(i, NULL, 0), PROM_ESTATE);
+    assert_int_equal(prom_stateset_set(ss, "on"), PROM_ESTATE);
+}
+
 /* Per-thread cells: what threads add, including threads that have exited,
  * is all there. */
 static prom_counter *shared_counter;
@@ -399,6 +451,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_summary_window, setup, teardown),
         cmocka_unit_test_setup_teardown(test_exemplars, setup, teardown),
         cmocka_unit_test_setup_teardown(test_info_and_stateset, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_every_type_has_children, setup, teardown),
         cmocka_unit_test_setup_teardown(test_threads_add_up, setup, teardown),
         cmocka_unit_test(test_errors_strings),
     };

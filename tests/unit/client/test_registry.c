@@ -54,10 +54,10 @@ static void test_text_sorted(void **state)
                                                 .labels = labels + 1,
                                                 .n_labels = 1,
                                                 .registry = reg});
-    prom_counter_add(prom_counter_labels(c, "POST", "/home"), 3);
-    prom_counter_inc(prom_counter_labels(c, "GET", "/metrics"));
-    prom_counter_add(prom_counter_labels(c, "GET", "/home"), 2);
-    prom_gauge_set(prom_gauge_labels(g, "/home"), 0.25);
+    prom_counter_add(prom_counter_labels(c, "POST", "/home", NULL), 3);
+    prom_counter_inc(prom_counter_labels(c, "GET", "/metrics", NULL));
+    prom_counter_add(prom_counter_labels(c, "GET", "/home", NULL), 2);
+    prom_gauge_set(prom_gauge_labels(g, "/home", NULL), 0.25);
     /* Families by name; children by label values, labels by name. */
     assert_string_equal(render(PROM_FORMAT_TEXT, NULL, 0),
                         "# HELP app_request_count Application Request Count\n"
@@ -88,7 +88,7 @@ static void test_const_labels_and_histogram(void **state)
                                                         .n_const_labels = 1,
                                                         .registry = reg},
                                            b, 2);
-    prom_histogram *eu = prom_histogram_labels(h, "eu");
+    prom_histogram *eu = prom_histogram_labels(h, "eu", NULL);
     prom_histogram_observe(eu, 0.25);
     prom_histogram_observe(eu, 0.75);
     prom_histogram_observe(eu, 3);
