@@ -16,9 +16,6 @@
 
 const double prom_default_buckets[11] = {.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10};
 
-/* Bucket search: a linear scan beats binary search on short bound lists. */
-#define LINEAR_MAX 32
-
 typedef struct hist_data {
     size_t n;       /* finite bounds */
     double *bounds; /* n finite bounds, then +Inf */
@@ -204,26 +201,20 @@ void prom_histogram_clear(prom_histogram *family)
 }
 
 /* The bucket v falls in: the first bound >= v; NaN and values above every
- * bound go to +Inf (index n), as client_golang does. */
+ * bound go to +Inf (index n), as client_golang does.  A branch-free binary
+ * search: which bucket a value falls in is what varies from call to call, and
+ * a linear scan or a branching search pays a mispredicted branch for it. */
 static size_t bucket_of(const hist_data *d, double v)
 {
-    const double *b = d->bounds;
-    size_t n = d->n;
-    if (n < LINEAR_MAX) {
-        size_t i = 0;
-        while (i < n && !(v <= b[i]))
-            i++;
-        return i;
+    const double *b = d->bounds, *base = b;
+    size_t len = d->n;
+    if (PM_UNLIKELY(isnan(v) || len == 0)) return d->n;
+    while (len > 1) {
+        size_t half = len / 2;
+        base = base[half - 1] < v ? base + half : base;
+        len -= half;
     }
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (v <= b[mid])
-            hi = mid;
-        else
-            lo = mid + 1;
-    }
-    return isnan(v) ? n : lo;
+    return (size_t)(base - b) + (*base < v);
 }
 
 static int observe(prom_histogram *h, double v, size_t *bucket)

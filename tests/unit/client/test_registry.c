@@ -102,6 +102,23 @@ static void test_const_labels_and_histogram(void **state)
                         "lat_count{app=\"api\",zone=\"eu\"} 3\n");
 }
 
+static void test_histogram_bucket_edges(void **state)
+{
+    double b[] = {1, 2, 3};
+    prom_histogram *h =
+        prom_histogram_new(&(prom_opts){.name = "e", .help = "", .registry = reg}, b, 3);
+    double obs[] = {-INFINITY, 0, 1, 1.5, 2, 3, 3.5, INFINITY};
+    for (size_t i = 0; i < sizeof obs / sizeof obs[0]; i++)
+        prom_histogram_observe(h, obs[i]);
+    const char *text = render(PROM_FORMAT_TEXT, NULL, 0);
+    /* A value on a bound is in that bucket (le: less or equal). */
+    assert_non_null(strstr(text, "e_bucket{le=\"1\"} 3\n"
+                                 "e_bucket{le=\"2\"} 5\n"
+                                 "e_bucket{le=\"3\"} 6\n"
+                                 "e_bucket{le=\"+Inf\"} 8\n"));
+    assert_non_null(strstr(text, "e_count 8\n"));
+}
+
 static void test_duplicates_and_clashes(void **state)
 {
     assert_non_null(
@@ -289,6 +306,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_text_sorted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_const_labels_and_histogram, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_histogram_bucket_edges, setup, teardown),
         cmocka_unit_test_setup_teardown(test_duplicates_and_clashes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_collector, setup, teardown),
         cmocka_unit_test_setup_teardown(test_openmetrics_ends_with_eof, setup, teardown),
