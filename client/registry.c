@@ -321,6 +321,7 @@ static void emitter_free(prom_emitter *e)
 
 static bool declared(const entry *owner, const char *name)
 {
+    if (owner->n_exposed == 0) return true; /* an unchecked collector */
     for (size_t i = 0; i < owner->n_exposed; i++)
         if (strcmp(owner->exposed[i], name) == 0) return true;
     return false;
@@ -531,8 +532,13 @@ static int gather(prom_registry *r, prom_emitter *e, const char *const names[], 
         if (wanted(e->families[i].view.name, names, n_names))
             items[n++] = (item){e->families[i].view.name, NULL, &e->families[i]};
     qsort(items, n, sizeof *items, cmp_item);
+    /* Two families of one name (an unchecked collector may emit anything):
+     * the first in order is written, the others are dropped. */
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (k == 0 || strcmp(items[k - 1].name, items[i].name) != 0) items[k++] = items[i];
     *out = items;
-    *n_out = n;
+    *n_out = k;
     return 0;
 }
 

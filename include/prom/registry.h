@@ -61,8 +61,11 @@ typedef int (*prom_collect_fn)(prom_emitter *e, void *userdata);
 
 /* Registers a collector.  `families` names every family it may emit (checked
  * for clashes now, like client_golang's Describe); emitting another name at
- * scrape time is an error for that family.  `name` identifies the collector for
- * prom_unregister. */
+ * scrape time is an error for that family.  With no families (n_families 0)
+ * the collector is unchecked, as client_golang's collectors with an empty
+ * Describe: it may emit any family, and if a name turns up twice in a render
+ * only the first family of that name is written.  `name` identifies the
+ * collector for prom_unregister. */
 int prom_collector_register(prom_registry *r, const char *name, const char *const families[],
                             size_t n_families, prom_collect_fn fn, void *userdata);
 

@@ -1,0 +1,147 @@
+/*
+ * node.h - the inside of prom-node-exporter: collectors and what they emit.
+ *
+ * A collector is one file, collector_<name>.c, that defines
+ *
+ *   const nx_collector nx_collector_<name> = {
+ *       .name = "<name>", .default_on = true, .collect = collect,
+ *       .flags = flags, .n_flags = N,   (its --collector.<name>.* flags, optional)
+ *       .init = init,                   (runs once after flags are parsed, optional)
+ *   };
+ *
+ * CMake finds the files and builds the table (collectors_gen.c), so adding a
+ * collector touches no other file.
+ *
+ * At each scrape every enabled collector runs on a worker thread with its own
+ * nx_out, into which it emits families and samples; the scrape waits for each
+ * up to --collector.timeout and then writes what finished in time.  A
+ * collector never shares its nx_out, so emitting needs no lock.  Everything a
+ * collector reads goes through the nx_path_* helpers, so --path.procfs,
+ * --path.sysfs, --path.rootfs and --path.udev.data apply everywhere.
+ *
+ * Errors: a collector returns 0, or -1 after nx_error() said why; the scrape
+ * then reports node_scrape_collector_success{collector} 0 and logs the
+ * message.  A malformed line in a file is skipped with nx_warn(), not fatal.
+ */
+#ifndef EXPORTERS_NODE_H
+#define EXPORTERS_NODE_H
+
+#include "core/core.h"
+#include <prom/prom.h>
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- Output of one collector in one scrape */
+
+typedef struct nx_out nx_out;
+
+/* Starts the family `name` (or continues it if this collector emitted it
+ * before); `labels` is a NULL-terminated list of label names, or NULL. */
+void nx_family(nx_out *o, const char *name, const char *help, prom_type type,
+               const char *const *labels);
+/* A sample of the current family, with one value per label name. */
+void nx_sample(nx_out *o, double value, const char *const *label_values);
+/* The same with the label values given inline and ended by NULL. */
+void nx_samplev(nx_out *o, double value, ...) __attribute__((sentinel));
+/* A family without labels and its one sample, in one call. */
+void nx_gauge(nx_out *o, const char *name, const char *help, double value);
+void nx_counter(nx_out *o, const char *name, const char *help, double value);
+/* A histogram sample: cumulative counts per bound, the last bound +Inf. */
+void nx_histogram(nx_out *o, const char *const *label_values, const double *bounds,
+                  const uint64_t *cumulative, size_t n_buckets, double sum);
+/* A summary sample. */
+void nx_summary(nx_out *o, const char *const *label_values, const double *quantiles,
+                const double *values, size_t n, double sum, uint64_t count);
+/* Records why the collector failed; returns -1 for `return nx_error(...)`. */
+int nx_error(nx_out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Logs a skipped line or file (the collector goes on). */
+void nx_warn(nx_out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Memory that lives as long as this scrape's output (for formatted labels). */
+core_arena *nx_arena(nx_out *o);
+/* printf into that memory. */
+char *nx_sprintf(nx_out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* ---- Collectors */
+
+typedef struct nx_collector {
+    const char *name;
+    bool default_on;
+    /* Emits this scrape's metrics; 0, or -1 after nx_error(). */
+    int (*collect)(nx_out *o);
+    /* Optional: checks and prepares the collector's flags (regexes, ...)
+     * once at start; a failure stops the program with the message. */
+    int (*init)(core_err *err);
+    core_flag *flags;
+    size_t n_flags;
+} nx_collector;
+
+/* Every collector, sorted by name (collectors_gen.c). */
+extern const nx_collector *const nx_collectors[];
+extern const size_t nx_n_collectors;
+
+/* ---- Paths (--path.*) */
+
+typedef struct nx_paths {
+    const char *procfs;    /* default /proc */
+    const char *sysfs;     /* default /sys */
+    const char *rootfs;    /* default / */
+    const char *udev_data; /* default /run/udev/data */
+} nx_paths;
+
+extern nx_paths nx_path;
+
+/* Joins a --path.* root and a relative path into a buffer of the scrape's
+ * output memory: nx_proc(o, "net/dev") is "/proc/net/dev" by default. */
+const char *nx_proc(nx_out *o, const char *rel);
+const char *nx_sys(nx_out *o, const char *rel);
+const char *nx_root(nx_out *o, const char *rel);
+const char *nx_udev(nx_out *o, const char *rel);
+
+/* ---- Reading files */
+
+/* Reads a whole (small, virtual) file into scrape memory, NUL-terminated.
+ * NULL when it cannot be read; errno tells why. */
+char *nx_read_file(nx_out *o, const char *path, size_t *len);
+/* Reads a file holding one number (sysfs style, trailing newline allowed).
+ * 0 on success, -1 when missing or malformed. */
+int nx_read_u64(const char *path, uint64_t *out);
+int nx_read_i64(const char *path, int64_t *out);
+int nx_read_double(const char *path, double *out);
+/* Reads a one-line file without its trailing newline, into scrape memory. */
+char *nx_read_line(nx_out *o, const char *path);
+
+/* Lists a directory's entries (without . and ..), sorted, into scrape memory;
+ * returns the count or -1. */
+int nx_list_dir(nx_out *o, const char *path, char ***names);
+
+/* Splits `line` in place on runs of blanks (spaces and tabs); returns the
+ * count, at most `max` fields. */
+size_t nx_fields(char *line, char **fields, size_t max);
+/* Parses a whole string as a number. */
+bool nx_parse_double(const char *s, double *out);
+bool nx_parse_u64(const char *s, uint64_t *out);
+
+/* ---- Regexes for the include/exclude flags (PCRE2, RE2 syntax as upstream:
+ * unanchored, like Go's MatchString). */
+
+typedef struct nx_regex nx_regex;
+
+/* NULL pattern or "" compiles to NULL (matches nothing / no filter). */
+int nx_regex_compile(const char *pattern, const char *flag, nx_regex **out, core_err *err);
+bool nx_regex_match(const nx_regex *re, const char *s);
+void nx_regex_free(nx_regex *re);
+
+/* An include/exclude pair as upstream's deviceFilter: a name is ignored when
+ * an exclude pattern is set and matches, or an include pattern is set and does
+ * not match. */
+typedef struct nx_filter {
+    nx_regex *include, *exclude;
+} nx_filter;
+
+int nx_filter_init(nx_filter *f, const char *include, const char *exclude, const char *what,
+                   core_err *err);
+bool nx_filter_ignored(const nx_filter *f, const char *name);
+
+#endif

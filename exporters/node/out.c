@@ -1,0 +1,220 @@
+/*
+ * out.c - what a collector emits in one scrape, see node.h.
+ *
+ * Everything lives in the output's arena: families in a growable array, each
+ * with its samples in another; strings are copied in.  When the scrape is
+ * written, nx_out_replay() hands the families to libprom's emitter, which
+ * sorts and encodes them.
+ */
+#include "out.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+void nx_out_init(nx_out *o, const char *collector)
+{
+    memset(o, 0, sizeof *o);
+    core_arena_init(&o->arena, 16 * 1024);
+    o->collector = collector;
+    o->current = -1;
+}
+
+void nx_out_destroy(nx_out *o)
+{
+    for (size_t i = 0; i < o->n_families; i++)
+        free(o->families[i].samples);
+    free(o->families);
+    core_arena_destroy(&o->arena);
+    memset(o, 0, sizeof *o);
+}
+
+core_arena *nx_arena(nx_out *o)
+{
+    return &o->arena;
+}
+
+char *nx_sprintf(nx_out *o, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char tmp[256];
+    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    if (n < 0) return core_arena_strdup(&o->arena, "");
+    if ((size_t)n < sizeof tmp) return core_arena_strndup(&o->arena, tmp, (size_t)n);
+    char *p = core_arena_alloc(&o->arena, (size_t)n + 1);
+    va_start(ap, fmt);
+    vsnprintf(p, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    return p;
+}
+
+static nx_fam *find_family(nx_out *o, const char *name)
+{
+    /* Collectors emit a family's samples together; the last one is the usual hit. */
+    if (o->current >= 0 && strcmp(o->families[o->current].name, name) == 0)
+        return &o->families[o->current];
+    for (size_t i = 0; i < o->n_families; i++) {
+        if (strcmp(o->families[i].name, name) == 0) {
+            o->current = (ptrdiff_t)i;
+            return &o->families[i];
+        }
+    }
+    return NULL;
+}
+
+void nx_family(nx_out *o, const char *name, const char *help, prom_type type,
+               const char *const *labels)
+{
+    if (find_family(o, name) != NULL) return;
+    if (o->n_families == o->cap_families) {
+        o->cap_families = o->cap_families ? o->cap_families * 2 : 16;
+        o->families = core_reallocarray(o->families, o->cap_families, sizeof *o->families);
+    }
+    nx_fam *f = &o->families[o->n_families];
+    memset(f, 0, sizeof *f);
+    f->name = core_arena_strdup(&o->arena, name);
+    f->help = core_arena_strdup(&o->arena, help != NULL ? help : "");
+    f->type = type;
+    size_t n = 0;
+    while (labels != NULL && labels[n] != NULL)
+        n++;
+    f->n_labels = n;
+    f->labels = core_arena_alloc(&o->arena, (n + 1) * sizeof *f->labels);
+    for (size_t i = 0; i < n; i++)
+        f->labels[i] = core_arena_strdup(&o->arena, labels[i]);
+    f->labels[n] = NULL;
+    o->current = (ptrdiff_t)o->n_families++;
+}
+
+static nx_sample_rec *new_sample(nx_out *o, const char *const *values)
+{
+    if (o->current < 0) {
+        nx_warn(o, "a sample before any family");
+        return NULL;
+    }
+    nx_fam *f = &o->families[o->current];
+    if (f->n_samples == f->cap_samples) {
+        f->cap_samples = f->cap_samples ? f->cap_samples * 2 : 8;
+        f->samples = core_reallocarray(f->samples, f->cap_samples, sizeof *f->samples);
+    }
+    nx_sample_rec *s = &f->samples[f->n_samples];
+    memset(s, 0, sizeof *s);
+    s->values = core_arena_alloc(&o->arena, (f->n_labels + 1) * sizeof *s->values);
+    for (size_t i = 0; i < f->n_labels; i++) {
+        const char *v = values != NULL ? values[i] : NULL;
+        if (v == NULL) {
+            nx_warn(o, "%s: a sample without a value for label %s", f->name, f->labels[i]);
+            return NULL;
+        }
+        s->values[i] = core_arena_strdup(&o->arena, v);
+    }
+    f->n_samples++;
+    return s;
+}
+
+void nx_sample(nx_out *o, double value, const char *const *label_values)
+{
+    nx_sample_rec *s = new_sample(o, label_values);
+    if (s != NULL) s->value = value;
+}
+
+void nx_samplev(nx_out *o, double value, ...)
+{
+    const char *values[32];
+    size_t n = 0;
+    va_list ap;
+    va_start(ap, value);
+    const char *v;
+    while (n < 31 && (v = va_arg(ap, const char *)) != NULL)
+        values[n++] = v;
+    va_end(ap);
+    values[n] = NULL;
+    nx_sample(o, value, values);
+}
+
+void nx_gauge(nx_out *o, const char *name, const char *help, double value)
+{
+    nx_family(o, name, help, PROM_GAUGE, NULL);
+    nx_sample(o, value, NULL);
+}
+
+void nx_counter(nx_out *o, const char *name, const char *help, double value)
+{
+    nx_family(o, name, help, PROM_COUNTER, NULL);
+    nx_sample(o, value, NULL);
+}
+
+void nx_histogram(nx_out *o, const char *const *label_values, const double *bounds,
+                  const uint64_t *cumulative, size_t n_buckets, double sum)
+{
+    nx_sample_rec *s = new_sample(o, label_values);
+    if (s == NULL) return;
+    s->n = n_buckets;
+    s->bounds = core_arena_alloc(&o->arena, n_buckets * sizeof *s->bounds);
+    s->counts = core_arena_alloc(&o->arena, n_buckets * sizeof *s->counts);
+    memcpy(s->bounds, bounds, n_buckets * sizeof *s->bounds);
+    memcpy(s->counts, cumulative, n_buckets * sizeof *s->counts);
+    s->sum = sum;
+}
+
+void nx_summary(nx_out *o, const char *const *label_values, const double *quantiles,
+                const double *values, size_t n, double sum, uint64_t count)
+{
+    nx_sample_rec *s = new_sample(o, label_values);
+    if (s == NULL) return;
+    s->n = n;
+    s->bounds = core_arena_alloc(&o->arena, (n + 1) * sizeof *s->bounds);
+    s->qvalues = core_arena_alloc(&o->arena, (n + 1) * sizeof *s->qvalues);
+    if (n > 0) {
+        memcpy(s->bounds, quantiles, n * sizeof *s->bounds);
+        memcpy(s->qvalues, values, n * sizeof *s->qvalues);
+    }
+    s->sum = sum;
+    s->count = count;
+}
+
+int nx_error(nx_out *o, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    core_err_setv(&o->err, fmt, ap);
+    va_end(ap);
+    o->failed = true;
+    return -1;
+}
+
+void nx_warn(nx_out *o, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    core_warn("collector", msg, "collector", o->collector);
+}
+
+void nx_out_replay(const nx_out *o, prom_emitter *e)
+{
+    for (size_t i = 0; i < o->n_families; i++) {
+        const nx_fam *f = &o->families[i];
+        if (f->n_samples == 0) continue;
+        if (prom_emit_family(e, f->name, f->help, f->type, NULL, (const char *const *)f->labels,
+                             f->n_labels) < 0) {
+            core_warn("collector", "family dropped", "collector", o->collector, "family", f->name,
+                      "err", prom_last_error());
+            continue;
+        }
+        for (size_t k = 0; k < f->n_samples; k++) {
+            const nx_sample_rec *s = &f->samples[k];
+            const char *const *values = (const char *const *)s->values;
+            if (f->type == PROM_HISTOGRAM)
+                prom_emit_histogram(e, values, s->bounds, s->counts, s->n, s->sum);
+            else if (f->type == PROM_SUMMARY)
+                prom_emit_summary(e, values, s->bounds, s->qvalues, s->n, s->sum, s->count);
+            else
+                prom_emit_value(e, values, s->value);
+        }
+    }
+}

@@ -1,0 +1,48 @@
+/*
+ * out.h - the inside of nx_out, for the scrape machinery (scrape.c) and the
+ * collectors' tests; collectors themselves use node.h only.
+ */
+#ifndef EXPORTERS_NODE_OUT_H
+#define EXPORTERS_NODE_OUT_H
+
+#include "node.h"
+
+#include <stdlib.h>
+
+typedef struct nx_sample_rec {
+    char **values;
+    double value;
+    /* histogram: bounds + cumulative counts; summary: quantiles (in bounds) + values */
+    size_t n;
+    double *bounds;
+    uint64_t *counts;
+    double *qvalues;
+    double sum;
+    uint64_t count;
+} nx_sample_rec;
+
+typedef struct nx_fam {
+    char *name, *help;
+    prom_type type;
+    char **labels;
+    size_t n_labels;
+    nx_sample_rec *samples;
+    size_t n_samples, cap_samples;
+} nx_fam;
+
+struct nx_out {
+    const char *collector;
+    core_arena arena;
+    nx_fam *families;
+    size_t n_families, cap_families;
+    ptrdiff_t current;
+    core_err err;
+    bool failed;
+};
+
+void nx_out_init(nx_out *o, const char *collector);
+void nx_out_destroy(nx_out *o);
+/* Emits every family with samples into a libprom emitter. */
+void nx_out_replay(const nx_out *o, prom_emitter *e);
+
+#endif

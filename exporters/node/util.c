@@ -1,0 +1,260 @@
+/*
+ * util.c - paths, file reading, parsing and regexes for collectors, see node.h.
+ *
+ * Files under /proc and /sys are small and generated on read, so they are read
+ * whole with plain read(2) calls into the scrape's arena.  Regexes use PCRE2
+ * (JIT when available); like Go's regexp.MatchString they match anywhere in
+ * the string unless the pattern anchors itself.
+ */
+#include "out.h"
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <pthread.h>
+#include <string.h>
+#include <unistd.h>
+
+nx_paths nx_path = {"/proc", "/sys", "/", "/run/udev/data"};
+
+static const char *join(nx_out *o, const char *root, const char *rel)
+{
+    size_t rl = strlen(root);
+    while (rl > 1 && root[rl - 1] == '/')
+        rl--;
+    while (*rel == '/')
+        rel++;
+    if (*rel == '\0') return core_arena_strndup(&o->arena, root, rl);
+    return nx_sprintf(o, "%.*s/%s", (int)rl, root, rel);
+}
+
+const char *nx_proc(nx_out *o, const char *rel)
+{
+    return join(o, nx_path.procfs, rel);
+}
+
+const char *nx_sys(nx_out *o, const char *rel)
+{
+    return join(o, nx_path.sysfs, rel);
+}
+
+const char *nx_root(nx_out *o, const char *rel)
+{
+    return join(o, nx_path.rootfs, rel);
+}
+
+const char *nx_udev(nx_out *o, const char *rel)
+{
+    return join(o, nx_path.udev_data, rel);
+}
+
+char *nx_read_file(nx_out *o, const char *path, size_t *len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return NULL;
+    core_sb sb = CORE_SB_INIT;
+    for (;;) {
+        core_sb_grow(&sb, 4096);
+        ssize_t n = read(fd, sb.buf + sb.len, sb.cap - sb.len - 1);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            int saved = errno;
+            close(fd);
+            if (n < 0) {
+                core_sb_destroy(&sb);
+                errno = saved;
+                return NULL;
+            }
+            break;
+        }
+        sb.len += (size_t)n;
+    }
+    char *out = core_arena_strndup(&o->arena, sb.buf, sb.len);
+    if (len != NULL) *len = sb.len;
+    core_sb_destroy(&sb);
+    return out;
+}
+
+/* Reads a small file into buf (NUL-terminated, trailing newline dropped). */
+static int read_small(const char *path, char *buf, size_t cap)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    ssize_t n;
+    do
+        n = read(fd, buf, cap - 1);
+    while (n < 0 && errno == EINTR);
+    close(fd);
+    if (n < 0) return -1;
+    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+        n--;
+    buf[n] = '\0';
+    return 0;
+}
+
+int nx_read_u64(const char *path, uint64_t *out)
+{
+    char buf[64];
+    return read_small(path, buf, sizeof buf) == 0 && nx_parse_u64(buf, out) ? 0 : -1;
+}
+
+int nx_read_i64(const char *path, int64_t *out)
+{
+    char buf[64], *end;
+    if (read_small(path, buf, sizeof buf) < 0 || buf[0] == '\0') return -1;
+    errno = 0;
+    long long v = strtoll(buf, &end, 10);
+    if (*end != '\0' || errno != 0) return -1;
+    *out = v;
+    return 0;
+}
+
+int nx_read_double(const char *path, double *out)
+{
+    char buf[64];
+    return read_small(path, buf, sizeof buf) == 0 && nx_parse_double(buf, out) ? 0 : -1;
+}
+
+char *nx_read_line(nx_out *o, const char *path)
+{
+    char buf[4096];
+    if (read_small(path, buf, sizeof buf) < 0) return NULL;
+    return core_arena_strdup(&o->arena, buf);
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int nx_list_dir(nx_out *o, const char *path, char ***names)
+{
+    DIR *d = opendir(path);
+    if (d == NULL) return -1;
+    size_t n = 0, cap = 16;
+    char **v = core_mallocarray(cap, sizeof *v);
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+        if (n + 1 == cap) v = core_reallocarray(v, cap *= 2, sizeof *v);
+        v[n++] = core_arena_strdup(&o->arena, e->d_name);
+    }
+    closedir(d);
+    qsort(v, n, sizeof *v, cmp_names);
+    *names = core_arena_alloc(&o->arena, (n + 1) * sizeof **names);
+    memcpy(*names, v, n * sizeof *v);
+    (*names)[n] = NULL;
+    free(v);
+    return (int)n;
+}
+
+size_t nx_fields(char *line, char **fields, size_t max)
+{
+    size_t n = 0;
+    char *p = line;
+    while (n < max) {
+        while (*p == ' ' || *p == '\t')
+            p++;
+        if (*p == '\0' || *p == '\n') break;
+        fields[n++] = p;
+        while (*p != '\0' && *p != ' ' && *p != '\t' && *p != '\n')
+            p++;
+        if (*p == '\0') break;
+        *p++ = '\0';
+    }
+    return n;
+}
+
+bool nx_parse_double(const char *s, double *out)
+{
+    if (s == NULL || *s == '\0') return false;
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (*end != '\0' || (errno == ERANGE && fabs(v) > 1)) return false;
+    *out = v;
+    return true;
+}
+
+bool nx_parse_u64(const char *s, uint64_t *out)
+{
+    if (s == NULL || *s < '0' || *s > '9') return false;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (*end != '\0' || errno != 0) return false;
+    *out = v;
+    return true;
+}
+
+/* ---- Regexes */
+
+struct nx_regex {
+    pcre2_code *code;
+    pcre2_match_data *md;
+    pthread_mutex_t lock; /* match data is per call; the lock keeps it simple */
+};
+
+int nx_regex_compile(const char *pattern, const char *flag, nx_regex **out, core_err *err)
+{
+    *out = NULL;
+    if (pattern == NULL || pattern[0] == '\0') return 0;
+    int code;
+    PCRE2_SIZE off;
+    pcre2_code *re =
+        pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED, PCRE2_UTF, &code, &off, NULL);
+    if (re == NULL) {
+        PCRE2_UCHAR msg[256];
+        pcre2_get_error_message(code, msg, sizeof msg);
+        return core_err_set(err, "invalid regex for %s at offset %zu: %s", flag, (size_t)off,
+                            (const char *)msg);
+    }
+    pcre2_jit_compile(re, PCRE2_JIT_COMPLETE); /* best effort: interpreted otherwise */
+    nx_regex *r = core_calloc(1, sizeof *r);
+    r->code = re;
+    r->md = pcre2_match_data_create_from_pattern(re, NULL);
+    pthread_mutex_init(&r->lock, NULL);
+    *out = r;
+    return 0;
+}
+
+bool nx_regex_match(const nx_regex *re, const char *s)
+{
+    if (re == NULL) return false;
+    nx_regex *r = (nx_regex *)re;
+    pthread_mutex_lock(&r->lock);
+    int rc = pcre2_match(r->code, (PCRE2_SPTR)s, PCRE2_ZERO_TERMINATED, 0, 0, r->md, NULL);
+    pthread_mutex_unlock(&r->lock);
+    return rc >= 0;
+}
+
+void nx_regex_free(nx_regex *re)
+{
+    if (re == NULL) return;
+    pcre2_match_data_free(re->md);
+    pcre2_code_free(re->code);
+    pthread_mutex_destroy(&re->lock);
+    free(re);
+}
+
+int nx_filter_init(nx_filter *f, const char *include, const char *exclude, const char *what,
+                   core_err *err)
+{
+    f->include = f->exclude = NULL;
+    if (include != NULL && include[0] != '\0' && exclude != NULL && exclude[0] != '\0')
+        return core_err_set(err, "%s: the include and exclude flags are mutually exclusive", what);
+    if (nx_regex_compile(include, what, &f->include, err) < 0 ||
+        nx_regex_compile(exclude, what, &f->exclude, err) < 0)
+        return -1;
+    return 0;
+}
+
+bool nx_filter_ignored(const nx_filter *f, const char *name)
+{
+    return (f->exclude != NULL && nx_regex_match(f->exclude, name)) ||
+           (f->include != NULL && !nx_regex_match(f->include, name));
+}
