@@ -74,13 +74,13 @@ static void add_pair(pm_buf *w, char *sep, const char *name, const char *value)
 static void add_labels(pm_buf *w, const pm_family_view *f, const pm_metric_view *m,
                        const prom_label *extra, size_t n_extra)
 {
-    if (f->n_labels + n_extra == 0) return;
     char sep = '{';
     for (size_t i = 0; i < f->n_labels; i++)
-        add_pair(w, &sep, f->label_names[i], m->label_values[i]);
+        if (m->label_values[i] != NULL) /* NULL: this metric lacks the label */
+            add_pair(w, &sep, f->label_names[i], m->label_values[i]);
     for (size_t i = 0; i < n_extra; i++)
         add_pair(w, &sep, extra[i].name, extra[i].value);
-    pm_buf_addc(w, '}');
+    if (sep != '{') pm_buf_addc(w, '}');
 }
 
 /* "name suffix{labels} ": a line up to its value.  `len` bytes of name. */

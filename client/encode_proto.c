@@ -197,9 +197,13 @@ static void set_labels(pb_metric *pm, pool *p, const pm_family_view *f, const pm
                        const prom_label *extra, size_t n_extra)
 {
     pm->label = &p->label_ptrs[p->n_labels];
-    pm->n_label = f->n_labels + n_extra;
-    for (size_t i = 0; i < f->n_labels; i++)
+    pm->n_label = n_extra;
+    for (size_t i = 0; i < f->n_labels; i++) {
+        if (m->label_values[i] == NULL) /* this metric lacks the label */
+            continue;
         pool_label(p, f->label_names[i], m->label_values[i]);
+        pm->n_label++;
+    }
     for (size_t i = 0; i < n_extra; i++)
         pool_label(p, extra[i].name, extra[i].value);
 }

@@ -74,7 +74,8 @@ typedef struct pm_family_view {
 } pm_family_view;
 
 typedef struct pm_metric_view {
-    const char *const *label_values; /* n_labels of the family, same order */
+    const char *const *label_values; /* n_labels of the family, same order; a NULL
+                                      * value leaves that label out of this metric */
 
     /* PROM_COUNTER, PROM_GAUGE, PROM_UNTYPED */
     double value;

@@ -400,12 +400,7 @@ static em_metric *em_metric_new(prom_emitter *e, const char *const values[])
     m->values = em_alloc(e, (f->view.n_labels + 1) * sizeof *m->values);
     for (size_t k = 0; m->values != NULL && k < f->view.n_labels; k++) {
         const char *v = values != NULL ? values[f->order[k]] : NULL;
-        if (v == NULL) {
-            pm_error(PROM_EINVAL, "collector \"%s\": label value for \"%s\" of \"%s\" is NULL",
-                     e->owner->name, f->names[k], f->view.name);
-            return NULL;
-        }
-        m->values[k] = em_strdup(e, v);
+        m->values[k] = v != NULL ? em_strdup(e, v) : NULL; /* NULL: the label is absent */
     }
     if (e->failed || m->values == NULL) {
         pm_error(PROM_ENOMEM, "out of memory");
@@ -460,7 +455,7 @@ static int cmp_em_metric(const void *a, const void *b, void *ctx)
     size_t n = *(const size_t *)ctx;
     const em_metric *x = a, *y = b;
     for (size_t k = 0; k < n; k++) {
-        int c = strcmp(x->values[k], y->values[k]);
+        int c = strcmp(x->values[k] ? x->values[k] : "", y->values[k] ? y->values[k] : "");
         if (c != 0) return c;
     }
     return 0;
@@ -468,6 +463,7 @@ static int cmp_em_metric(const void *a, const void *b, void *ctx)
 
 static void render_em_family(em_family *f, pm_enc *enc)
 {
+    if (f->n == 0) return; /* no metrics, no family: as client_golang's Gather */
     qsort_r(f->metrics, f->n, sizeof *f->metrics, cmp_em_metric, &f->view.n_labels);
     pm_enc_family_begin(enc, &f->view);
     for (size_t i = 0; i < f->n; i++) {

@@ -9,6 +9,7 @@ pkg_check_modules(ZLIB REQUIRED IMPORTED_TARGET zlib)
 pkg_check_modules(XXHASH REQUIRED IMPORTED_TARGET libxxhash)
 pkg_check_modules(PROTOBUF_C REQUIRED IMPORTED_TARGET libprotobuf-c)
 pkg_check_modules(PCRE2 REQUIRED IMPORTED_TARGET libpcre2-8)
+pkg_check_modules(JANSSON REQUIRED IMPORTED_TARGET jansson)
 # libsensors ships no pkg-config file: an imported target by hand.
 find_library(SENSORS_LIBRARY sensors REQUIRED)
 find_path(SENSORS_INCLUDE_DIR sensors/sensors.h REQUIRED)

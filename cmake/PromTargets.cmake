@@ -14,6 +14,11 @@ if(PROM_SANITIZE)
     add_link_options(${PROM_SAN_FLAGS})
 endif()
 
+# Link only the shared libraries a program really uses: an exporter that links
+# libprom (for exposition) must not load libcurl and its TLS stack for pushing
+# it never does; every library loaded is resident memory.
+add_link_options(LINKER:--as-needed)
+
 # prom_target_defaults(<target>): the project's warnings and include roots.
 function(prom_target_defaults target)
     target_compile_options(${target} PRIVATE ${PROM_WARNINGS})

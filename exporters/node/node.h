@@ -41,7 +41,9 @@ typedef struct nx_out nx_out;
  * before); `labels` is a NULL-terminated list of label names, or NULL. */
 void nx_family(nx_out *o, const char *name, const char *help, prom_type type,
                const char *const *labels);
-/* A sample of the current family, with one value per label name. */
+/* A sample of the current family, with one value per label name; a NULL value
+ * leaves that label out of this sample (upstream's collectors that give each
+ * device only the labels it has files for). */
 void nx_sample(nx_out *o, double value, const char *const *label_values);
 /* The same with the label values given inline and ended by NULL. */
 void nx_samplev(nx_out *o, double value, ...) __attribute__((sentinel));
@@ -56,6 +58,10 @@ void nx_summary(nx_out *o, const char *const *label_values, const double *quanti
                 const double *values, size_t n, double sum, uint64_t count);
 /* Records why the collector failed; returns -1 for `return nx_error(...)`. */
 int nx_error(nx_out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The same for "nothing to report on this host" (no ZFS, no NFS...): success
+ * is 0 as with an error, but it is logged at debug level only, as upstream's
+ * ErrNoData. */
+int nx_no_data(nx_out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Logs a skipped line or file (the collector goes on). */
 void nx_warn(nx_out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Memory that lives as long as this scrape's output (for formatted labels). */
@@ -80,6 +86,14 @@ typedef struct nx_collector {
 /* Every collector, sorted by name (collectors_gen.c). */
 extern const nx_collector *const nx_collectors[];
 extern const size_t nx_n_collectors;
+
+/* Whether the collector `name` is enabled on this run (the --collector.<name>
+ * switches), for the few families upstream ties to another collector being on
+ * (node_cpu_frequency_hertz needs cpufreq).  Before flags are parsed (in
+ * tests) it answers with the collector's default. */
+bool nx_collector_enabled(const char *name);
+/* Set by main after parsing flags: one flag per entry of nx_collectors. */
+extern const bool *nx_enabled;
 
 /* ---- Paths (--path.*) */
 

@@ -25,6 +25,7 @@ void nx_out_destroy(nx_out *o)
     for (size_t i = 0; i < o->n_families; i++)
         free(o->families[i].samples);
     free(o->families);
+    free(o->index);
     core_arena_destroy(&o->arena);
     memset(o, 0, sizeof *o);
 }
@@ -50,18 +51,41 @@ char *nx_sprintf(nx_out *o, const char *fmt, ...)
     return p;
 }
 
+static size_t name_slot(const nx_out *o, const char *name)
+{
+    return core_hash_str(name) & (o->index_cap - 1);
+}
+
 static nx_fam *find_family(nx_out *o, const char *name)
 {
     /* Collectors emit a family's samples together; the last one is the usual hit. */
     if (o->current >= 0 && strcmp(o->families[o->current].name, name) == 0)
         return &o->families[o->current];
-    for (size_t i = 0; i < o->n_families; i++) {
-        if (strcmp(o->families[i].name, name) == 0) {
-            o->current = (ptrdiff_t)i;
-            return &o->families[i];
+    if (o->index_cap == 0) return NULL;
+    for (size_t i = name_slot(o, name);; i = (i + 1) & (o->index_cap - 1)) {
+        uint32_t k = o->index[i];
+        if (k == 0) return NULL;
+        if (strcmp(o->families[k - 1].name, name) == 0) {
+            o->current = (ptrdiff_t)k - 1;
+            return &o->families[k - 1];
         }
     }
-    return NULL;
+}
+
+/* Records family number idx in the index, growing it to stay under half full. */
+static void index_add(nx_out *o, size_t idx)
+{
+    if ((o->n_families + 1) * 2 > o->index_cap) {
+        free(o->index);
+        o->index_cap = o->index_cap ? o->index_cap * 2 : 64;
+        o->index = core_calloc(o->index_cap, sizeof *o->index);
+        for (size_t i = 0; i < o->n_families; i++)
+            index_add(o, i);
+    }
+    size_t i = name_slot(o, o->families[idx].name);
+    while (o->index[i] != 0)
+        i = (i + 1) & (o->index_cap - 1);
+    o->index[i] = (uint32_t)idx + 1;
 }
 
 void nx_family(nx_out *o, const char *name, const char *help, prom_type type,
@@ -85,6 +109,7 @@ void nx_family(nx_out *o, const char *name, const char *help, prom_type type,
     for (size_t i = 0; i < n; i++)
         f->labels[i] = core_arena_strdup(&o->arena, labels[i]);
     f->labels[n] = NULL;
+    index_add(o, o->n_families);
     o->current = (ptrdiff_t)o->n_families++;
 }
 
@@ -104,11 +129,7 @@ static nx_sample_rec *new_sample(nx_out *o, const char *const *values)
     s->values = core_arena_alloc(&o->arena, (f->n_labels + 1) * sizeof *s->values);
     for (size_t i = 0; i < f->n_labels; i++) {
         const char *v = values != NULL ? values[i] : NULL;
-        if (v == NULL) {
-            nx_warn(o, "%s: a sample without a value for label %s", f->name, f->labels[i]);
-            return NULL;
-        }
-        s->values[i] = core_arena_strdup(&o->arena, v);
+        s->values[i] = v != NULL ? core_arena_strdup(&o->arena, v) : NULL; /* NULL: absent */
     }
     f->n_samples++;
     return s;
@@ -182,6 +203,16 @@ int nx_error(nx_out *o, const char *fmt, ...)
     core_err_setv(&o->err, fmt, ap);
     va_end(ap);
     o->failed = true;
+    return -1;
+}
+
+int nx_no_data(nx_out *o, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    core_err_setv(&o->err, fmt, ap);
+    va_end(ap);
+    o->failed = o->no_data = true;
     return -1;
 }
 

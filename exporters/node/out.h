@@ -36,8 +36,13 @@ struct nx_out {
     nx_fam *families;
     size_t n_families, cap_families;
     ptrdiff_t current;
+    /* family name -> index + 1 (0: empty), open addressing, for collectors
+     * that emit hundreds of families (zfs) */
+    uint32_t *index;
+    size_t index_cap;
     core_err err;
     bool failed;
+    bool no_data; /* failed by nx_no_data: logged at debug level */
 };
 
 void nx_out_init(nx_out *o, const char *collector);

@@ -2,14 +2,20 @@
  * scrape.c - running the collectors of one scrape, see scrape.h.
  *
  * A pool of worker threads takes collector jobs from a queue.  A scrape queues
- * one job per collector and waits until every job is done or the deadline
- * (--collector.timeout) passes.  A job still running then is abandoned: the
- * scrape reports it with success 0 and goes on; the worker finishes it later
- * and frees it (a job is shared by the scrape and its worker and freed by
- * whichever lets go last).  While a collector hangs (a dead NFS mount, a
+ * one job per collector and waits until every job is done.  A job that has
+ * been running longer than --collector.timeout is abandoned: the scrape
+ * reports it with success 0, counts its worker as stuck and starts another
+ * one, so the queue keeps moving; the stuck worker finishes the job whenever
+ * it can and frees it (a job is shared by the scrape and its worker and freed
+ * by whichever lets go last).  While a collector hangs (a dead NFS mount, a
  * sysfs file that blocks), later scrapes report it failed at once instead of
- * stacking more stuck threads, and the pool starts a replacement worker so the
- * other collectors keep their threads.
+ * stacking more stuck threads.
+ *
+ * Most collectors take microseconds, so handing jobs between threads is the
+ * main cost of a scrape: the pool keeps two workers busy (the machine's cores
+ * do the rest in the kernel anyway) and a worker wakes the scrape only when
+ * the last job is done; the scrape also wakes on its own to look for jobs
+ * past their time.
  */
 #include "scrape.h"
 
@@ -20,13 +26,14 @@
 #include <string.h>
 #include <time.h>
 
-#define POOL_MIN 4
-#define POOL_MAX 64
+#define POOL_WORKERS 2 /* not counting stuck ones */
+#define POOL_MAX     64
 
 struct nx_job {
     const nx_collector *collector;
     nx_out out;
     double seconds;
+    double started; /* monotonic seconds; 0 while queued */
     bool done;
     int refs;             /* the scrape's and the worker's; under pool.lock */
     pthread_cond_t *wake; /* the waiting scrape, or NULL once abandoned */
@@ -40,6 +47,16 @@ static struct {
     nx_job *head, *tail;
     unsigned threads, stuck;
 } pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL, 0, 0};
+
+const bool *nx_enabled;
+
+bool nx_collector_enabled(const char *name)
+{
+    for (size_t i = 0; i < nx_n_collectors; i++)
+        if (strcmp(nx_collectors[i]->name, name) == 0)
+            return nx_enabled != NULL ? nx_enabled[i] : nx_collectors[i]->default_on;
+    return false;
+}
 
 /* Collectors still running for a scrape that gave up on them, by index. */
 static _Atomic bool *hung;
@@ -69,9 +86,10 @@ static void *worker(void *arg)
         nx_job *j = pool.head;
         pool.head = j->next;
         if (pool.head == NULL) pool.tail = NULL;
+        double t0 = core_monotonic_seconds();
+        j->started = t0;
         pthread_mutex_unlock(&pool.lock);
 
-        double t0 = core_monotonic_seconds();
         int rc = j->collector->collect(&j->out);
         double dt = core_monotonic_seconds() - t0;
         if (rc < 0 && !j->out.failed) nx_error(&j->out, "failed without saying why");
@@ -80,8 +98,7 @@ static void *worker(void *arg)
         j->seconds = dt;
         j->done = true;
         if (j->wake != NULL) {
-            (*j->pending)--;
-            pthread_cond_signal(j->wake);
+            if (--*j->pending == 0) pthread_cond_signal(j->wake);
         } else { /* abandoned: this worker was counted as stuck */
             pool.stuck--;
             atomic_store(&hung[index_of(j->collector)], false);
@@ -117,20 +134,20 @@ void nx_scrape_init(nx_scrape *s, const nx_collector *const *collectors, size_t 
     pthread_mutex_unlock(&pool.lock);
 }
 
-static void set_deadline(struct timespec *ts, double timeout_s)
+static void set_deadline(struct timespec *ts, double after_s)
 {
     clock_gettime(CLOCK_REALTIME, ts);
-    double whole = floor(timeout_s);
+    double whole = floor(after_s);
     ts->tv_sec += (time_t)whole;
-    ts->tv_nsec += (long)((timeout_s - whole) * 1e9);
+    ts->tv_nsec += (long)((after_s - whole) * 1e9);
     if (ts->tv_nsec >= 1000000000L) {
         ts->tv_sec++;
         ts->tv_nsec -= 1000000000L;
     }
 }
 
-/* Takes a job that has not started out of the queue; false if it has started. */
-static bool unqueue(nx_job *j)
+/* Takes a job that has not started out of the queue (lock held). */
+static void unqueue(nx_job *j)
 {
     nx_job *prev = NULL;
     for (nx_job *q = pool.head; q != NULL; prev = q, q = q->next) {
@@ -140,32 +157,56 @@ static bool unqueue(nx_job *j)
         else
             pool.head = q->next;
         if (pool.tail == q) pool.tail = prev;
-        return true;
-    }
-    return false;
-}
-
-/* Settles one job after the wait (lock held). */
-static void settle(nx_result *r, nx_job *j, double timeout_s)
-{
-    if (j->done) {
-        r->seconds = j->seconds;
-        r->success = !j->out.failed;
-        if (j->out.failed) snprintf(r->error, sizeof r->error, "%.500s", j->out.err.msg);
-        r->job = j; /* released in nx_scrape_destroy */
         return;
     }
+}
+
+/* Gives up on a job that has run past its time (lock held). */
+static void abandon(nx_result *r, nx_job *j, size_t *pending, double timeout_s)
+{
     r->seconds = timeout_s;
     r->success = false;
     snprintf(r->error, sizeof r->error, "timed out after %gs", timeout_s);
     j->wake = NULL;
-    if (unqueue(j)) {
-        j->refs--; /* no worker will see it: its reference goes too */
-    } else {
-        pool.stuck++;
-        atomic_store(&hung[index_of(j->collector)], true);
-    }
+    (*pending)--;
+    pool.stuck++;
+    atomic_store(&hung[index_of(j->collector)], true);
+    grow_pool(POOL_WORKERS); /* a replacement, so the queue moves on */
     job_release(j);
+}
+
+/* Abandons every job running past its time, and, once the scrape has waited
+ * twice the timeout (every worker stuck), the jobs still queued; returns how
+ * long until the next running job would be overdue (lock held). */
+static double check_overdue(nx_scrape *s, nx_job **jobs, size_t *pending, double timeout_s,
+                            double scrape_start)
+{
+    double now = core_monotonic_seconds(), next = timeout_s;
+    bool give_up = now - scrape_start > 2 * timeout_s;
+    for (size_t i = 0; i < s->n; i++) {
+        nx_job *j = jobs[i];
+        if (j == NULL || j->done) continue;
+        if (j->started == 0) {
+            if (!give_up) continue;
+            unqueue(j);
+            nx_result *r = &s->results[i];
+            snprintf(r->error, sizeof r->error, "no worker free to run it");
+            (*pending)--;
+            j->refs = 0;
+            nx_out_destroy(&j->out);
+            free(j);
+            jobs[i] = NULL;
+            continue;
+        }
+        double left = j->started + timeout_s - now;
+        if (left <= 0) {
+            abandon(&s->results[i], j, pending, timeout_s);
+            jobs[i] = NULL;
+        } else if (left < next) {
+            next = left;
+        }
+    }
+    return next;
 }
 
 void nx_scrape_run(nx_scrape *s, double timeout_s)
@@ -196,15 +237,24 @@ void nx_scrape_run(nx_scrape *s, double timeout_s)
         jobs[i] = j;
         pending++;
     }
-    grow_pool(pending < POOL_MIN ? POOL_MIN : (unsigned)(pending < 8 ? pending : 8));
+    grow_pool(POOL_WORKERS);
     pthread_cond_broadcast(&pool.work);
-
-    struct timespec deadline;
-    set_deadline(&deadline, timeout_s);
-    while (pending > 0)
-        if (pthread_cond_timedwait(&wake, &pool.lock, &deadline) != 0) break;
-    for (size_t i = 0; i < s->n; i++)
-        if (jobs[i] != NULL) settle(&s->results[i], jobs[i], timeout_s);
+    double start = core_monotonic_seconds();
+    while (pending > 0) {
+        struct timespec deadline;
+        set_deadline(&deadline, check_overdue(s, jobs, &pending, timeout_s, start) + 0.001);
+        if (pending > 0) pthread_cond_timedwait(&wake, &pool.lock, &deadline);
+    }
+    for (size_t i = 0; i < s->n; i++) {
+        nx_job *j = jobs[i];
+        if (j == NULL) continue;
+        nx_result *r = &s->results[i];
+        r->seconds = j->seconds;
+        r->success = !j->out.failed;
+        r->no_data = j->out.no_data;
+        if (j->out.failed) snprintf(r->error, sizeof r->error, "%.500s", j->out.err.msg);
+        r->job = j; /* released in nx_scrape_destroy */
+    }
     pthread_mutex_unlock(&pool.lock);
     free(jobs);
     pthread_cond_destroy(&wake);
@@ -229,8 +279,9 @@ void nx_scrape_emit(const nx_scrape *s, prom_emitter *e)
         if (!r->success) {
             char secs[32];
             snprintf(secs, sizeof secs, "%.6f", r->seconds);
-            core_error("collector", "collector failed", "name", r->collector->name,
-                       "duration_seconds", secs, "err", r->error);
+            core_log(r->no_data ? CORE_LOG_DEBUG : CORE_LOG_ERROR, "collector",
+                     r->no_data ? "collector returned no data" : "collector failed", "name",
+                     r->collector->name, "duration_seconds", secs, "err", r->error, NULL);
         }
     }
 }

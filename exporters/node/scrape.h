@@ -13,6 +13,7 @@ typedef struct nx_result {
     const nx_collector *collector;
     double seconds;
     bool success;
+    bool no_data; /* failed for lack of anything to report: logged at debug */
     char error[512];
     nx_job *job; /* a finished job whose output is written; NULL otherwise */
 } nx_result;

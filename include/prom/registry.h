@@ -72,7 +72,9 @@ int prom_collector_register(prom_registry *r, const char *name, const char *cons
 /* Starts a family; the metrics that follow belong to it.  `unit` may be NULL. */
 int prom_emit_family(prom_emitter *e, const char *name, const char *help, prom_type type,
                      const char *unit, const char *const label_names[], size_t n_labels);
-/* A counter, gauge, untyped or stateset-state value with the family's label values. */
+/* A counter, gauge, untyped or stateset-state value with the family's label
+ * values.  A NULL value leaves that label out of this metric (Prometheus treats
+ * an absent label and an empty one alike; some exporters print neither). */
 int prom_emit_value(prom_emitter *e, const char *const label_values[], double value);
 /* A histogram: cumulative counts for each upper bound (the last bound +Inf,
  * whose count is the total), and the sum. */

@@ -1,0 +1,419 @@
+/*
+ * procfs.c - reading the files of /proc/<pid>/ without allocating.
+ *
+ * A scrape reads thousands of small files, so every read is openat() relative
+ * to one open procfs directory (no path walk from /), into a caller's stack
+ * buffer, with one read(2): procfs's single-record files (stat, status, io,
+ * limits, wchan, smaps_rollup) hand over their whole text at once when the
+ * buffer is large enough, and a read is repeated only when it filled more
+ * than half the buffer.
+ * Directories (/proc, task/) are listed with getdents64 into a stack buffer:
+ * opendir() would malloc 32 KiB per call.  Open fds are counted by one
+ * fstatat of fd/ where the kernel gives the count as its size (6.2+).
+ *
+ * The parsers take exactly `len` bytes (no NUL needed) and refuse text that is
+ * not what the kernel writes, so a truncated or garbled file gives -1, never a
+ * read past the end.  /proc/<pid>/stat is cut at the last ')' since comm may
+ * hold spaces and parentheses.
+ */
+#include "process.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* ---- Small text helpers */
+
+static bool is_space(char c)
+{
+    return c == ' ' || c == '\t';
+}
+
+/* Parses an unsigned decimal at *p (after blanks); advances *p. */
+static int scan_u64(const char **p, const char *end, uint64_t *out)
+{
+    const char *s = *p;
+    while (s < end && is_space(*s))
+        s++;
+    if (s == end || *s < '0' || *s > '9') return -1;
+    uint64_t v = 0;
+    for (; s < end && *s >= '0' && *s <= '9'; s++) {
+        unsigned d = (unsigned)(*s - '0');
+        v = v > (UINT64_MAX - d) / 10 ? UINT64_MAX : v * 10 + d;
+    }
+    *out = v;
+    *p = s;
+    return 0;
+}
+
+/* A signed decimal, clamped to int64. */
+static int scan_i64(const char **p, const char *end, int64_t *out)
+{
+    const char *s = *p;
+    while (s < end && is_space(*s))
+        s++;
+    bool neg = s < end && *s == '-';
+    if (neg) s++;
+    uint64_t v;
+    if (scan_u64(&s, end, &v) < 0) return -1;
+    if (v > INT64_MAX) v = INT64_MAX;
+    *out = neg ? -(int64_t)v : (int64_t)v;
+    *p = s;
+    return 0;
+}
+
+/* Next line of [*p, end) into [*ls, *le); false at the end. */
+static bool next_line(const char **p, const char *end, const char **ls, const char **le)
+{
+    if (*p >= end) return false;
+    *ls = *p;
+    const char *nl = memchr(*p, '\n', (size_t)(end - *p));
+    *le = nl ? nl : end;
+    *p = nl ? nl + 1 : end;
+    return true;
+}
+
+/* If the line starts with `key` followed by ':', points *val after the colon. */
+static bool line_key(const char *ls, const char *le, const char *key, const char **val)
+{
+    size_t n = strlen(key);
+    if ((size_t)(le - ls) <= n || memcmp(ls, key, n) != 0 || ls[n] != ':') return false;
+    *val = ls + n + 1;
+    return true;
+}
+
+/* ---- Parsers */
+
+/* stat fields after "pid (comm) ", counted from 0 (state). */
+enum {
+    ST_PPID = 1,
+    ST_MINFLT = 7,
+    ST_MAJFLT = 9,
+    ST_UTIME = 11,
+    ST_STIME = 12,
+    ST_NUM_THREADS = 17,
+    ST_STARTTIME = 19,
+    ST_VSIZE = 20,
+    ST_RSS = 21,
+    ST_NEEDED = 22,
+};
+
+static void stat_store(pe_stat *out, int field, int64_t v)
+{
+    uint64_t u = v < 0 ? 0 : (uint64_t)v;
+    switch (field) {
+    case ST_PPID: out->ppid = v > INT32_MAX || v < 0 ? 0 : (int)v; break;
+    case ST_MINFLT: out->minflt = u; break;
+    case ST_MAJFLT: out->majflt = u; break;
+    case ST_UTIME: out->utime = u; break;
+    case ST_STIME: out->stime = u; break;
+    case ST_NUM_THREADS: out->num_threads = v; break;
+    case ST_STARTTIME: out->starttime = u; break;
+    case ST_VSIZE: out->vsize = u; break;
+    case ST_RSS: out->rss = v; break;
+    default: break;
+    }
+}
+
+/* "pid (comm" : copies comm, returns the position after the last ')'. */
+static const char *stat_comm(const char *buf, const char *end, pe_stat *out)
+{
+    const char *open = memchr(buf, '(', (size_t)(end - buf));
+    const char *close = NULL;
+    for (const char *c = end; c > buf; c--)
+        if (c[-1] == ')') {
+            close = c - 1;
+            break;
+        }
+    if (open == NULL || close == NULL || close < open || open == buf) return NULL;
+    size_t n = (size_t)(close - open - 1);
+    if (n >= PE_COMM_MAX) n = PE_COMM_MAX - 1;
+    memcpy(out->comm, open + 1, n);
+    out->comm[n] = '\0';
+    return close + 1;
+}
+
+int pe_parse_stat(const char *buf, size_t len, pe_stat *out)
+{
+    memset(out, 0, sizeof *out);
+    const char *end = buf + len;
+    const char *p = buf == NULL ? NULL : stat_comm(buf, end, out);
+    if (p == NULL || p + 2 >= end || p[0] != ' ') return -1;
+    out->state = p[1];
+    p += 2;
+    for (int field = 1; field < ST_NEEDED; field++) {
+        int64_t v;
+        if (p >= end || *p != ' ' || scan_i64(&p, end, &v) < 0) return -1;
+        stat_store(out, field, v);
+    }
+    return 0;
+}
+
+/* "Uid:\treal\teffective\tsaved\tfs": the effective one. */
+static int status_uid(const char *val, const char *le, pe_status *out)
+{
+    uint64_t real, eff;
+    if (scan_u64(&val, le, &real) < 0 || scan_u64(&val, le, &eff) < 0) return -1;
+    out->euid = eff > INT32_MAX ? -1 : (int)eff;
+    return 0;
+}
+
+int pe_parse_status(const char *buf, size_t len, pe_status *out)
+{
+    memset(out, 0, sizeof *out);
+    out->euid = -1;
+    const char *p = buf, *end = buf + len, *ls, *le, *val;
+    while (buf != NULL && next_line(&p, end, &ls, &le)) {
+        int rc = 0;
+        if (line_key(ls, le, "Uid", &val))
+            rc = status_uid(val, le, out);
+        else if (line_key(ls, le, "VmSwap", &val))
+            rc = scan_u64(&val, le, &out->vm_swap_kb);
+        else if (line_key(ls, le, "voluntary_ctxt_switches", &val))
+            rc = scan_u64(&val, le, &out->ctx_voluntary);
+        else if (line_key(ls, le, "nonvoluntary_ctxt_switches", &val))
+            rc = scan_u64(&val, le, &out->ctx_nonvoluntary);
+        if (rc < 0) return -1;
+    }
+    return out->euid < 0 ? -1 : 0;
+}
+
+int pe_parse_io(const char *buf, size_t len, pe_io *out)
+{
+    memset(out, 0, sizeof *out);
+    const char *p = buf, *end = buf + len, *ls, *le, *val;
+    int found = 0;
+    while (buf != NULL && next_line(&p, end, &ls, &le)) {
+        if (line_key(ls, le, "read_bytes", &val)) {
+            if (scan_u64(&val, le, &out->read_bytes) < 0) return -1;
+            found |= 1;
+        } else if (line_key(ls, le, "write_bytes", &val)) {
+            if (scan_u64(&val, le, &out->write_bytes) < 0) return -1;
+            found |= 2;
+        }
+    }
+    return found == 3 ? 0 : -1;
+}
+
+int pe_parse_limits_nofile(const char *buf, size_t len, uint64_t *soft)
+{
+    static const char key[] = "Max open files";
+    const char *p = buf, *end = buf + len, *ls, *le;
+    while (buf != NULL && next_line(&p, end, &ls, &le)) {
+        if ((size_t)(le - ls) < sizeof key || memcmp(ls, key, sizeof key - 1) != 0) continue;
+        const char *v = ls + sizeof key - 1;
+        while (v < le && is_space(*v))
+            v++;
+        if ((size_t)(le - v) >= 9 && memcmp(v, "unlimited", 9) == 0) {
+            *soft = UINT64_MAX;
+            return 0;
+        }
+        return scan_u64(&v, le, soft);
+    }
+    return -1;
+}
+
+/* "Key:   123 kB" in bytes. */
+static int kb_value(const char *val, const char *le, uint64_t *out)
+{
+    uint64_t kb;
+    if (scan_u64(&val, le, &kb) < 0) return -1;
+    *out = kb > UINT64_MAX / 1024 ? UINT64_MAX : kb * 1024;
+    return 0;
+}
+
+int pe_parse_smaps_rollup(const char *buf, size_t len, uint64_t *pss, uint64_t *swap_pss)
+{
+    const char *p = buf, *end = buf + len, *ls, *le, *val;
+    int found = 0;
+    *pss = *swap_pss = 0;
+    while (buf != NULL && next_line(&p, end, &ls, &le)) {
+        if (line_key(ls, le, "Pss", &val)) {
+            if (kb_value(val, le, pss) < 0) return -1;
+            found |= 1;
+        } else if (line_key(ls, le, "SwapPss", &val)) {
+            if (kb_value(val, le, swap_pss) < 0) return -1;
+            found |= 2;
+        }
+    }
+    return found & 1 ? 0 : -1;
+}
+
+/* ---- Arithmetic on counts and states */
+
+void pe_states_add_letter(pe_states *s, char state)
+{
+    switch (state) {
+    case 'R': s->running++; break;
+    case 'S': s->sleeping++; break;
+    case 'D': s->waiting++; break;
+    case 'Z': s->zombie++; break;
+    default: s->other++; break;
+    }
+}
+
+void pe_states_add(pe_states *s, const pe_states *t)
+{
+    s->running += t->running;
+    s->sleeping += t->sleeping;
+    s->waiting += t->waiting;
+    s->zombie += t->zombie;
+    s->other += t->other;
+}
+
+void pe_counts_add(pe_counts *c, const pe_counts *d)
+{
+    c->cpu_user += d->cpu_user;
+    c->cpu_system += d->cpu_system;
+    c->read_bytes += d->read_bytes;
+    c->write_bytes += d->write_bytes;
+    c->major_faults += d->major_faults;
+    c->minor_faults += d->minor_faults;
+    c->ctx_voluntary += d->ctx_voluntary;
+    c->ctx_nonvoluntary += d->ctx_nonvoluntary;
+}
+
+static uint64_t sub_u64(uint64_t a, uint64_t b)
+{
+    return a > b ? a - b : 0;
+}
+
+void pe_counts_delta(const pe_counts *now, const pe_counts *then, pe_counts *d)
+{
+    d->cpu_user = sub_u64(now->cpu_user, then->cpu_user);
+    d->cpu_system = sub_u64(now->cpu_system, then->cpu_system);
+    d->read_bytes = sub_u64(now->read_bytes, then->read_bytes);
+    d->write_bytes = sub_u64(now->write_bytes, then->write_bytes);
+    d->major_faults = sub_u64(now->major_faults, then->major_faults);
+    d->minor_faults = sub_u64(now->minor_faults, then->minor_faults);
+    d->ctx_voluntary = sub_u64(now->ctx_voluntary, then->ctx_voluntary);
+    d->ctx_nonvoluntary = sub_u64(now->ctx_nonvoluntary, then->ctx_nonvoluntary);
+}
+
+/* ---- Readers */
+
+long pe_read_at(int dirfd, const char *path, char *buf, size_t cap)
+{
+    int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) return -1;
+    size_t len = 0;
+    for (;;) {
+        ssize_t n = read(fd, buf + len, cap - len);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            int e = errno;
+            close(fd);
+            errno = e;
+            return -1;
+        }
+        len += (size_t)n;
+        if (n == 0 || len == cap || len < cap / 2) break;
+    }
+    close(fd);
+    return (long)len;
+}
+
+char *pe_read_all_at(int dirfd, const char *path, core_arena *a, size_t *out_len)
+{
+    int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) return NULL;
+    size_t cap = 4096, len = 0;
+    char *buf = core_arena_alloc(a, cap + 1);
+    for (;;) {
+        if (len == cap) {
+            char *bigger = core_arena_alloc(a, cap * 2 + 1);
+            memcpy(bigger, buf, len);
+            buf = bigger;
+            cap *= 2;
+        }
+        ssize_t n = read(fd, buf + len, cap - len);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            close(fd);
+            if (n < 0) return NULL;
+            break;
+        }
+        len += (size_t)n;
+    }
+    buf[len] = '\0';
+    *out_len = len;
+    return buf;
+}
+
+/* Lists a directory with getdents64: fn(name, ino, ctx) per entry but . and
+ * ..; a non-zero return of fn stops. */
+typedef int (*dirent_fn)(const char *name, uint64_t ino, void *ctx);
+
+static int each_dirent(int dirfd, const char *path, dirent_fn fn, void *ctx)
+{
+    int fd = openat(dirfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    char buf[8192] __attribute__((aligned(8)));
+    int rc = 0;
+    for (;;) {
+        ssize_t n = getdents64(fd, buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            rc = n < 0 ? -1 : 0;
+            break;
+        }
+        for (ssize_t off = 0; off < n && rc == 0;) {
+            struct dirent64 *d = (struct dirent64 *)(buf + off);
+            off += d->d_reclen;
+            const char *name = d->d_name;
+            if (name[0] == '.' && (name[1] == '\0' || (name[1] == '.' && name[2] == '\0')))
+                continue;
+            rc = fn(name, d->d_ino, ctx);
+        }
+        if (rc != 0) {
+            rc = 0;
+            break;
+        }
+    }
+    close(fd);
+    return rc;
+}
+
+static int count_one(const char *name, uint64_t ino, void *ctx)
+{
+    (*(long *)ctx)++;
+    return 0;
+}
+
+long pe_count_dir_at(int dirfd, const char *path)
+{
+    long n = 0;
+    return each_dirent(dirfd, path, count_one, &n) < 0 ? -1 : n;
+}
+
+long pe_count_fds_at(int dirfd, const char *fd_dir)
+{
+    struct stat st;
+    if (fstatat(dirfd, fd_dir, &st, 0) < 0) return -1;
+    return st.st_size > 0 ? (long)st.st_size : pe_count_dir_at(dirfd, fd_dir);
+}
+
+typedef struct pid_walk {
+    pe_pid_fn fn;
+    void *ctx;
+} pid_walk;
+
+static int pid_one(const char *name, uint64_t ino, void *ctx)
+{
+    pid_walk *w = ctx;
+    long pid = 0;
+    for (const char *c = name; *c; c++) {
+        if (*c < '0' || *c > '9' || pid > 100000000) return 0;
+        pid = pid * 10 + (*c - '0');
+    }
+    return pid > 0 ? w->fn((int)pid, ino, w->ctx) : 0;
+}
+
+int pe_each_pid_at(int dirfd, const char *path, pe_pid_fn fn, void *ctx)
+{
+    pid_walk w = {fn, ctx};
+    return each_dirent(dirfd, path, pid_one, &w);
+}

@@ -1,2 +1,0 @@
-/* model.c: being written. */
-#include "model/model.h"
