@@ -9,9 +9,8 @@
  * that goes back is held, and an idle time that drops by 3s or more is taken
  * as a hotplug and resets that CPU); setting an include flag turns
  * --collector.cpu.info on; node_cpu_online is skipped when cpu0 has no
- * "online" file.  node_cpu_frequency_hertz is upstream's only while the
- * cpufreq collector is on (its default), which this collector cannot see: it
- * is printed whenever --collector.cpu.info is.
+ * "online" file; node_cpu_frequency_hertz is printed only while the cpufreq
+ * collector is on (its default), as upstream.
  */
 #include "procstat_parse.h"
 
@@ -232,11 +231,13 @@ static int update_info(nx_out *o)
                    str(c[i].family), str(c[i].model), str(c[i].model_name), str(c[i].microcode),
                    str(c[i].stepping), str(c[i].cache_size), NULL);
     static const char *const freq_labels[] = {"package", "core", "cpu", NULL};
-    nx_family(o, "node_cpu_frequency_hertz", "CPU frequency in hertz from /proc/cpuinfo.",
-              PROM_GAUGE, freq_labels);
-    for (int i = 0; i < n; i++)
-        nx_samplev(o, c[i].mhz * 1e6, str(c[i].physical_id), str(c[i].core_id), c[i].processor,
-                   NULL);
+    if (nx_collector_enabled("cpufreq")) {
+        nx_family(o, "node_cpu_frequency_hertz", "CPU frequency in hertz from /proc/cpuinfo.",
+                  PROM_GAUGE, freq_labels);
+        for (int i = 0; i < n; i++)
+            nx_samplev(o, c[i].mhz * 1e6, str(c[i].physical_id), str(c[i].core_id),
+                       c[i].processor, NULL);
+    }
     if (n == 0) return 0;
     emit_words(o, "node_cpu_flag_info",
                "The `flags` field of CPU information from /proc/cpuinfo taken from the first core.",

@@ -30,10 +30,42 @@ typedef struct stat_entry {
     double value;
 } stat_entry;
 
+/* The statistics read so far, as a map from (protocol, name) to value: the
+ * entries in reading order plus an open-addressing index over them (hundreds of
+ * fields: a linear search per field was most of a scrape's user time). */
 typedef struct stats {
     stat_entry *v;
     size_t n, cap;
+    uint32_t *index; /* entry number + 1; 0 is empty */
+    size_t index_cap;
+    bool index_stale;
 } stats;
+
+static size_t key_slot(const stats *s, const char *proto, const char *name)
+{
+    return (size_t)(core_hash_str(proto) * 31 + core_hash_str(name)) & (s->index_cap - 1);
+}
+
+static void index_put(stats *s, size_t entry)
+{
+    size_t i = key_slot(s, s->v[entry].proto, s->v[entry].name);
+    while (s->index[i] != 0)
+        i = (i + 1) & (s->index_cap - 1);
+    s->index[i] = (uint32_t)entry + 1;
+}
+
+/* Rebuilds the index when entries were dropped or it is getting full. */
+static void index_refresh(stats *s)
+{
+    if (!s->index_stale && (s->n + 1) * 2 <= s->index_cap) return;
+    while ((s->n + 1) * 2 > s->index_cap)
+        s->index_cap = s->index_cap ? s->index_cap * 2 : 512;
+    free(s->index);
+    s->index = core_calloc(s->index_cap, sizeof *s->index);
+    for (size_t i = 0; i < s->n; i++)
+        index_put(s, i);
+    s->index_stale = false;
+}
 
 /* A protocol seen anew replaces what an earlier block or file said about it. */
 static void drop_protocol(stats *s, const char *proto)
@@ -41,20 +73,24 @@ static void drop_protocol(stats *s, const char *proto)
     size_t k = 0;
     for (size_t i = 0; i < s->n; i++)
         if (strcmp(s->v[i].proto, proto) != 0) s->v[k++] = s->v[i];
+    if (k != s->n) s->index_stale = true;
     s->n = k;
 }
 
 static void set_stat(stats *s, const char *proto, const char *name, double value)
 {
-    for (size_t i = 0; i < s->n; i++) {
-        if (strcmp(s->v[i].proto, proto) == 0 && strcmp(s->v[i].name, name) == 0) {
-            s->v[i].value = value;
+    index_refresh(s);
+    for (size_t i = key_slot(s, proto, name); s->index[i] != 0; i = (i + 1) & (s->index_cap - 1)) {
+        stat_entry *e = &s->v[s->index[i] - 1];
+        if (strcmp(e->proto, proto) == 0 && strcmp(e->name, name) == 0) {
+            e->value = value;
             return;
         }
     }
     if (s->n == s->cap)
         s->v = core_reallocarray(s->v, s->cap = s->cap ? 2 * s->cap : 256, sizeof *s->v);
     s->v[s->n++] = (stat_entry){proto, name, value};
+    index_put(s, s->n - 1);
 }
 
 /* Splits on single spaces, as strings.Split(line, " "). */
@@ -150,6 +186,7 @@ static int collect(nx_out *o)
         nx_sample(o, s.v[i].value, NULL);
     }
     free(s.v);
+    free(s.index);
     return 0;
 }
 

@@ -32,6 +32,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 /* ---- Output of one collector in one scrape */
 
@@ -123,6 +124,10 @@ char *nx_read_file(nx_out *o, const char *path, size_t *len);
 int nx_read_u64(const char *path, uint64_t *out);
 int nx_read_i64(const char *path, int64_t *out);
 int nx_read_double(const char *path, double *out);
+/* Reads at most cap - 1 bytes of a file into buf, NUL-terminated, as is;
+ * returns the byte count or -1.  /proc and /sys files are kept open between
+ * scrapes and re-read (util.c), so prefer these readers to open(2). */
+ssize_t nx_read_bytes(const char *path, char *buf, size_t cap);
 /* Reads a one-line file without its trailing newline, into scrape memory. */
 char *nx_read_line(nx_out *o, const char *path);
 

@@ -34,16 +34,7 @@ static inline char *sr_trim(char *s)
 static inline char *sr_read(nx_out *o, const char *path)
 {
     char buf[129];
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return NULL;
-    ssize_t n = read(fd, buf, 128);
-    int saved = errno;
-    close(fd);
-    if (n < 0) {
-        errno = saved;
-        return NULL;
-    }
-    buf[n] = '\0';
+    if (nx_read_bytes(path, buf, sizeof buf) < 0) return NULL;
     return core_arena_strdup(nx_arena(o), sr_trim(buf));
 }
 

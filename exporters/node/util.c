@@ -17,6 +17,7 @@
 #include <math.h>
 #include <pthread.h>
 #include <string.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 nx_paths nx_path = {"/proc", "/sys", "/", "/run/udev/data"};
@@ -52,43 +53,158 @@ const char *nx_udev(nx_out *o, const char *rel)
     return join(o, nx_path.udev_data, rel);
 }
 
+/* ---- Files of /proc and /sys kept open
+ *
+ * Opening a sysfs or procfs file walks the path through kernfs or procfs,
+ * which costs more than reading it; their files can be read again from offset
+ * 0 to get fresh contents.  So the first read of such a file keeps it open and
+ * later scrapes pread() it.  Only files on procfs and sysfs are kept (checked
+ * with fstatfs): a regular file, such as a fixture tree's or a textfile, may be
+ * replaced by a new one under the same name.  A kept file that fails to read
+ * (the device went away) is closed once no reader uses it, and opened afresh
+ * the next time.  Readers do not hold the lock while they read, so a read
+ * that blocks holds up only its own collector.
+ */
+
+#define KEPT_MAX    2048 /* table slots; at most half are used */
+#define PROC_MAGIC  0x9fa0
+#define SYSFS_MAGIC 0x62656572
+
+typedef struct kept {
+    char *path;
+    int fd;    /* -1: to be opened again */
+    int users; /* readers between kept_get and kept_put */
+    bool stale;
+} kept;
+
+static pthread_mutex_t kept_lock = PTHREAD_MUTEX_INITIALIZER;
+static kept kept_table[KEPT_MAX];
+static size_t kept_count;
+
+static bool worth_keeping(int fd)
+{
+    struct statfs sf;
+    return fstatfs(fd, &sf) == 0 && (sf.f_type == PROC_MAGIC || sf.f_type == SYSFS_MAGIC);
+}
+
+/* The table slot of path, or the empty slot where it would go (lock held). */
+static kept *kept_slot(const char *path)
+{
+    for (size_t i = core_hash_str(path) & (KEPT_MAX - 1);; i = (i + 1) & (KEPT_MAX - 1))
+        if (kept_table[i].path == NULL || strcmp(kept_table[i].path, path) == 0)
+            return &kept_table[i];
+}
+
+/* An fd to pread path from, and the slot it belongs to (NULL: the caller
+ * closes the fd).  -1 when the file cannot be opened. */
+static int kept_get(const char *path, kept **slot)
+{
+    *slot = NULL;
+    pthread_mutex_lock(&kept_lock);
+    kept *k = kept_slot(path);
+    if (k->path != NULL && k->fd >= 0 && !k->stale) {
+        k->users++;
+        *slot = k;
+        pthread_mutex_unlock(&kept_lock);
+        return k->fd;
+    }
+    pthread_mutex_unlock(&kept_lock);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || !worth_keeping(fd)) return fd;
+    pthread_mutex_lock(&kept_lock);
+    k = kept_slot(path);
+    if (k->path == NULL && kept_count < KEPT_MAX / 2) {
+        k->path = core_strdup(path);
+        k->fd = -1;
+        kept_count++;
+    }
+    if (k->path != NULL && k->fd < 0 && k->users == 0) {
+        k->fd = fd;
+        k->stale = false;
+        k->users = 1;
+        *slot = k;
+    }
+    pthread_mutex_unlock(&kept_lock);
+    return fd;
+}
+
+/* Ends a read.  A read that failed because the file or its device is gone
+ * retires the kept fd; other errors (EINVAL from an attribute a virtual
+ * device does not have) come back the same on every read, so the fd stays. */
+static void kept_put(kept *k, int fd, bool failed)
+{
+    failed = failed && (errno == ENODEV || errno == ENXIO || errno == ENOENT || errno == EIO);
+    if (k == NULL) {
+        close(fd);
+        return;
+    }
+    pthread_mutex_lock(&kept_lock);
+    k->users--;
+    k->stale = k->stale || failed;
+    if (k->stale && k->users == 0 && k->fd >= 0) {
+        close(k->fd);
+        k->fd = -1;
+        k->stale = false;
+    }
+    pthread_mutex_unlock(&kept_lock);
+}
+
+/* pread from offset 0 until the end into sb; -1 on a read error. */
+static int read_all(int fd, core_sb *sb)
+{
+    off_t off = 0;
+    for (;;) {
+        core_sb_grow(sb, 4096);
+        ssize_t n = pread(fd, sb->buf + sb->len, sb->cap - sb->len - 1, off);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return -1;
+        if (n == 0) return 0;
+        sb->len += (size_t)n;
+        off += n;
+    }
+}
+
 char *nx_read_file(nx_out *o, const char *path, size_t *len)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    kept *k;
+    int fd = kept_get(path, &k);
     if (fd < 0) return NULL;
-    core_sb sb = CORE_SB_INIT;
-    for (;;) {
-        core_sb_grow(&sb, 4096);
-        ssize_t n = read(fd, sb.buf + sb.len, sb.cap - sb.len - 1);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) {
-            int saved = errno;
-            close(fd);
-            if (n < 0) {
-                core_sb_destroy(&sb);
-                errno = saved;
-                return NULL;
-            }
-            break;
-        }
-        sb.len += (size_t)n;
+    /* Read into this thread's buffer, kept from file to file, then copy the
+     * exact size into the scrape's arena. */
+    static __thread core_sb sb;
+    core_sb_reset(&sb);
+    int rc = read_all(fd, &sb);
+    int saved = errno;
+    kept_put(k, fd, rc < 0);
+    if (rc < 0) {
+        errno = saved;
+        return NULL;
     }
-    char *out = core_arena_strndup(&o->arena, sb.buf, sb.len);
+    char *out = core_arena_strndup(&o->arena, sb.buf != NULL ? sb.buf : "", sb.len);
     if (len != NULL) *len = sb.len;
-    core_sb_destroy(&sb);
     return out;
+}
+
+ssize_t nx_read_bytes(const char *path, char *buf, size_t cap)
+{
+    kept *k;
+    int fd = kept_get(path, &k);
+    if (fd < 0) return -1;
+    ssize_t n;
+    do
+        n = pread(fd, buf, cap - 1, 0);
+    while (n < 0 && errno == EINTR);
+    int saved = errno;
+    kept_put(k, fd, n < 0);
+    errno = saved;
+    if (n >= 0) buf[n] = '\0';
+    return n;
 }
 
 /* Reads a small file into buf (NUL-terminated, trailing newline dropped). */
 static int read_small(const char *path, char *buf, size_t cap)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return -1;
-    ssize_t n;
-    do
-        n = read(fd, buf, cap - 1);
-    while (n < 0 && errno == EINTR);
-    close(fd);
+    ssize_t n = nx_read_bytes(path, buf, cap);
     if (n < 0) return -1;
     while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
         n--;

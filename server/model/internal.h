@@ -135,7 +135,7 @@ struct model_parser {
     model_format fmt;
     const char *buf;
     size_t len;
-    size_t pos; /* next byte to read */
+    size_t pos;       /* next byte to read */
     const char *name; /* for messages, in namebuf */
     core_sb namebuf;
     int state;

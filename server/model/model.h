@@ -261,6 +261,9 @@ size_t model_format_float(double v, char buf[MODEL_FLOAT_BUFSZ]);
  *   a user label called le or quantile on a bucket or quantile series) are a
  *   parse error here; upstream lets them through to fail at append time.
  *   Exemplar label names are checked the same way.
+ * - OpenMetrics exemplar label values are unescaped like series label values
+ *   (2.42 hands them on still escaped).  Spaces before a text-format series
+ *   are not part of its name (2.42's Metric() keeps them in __name__).
  * - A NUL byte at the start of a text-format line is an error (upstream's
  *   lexer silently ends the input there).  NUL bytes inside label values,
  *   HELP text and comments are ordinary characters, in exemplars too.

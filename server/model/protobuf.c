@@ -255,15 +255,19 @@ static bool decode_exemplar(model_parser *p, const pb_field *ef, model_pb_exempl
 }
 
 /* Gauge, Untyped and Counter: the value, and the counter's exemplar. */
-static bool decode_value(model_parser *p, const pb_field *vf, bool counter)
+static bool decode_value(model_parser *p, const pb_field *vf)
 {
+    int type = p->pb.type;
+    const char *field = type == T_COUNTER ? "Counter.value"
+                        : type == T_GAUGE ? "Gauge.value"
+                                          : "Untyped.value";
     pb_in in = vf->sub;
     pb_field f;
     int r;
     while ((r = next_field(p, &in, &f)) > 0) {
         if (f.num == 1) {
-            if (!get_double(p, &f, "value", &p->pb.value)) return false;
-        } else if (f.num == 2 && counter) {
+            if (!get_double(p, &f, field, &p->pb.value)) return false;
+        } else if (f.num == 2 && type == T_COUNTER) {
             if (!want(p, &f, WT_LEN, "Counter.exemplar")) return false;
             if (!decode_exemplar(p, &f, &p->pb.ex)) return false;
         }
@@ -408,7 +412,7 @@ static bool decode_metric_field(model_parser *p, const pb_field *f)
                                         "Metric.timestamp_ms",
                                         "Metric.histogram"};
     model_pb *pb = &p->pb;
-    if (f->num == 0 || f->num > 7) return true;
+    if (f->num > 7) return true;
     if (!want(p, f, f->num == 6 ? WT_VARINT : WT_LEN, names[f->num])) return false;
     if (f->num == 1) return decode_pair(p, f, model_labelvec_push(&pb->labels));
     if (f->num == 6) {
@@ -418,7 +422,7 @@ static bool decode_metric_field(model_parser *p, const pb_field *f)
     if (f->num != value_field(pb->type)) return true;
     if (pb->type == T_SUMMARY) return decode_summary(p, f);
     if (is_histogram(pb->type)) return decode_histogram(p, f);
-    return decode_value(p, f, pb->type == T_COUNTER);
+    return decode_value(p, f);
 }
 
 /* Drops buckets after the first +Inf one and works out the series count. */

@@ -377,6 +377,18 @@ static size_t sanitize(const tmp_metric *m, const core_labels *grouping, core_la
     return n;
 }
 
+/* The +Inf bucket server/model adds to a protobuf histogram that lacks one
+ * (client_golang never sends it; upstream's API shows the buckets as sent). */
+static void drop_implied_inf(tmp_family *t)
+{
+    for (size_t i = 0; t->type == PGW_HISTOGRAM && i < t->n; i++) {
+        tmp_metric *m = t->m[i];
+        if (m->n_points > 0 && isinf(m->points[m->n_points - 1].key) &&
+            m->points[m->n_points - 1].count == m->count)
+            m->n_points--;
+    }
+}
+
 static pgw_family *pack_family(const tmp_family *t, const core_labels *grouping)
 {
     pgw_family *f = pgw_family_new(t->name, t->help, t->type);
@@ -402,6 +414,7 @@ static pgw_push *pack(assembler *a, const core_labels *grouping)
     for (size_t i = 0; i < a->n_fams; i++) {
         tmp_family *t = a->fams[i];
         if (t->n == 0 || pgw_map_get(&a->by_name, t->name) != t) continue;
+        if (a->protobuf) drop_implied_inf(t);
         pgw_family *f = pack_family(t, grouping);
         if (p->n == p->cap) {
             p->cap = p->cap ? p->cap * 2 : 8;
@@ -412,6 +425,31 @@ static pgw_push *pack(assembler *a, const core_labels *grouping)
         pgw_map_put(&p->by_name, f->name, f);
     }
     return p;
+}
+
+/* Trailing blanks, which Prometheus's parser skips and expfmt's refuses: on a
+ * sample line they start an empty timestamp, on a TYPE line they are part of
+ * the type. */
+static int text_prescan(const char *body, size_t len, core_err *err)
+{
+    size_t line = 1;
+    for (size_t pos = 0; pos < len; line++) {
+        const char *nl = memchr(body + pos, '\n', len - pos);
+        size_t end = nl != NULL ? (size_t)(nl - body) : len, start = pos;
+        pos = end + 1;
+        while (start < end && (body[start] == ' ' || body[start] == '\t'))
+            start++;
+        if (start == end || (body[end - 1] != ' ' && body[end - 1] != '\t')) continue;
+        if (body[start] != '#')
+            return core_err_set(err,
+                                "text format parsing error in line %zu: expected integer as "
+                                "timestamp, got \"\"",
+                                line);
+        if (end - start > 7 && memcmp(body + start, "# TYPE ", 7) == 0)
+            return core_err_set(err, "text format parsing error in line %zu: unknown metric type",
+                                line);
+    }
+    return 0;
 }
 
 static void assembler_destroy(assembler *a)
@@ -433,7 +471,8 @@ pgw_push *pgw_push_parse(const char *body, size_t len, model_format fmt,
     if (fmt == MODEL_FORMAT_OPENMETRICS) fmt = MODEL_FORMAT_TEXT;
     a.protobuf = fmt == MODEL_FORMAT_PROTOBUF;
     a.parser = model_parser_new(fmt, body, len, "push body");
-    pgw_push *p = assemble(&a, err) == 0 ? pack(&a, grouping) : NULL;
+    int rc = fmt == MODEL_FORMAT_TEXT ? text_prescan(body, len, err) : 0;
+    pgw_push *p = rc == 0 && assemble(&a, err) == 0 ? pack(&a, grouping) : NULL;
     assembler_destroy(&a);
     return p;
 }

@@ -5,6 +5,8 @@
  */
 #include "unit/unit.h"
 
+#include <math.h>
+
 #include "model/internal.h"
 #include "model/model.h"
 
@@ -38,9 +40,9 @@ static void test_parse_float(void **state)
     check_float("nAn", MODEL_FLOAT_OK, NAN);
     check_float("1e309", MODEL_FLOAT_RANGE, 0);
     check_float("-1e99999999999999999999", MODEL_FLOAT_RANGE, 0);
-    static const char *const bad[] = {"",    "+",   "-",    ".",     "e1",   "1e",   "1e+",  "1.2.3",
-                                      "1e1.5", " 1", "1 ",  "0x10",  "1_0",  "+nan", "-nan", "infin",
-                                      "nan1",  "1f",  "١",   "--1",   "1e--1", "i",   "n",    "Inf "};
+    static const char *const bad[] = {"",      "+",  "-",  ".",    "e1",    "1e",   "1e+",  "1.2.3",
+                                      "1e1.5", " 1", "1 ", "0x10", "1_0",   "+nan", "-nan", "infin",
+                                      "nan1",  "1f", "١",  "--1",  "1e--1", "i",    "n",    "Inf "};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
         check_float(bad[i], MODEL_FLOAT_SYNTAX, 0);
     /* The value is read from (pointer, length): what follows is not looked at. */
@@ -59,7 +61,11 @@ static bool ref_valid(const unsigned char *s, size_t n)
     size_t i = 0;
     while (i < n) {
         unsigned c = s[i];
-        size_t len = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 0;
+        size_t len = c < 0x80             ? 1
+                     : (c & 0xe0) == 0xc0 ? 2
+                     : (c & 0xf0) == 0xe0 ? 3
+                     : (c & 0xf8) == 0xf0 ? 4
+                                          : 0;
         if (len == 0 || i + len > n) return false;
         uint32_t cp = len == 1 ? c : c & (0x7f >> len);
         for (size_t k = 1; k < len; k++) {
@@ -85,7 +91,8 @@ static void test_utf8(void **state)
             if (a < 0xc0) continue; /* the three-byte space starts at a lead byte */
             for (unsigned c = 0; c < 256; c++) {
                 s[2] = (unsigned char)c;
-                if (model_utf8_valid((char *)s, 3) != ref_valid(s, 3)) fail_msg("%02x %02x %02x", a, b, c);
+                if (model_utf8_valid((char *)s, 3) != ref_valid(s, 3))
+                    fail_msg("%02x %02x %02x", a, b, c);
             }
         }
     }

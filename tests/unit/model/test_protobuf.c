@@ -393,7 +393,7 @@ static void test_metric_errors(void **state)
     check_metric_error(str(m(), 6, ""), COUNTER,
                        MT "ERROR in: byte 8: Metric.timestamp_ms has wire type 2, want 0\n");
     check_metric_error(sub(m(), 3, var(m(), 1, 1)), COUNTER,
-                       MT "ERROR in: byte 10: value has wire type 0, want 1\n");
+                       MT "ERROR in: byte 10: Counter.value has wire type 0, want 1\n");
     check_metric_error(sub(m(), 1, var(m(), 1, 1)), COUNTER,
                        MT "ERROR in: byte 10: LabelPair.name has wire type 0, want 2\n");
     /* Exemplars. */

@@ -1,0 +1,95 @@
+/*
+ * collector_thermal_zone.c - node_thermal_zone_temp from
+ * /sys/class/thermal/thermal_zone<N>/{type,temp} and node_cooling_device_*
+ * from /sys/class/thermal/cooling_device<N>/{type,max_state,cur_state}.
+ *
+ * As prometheus/procfs: a zone whose files cannot be read is still printed
+ * (type "", temperature 0); a cooling device whose file is missing, not
+ * permitted or not supported (ENOENT, EACCES, EOPNOTSUPP, EINVAL) is
+ * skipped, while another read error or a malformed state fails the scrape.
+ */
+#include "sysfs_read.h"
+
+#include <glob.h>
+
+static bool ignorable(int err)
+{
+    return err == ENOENT || err == EACCES || err == EPERM || err == EOPNOTSUPP || err == EINVAL;
+}
+
+static void collect_zones(nx_out *o)
+{
+    glob_t g;
+    if (glob(nx_sys(o, "class/thermal/thermal_zone[0-9]*"), 0, NULL, &g) != 0) return;
+    static const char *const l[] = {"zone", "type", NULL};
+    for (size_t i = 0; i < g.gl_pathc; i++) {
+        const char *type = sr_read(o, nx_sprintf(o, "%s/type", g.gl_pathv[i]));
+        const char *temp = sr_read(o, nx_sprintf(o, "%s/temp", g.gl_pathv[i]));
+        long long t = 0;
+        char *end;
+        errno = 0;
+        if (temp != NULL) t = strtoll(temp, &end, 10);
+        if (temp == NULL || *temp == '\0' || *end != '\0' || errno != 0) t = 0;
+        nx_family(o, "node_thermal_zone_temp", "Zone temperature in Celsius", PROM_GAUGE, l);
+        nx_samplev(o, (double)t / 1000.0, strrchr(g.gl_pathv[i], '/') + 1 + strlen("thermal_zone"),
+                   type != NULL ? type : "", NULL);
+    }
+    globfree(&g);
+}
+
+/* 1 = read, 0 = skip the device, -1 = fail. */
+static int read_state(nx_out *o, const char *dir, const char *file, int64_t *v)
+{
+    const char *path = nx_sprintf(o, "%s/%s", dir, file);
+    char *s = sr_read(o, path);
+    if (s == NULL) return ignorable(errno) ? 0 : nx_error(o, "couldn't read %s: %m", path);
+    char *end;
+    errno = 0;
+    long long x = strtoll(s, &end, 10);
+    if (*s == '\0' || *end != '\0' || errno != 0)
+        return nx_error(o, "couldn't parse %s: %.40s", path, s);
+    *v = x;
+    return 1;
+}
+
+static int collect_cooling(nx_out *o)
+{
+    glob_t g;
+    if (glob(nx_sys(o, "class/thermal/cooling_device[0-9]*"), 0, NULL, &g) != 0) return 0;
+    static const char *const l[] = {"name", "type", NULL};
+    int rc = 0;
+    for (size_t i = 0; i < g.gl_pathc && rc == 0; i++) {
+        const char *dir = g.gl_pathv[i];
+        const char *name = strrchr(dir, '/') + 1 + strlen("cooling_device");
+        const char *type = sr_read(o, nx_sprintf(o, "%s/type", dir));
+        if (type == NULL) {
+            if (!ignorable(errno)) rc = nx_error(o, "couldn't read %s/type: %m", dir);
+            continue;
+        }
+        int64_t max, cur;
+        int r = read_state(o, dir, "max_state", &max);
+        if (r == 1) r = read_state(o, dir, "cur_state", &cur);
+        if (r < 0) rc = -1;
+        if (r != 1) continue;
+        nx_family(o, "node_cooling_device_cur_state", "Current throttle state of the cooling device",
+                  PROM_GAUGE, l);
+        nx_samplev(o, (double)cur, name, type, NULL);
+        nx_family(o, "node_cooling_device_max_state", "Maximum throttle state of the cooling device",
+                  PROM_GAUGE, l);
+        nx_samplev(o, (double)max, name, type, NULL);
+    }
+    globfree(&g);
+    return rc;
+}
+
+static int collect(nx_out *o)
+{
+    collect_zones(o);
+    return collect_cooling(o);
+}
+
+const nx_collector nx_collector_thermal_zone = {
+    .name = "thermal_zone",
+    .default_on = true,
+    .collect = collect,
+};
