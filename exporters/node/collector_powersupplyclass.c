@@ -6,11 +6,8 @@
  * Wh, W; tenths of a degree become degrees.  Supplies matching
  * --collector.powersupply.ignored-supplies are left out.
  *
- * node_power_supply_info: upstream labels each supply only with the text
- * attributes it has, so its samples carry different label names; a family
- * here has one label set and an empty value would print as label="" (which
- * upstream never prints), so the info family is emitted only when every
- * reported supply has the same set of text attributes.
+ * node_power_supply_info labels each supply only with the text attributes
+ * it has (non-empty), as upstream, so its samples carry different label names.
  */
 #include "sysfs_read.h"
 
@@ -157,31 +154,18 @@ static int read_supply(nx_out *o, const char *dir, supply *s)
     return 0;
 }
 
-static bool same_texts(const supply *a, const supply *b)
-{
-    for (size_t k = 0; k < N_TEXTS; k++)
-        if ((a->text[k] == NULL) != (b->text[k] == NULL)) return false;
-    return true;
-}
-
+/* Each supply with only the text attributes it has (a NULL value leaves the
+ * label out of that sample), as upstream's per-supply descriptions. */
 static void emit_info(nx_out *o, const supply *v, size_t n)
 {
-    for (size_t i = 1; i < n; i++)
-        if (!same_texts(&v[0], &v[i])) {
-            nx_warn(o,
-                    "power supplies differ in their attributes: node_power_supply_info left out");
-            return;
-        }
     const char *labels[N_TEXTS + 2] = {"power_supply"};
-    size_t nl = 1;
-    for (size_t k = 0; n > 0 && k < N_TEXTS; k++)
-        if (v[0].text[k] != NULL) labels[nl++] = texts[k];
-    labels[nl] = NULL;
+    for (size_t k = 0; k < N_TEXTS; k++)
+        labels[k + 1] = texts[k];
+    labels[N_TEXTS + 1] = NULL;
     for (size_t i = 0; i < n; i++) {
-        const char *values[N_TEXTS + 2] = {v[i].name};
-        size_t nv = 1;
+        const char *values[N_TEXTS + 1] = {v[i].name};
         for (size_t k = 0; k < N_TEXTS; k++)
-            if (v[i].text[k] != NULL) values[nv++] = v[i].text[k];
+            values[k + 1] = v[i].text[k];
         nx_family(o, "node_power_supply_info", "info of /sys/class/power_supply/<power_supply>.",
                   PROM_GAUGE, labels);
         nx_sample(o, 1, values);

@@ -71,11 +71,11 @@ static int collect_cooling(nx_out *o)
         if (r == 1) r = read_state(o, dir, "cur_state", &cur);
         if (r < 0) rc = -1;
         if (r != 1) continue;
-        nx_family(o, "node_cooling_device_cur_state", "Current throttle state of the cooling device",
-                  PROM_GAUGE, l);
+        nx_family(o, "node_cooling_device_cur_state",
+                  "Current throttle state of the cooling device", PROM_GAUGE, l);
         nx_samplev(o, (double)cur, name, type, NULL);
-        nx_family(o, "node_cooling_device_max_state", "Maximum throttle state of the cooling device",
-                  PROM_GAUGE, l);
+        nx_family(o, "node_cooling_device_max_state",
+                  "Maximum throttle state of the cooling device", PROM_GAUGE, l);
         nx_samplev(o, (double)max, name, type, NULL);
     }
     globfree(&g);

@@ -164,8 +164,13 @@ def restore_links(root):
 
 
 def main():
+    # The reference run was made from node_exporter's source tree with the
+    # fixtures at collector/fixtures and relative --path.* flags; some label
+    # values (rapl's path) carry that path, so the copy sits at the same
+    # relative place and the exporter runs from tmp.
     tmp = tempfile.mkdtemp(prefix="node-fixtures-")
-    host = os.path.join(tmp, "host")
+    rel = os.path.join("collector", "fixtures")
+    host = os.path.join(tmp, rel)
     shutil.copytree(FIXTURES, host, symlinks=True)
     restore_links(host)
     for d in open(os.path.join(FIXTURES, "EMPTY_DIRS.txt")).read().split():
@@ -173,7 +178,7 @@ def main():
     readme = open(os.path.join(FIXTURES, "README.md")).read()
     # "<this dir>" holds a space: it is replaced before the flags are split.
     ref_flags = re.search(r"```\n(--collector\.cpu\.info\n.*?)```", readme, re.S).group(1)
-    ref_flags = ref_flags.replace("<this dir>", host).split()
+    ref_flags = ref_flags.replace("<this dir>", rel).split()
     have = known_flags()
 
     def ours(flag):
@@ -186,12 +191,13 @@ def main():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    argv = [EXPORTER, f"--web.listen-address=127.0.0.1:{port}", f"--path.rootfs={host}",
-            f"--path.procfs={host}/proc", f"--path.sysfs={host}/sys",
-            f"--path.udev.data={host}/udev/data", "--collector.disable-defaults"] + \
+    argv = [os.path.abspath(EXPORTER), f"--web.listen-address=127.0.0.1:{port}",
+            f"--path.rootfs={rel}", f"--path.procfs={rel}/proc", f"--path.sysfs={rel}/sys",
+            f"--path.udev.data={rel}/udev/data", "--collector.disable-defaults"] + \
         [f"--collector.{c}" for c in implemented] + flags
     log = open(os.path.join(tmp, "exporter.log"), "w")
-    proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                            cwd=tmp)
     body = None
     try:
         for _ in range(100):
