@@ -11,6 +11,7 @@
  */
 #include "pushgateway/pushgateway.h"
 
+#include <pthread.h>
 #include <snappy-c.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,22 +52,26 @@ static int gunzip(const char *in, size_t len, size_t limit, core_sb *out, core_e
 
 /* ---- snappy framing */
 
+static uint32_t crc_table[256];
+static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
+
+static void crc_init(void)
+{
+    for (uint32_t i = 0; i < 256; i++) {
+        uint32_t c = i;
+        for (int k = 0; k < 8; k++)
+            c = c & 1 ? (c >> 1) ^ 0x82f63b78u : c >> 1;
+        crc_table[i] = c;
+    }
+}
+
+/* CRC-32C (Castagnoli), bytewise. */
 static uint32_t crc32c(const unsigned char *p, size_t n)
 {
-    static uint32_t table[256];
-    static _Atomic int ready;
-    if (!ready) {
-        for (uint32_t i = 0; i < 256; i++) {
-            uint32_t c = i;
-            for (int k = 0; k < 8; k++)
-                c = c & 1 ? (c >> 1) ^ 0x82f63b78u : c >> 1;
-            table[i] = c;
-        }
-        ready = 1;
-    }
+    pthread_once(&crc_once, crc_init);
     uint32_t c = 0xffffffffu;
     for (size_t i = 0; i < n; i++)
-        c = table[(c ^ p[i]) & 0xff] ^ (c >> 8);
+        c = crc_table[(c ^ p[i]) & 0xff] ^ (c >> 8);
     return c ^ 0xffffffffu;
 }
 
@@ -108,8 +113,7 @@ static int data_chunk(int type, const unsigned char *p, size_t n, size_t limit, 
     return 0;
 }
 
-int pgw_snappy_frame_decode(const char *in, size_t len, size_t limit, core_sb *out,
-                            core_err *err)
+int pgw_snappy_frame_decode(const char *in, size_t len, size_t limit, core_sb *out, core_err *err)
 {
     const unsigned char *p = (const unsigned char *)in, *end = p + len;
     bool seen_id = false;
@@ -136,8 +140,8 @@ int pgw_snappy_frame_decode(const char *in, size_t len, size_t limit, core_sb *o
     return 0;
 }
 
-int pgw_decode_body(const char *encoding, const char *in, size_t len, size_t limit,
-                    char **out, size_t *out_len, bool *owned, core_err *err)
+int pgw_decode_body(const char *encoding, const char *in, size_t len, size_t limit, char **out,
+                    size_t *out_len, bool *owned, core_err *err)
 {
     bool gzip = encoding != NULL && strcasecmp(encoding, "gzip") == 0;
     bool snappy = encoding != NULL && strcasecmp(encoding, "snappy") == 0;
@@ -148,7 +152,8 @@ int pgw_decode_body(const char *encoding, const char *in, size_t len, size_t lim
         return 0;
     }
     core_sb sb = CORE_SB_INIT;
-    int rc = gzip ? gunzip(in, len, limit, &sb, err) : pgw_snappy_frame_decode(in, len, limit, &sb, err);
+    int rc =
+        gzip ? gunzip(in, len, limit, &sb, err) : pgw_snappy_frame_decode(in, len, limit, &sb, err);
     if (rc < 0) {
         core_sb_destroy(&sb);
         return -1;

@@ -147,8 +147,8 @@ static void add_metric(core_sb *out, const char *name, pgw_type type, const pgw_
     add_line(out, name, "_count", m, NULL, 0, (double)m->count);
 }
 
-void pgw_expo_family_text(const char *name, const char *help, pgw_type type,
-                          pgw_metric *const *m, size_t n, core_sb *out)
+void pgw_expo_family_text(const char *name, const char *help, pgw_type type, pgw_metric *const *m,
+                          size_t n, core_sb *out)
 {
     if (help != NULL) {
         core_sb_addf(out, "# HELP %s ", name);
@@ -275,8 +275,7 @@ static void json_points(core_sb *out, const pgw_metric *m, bool counts)
     for (size_t i = 0; i < m->n_points; i++) {
         model_format_float(m->points[i].key, v[i].key);
         if (counts)
-            snprintf(v[i].value, sizeof v[i].value, "%llu",
-                     (unsigned long long)m->points[i].count);
+            snprintf(v[i].value, sizeof v[i].value, "%llu", (unsigned long long)m->points[i].count);
         else
             model_format_float(m->points[i].value, v[i].value);
     }

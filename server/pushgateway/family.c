@@ -32,8 +32,8 @@ const char *pgw_type_upper(pgw_type t)
 
 /* ---- Metrics */
 
-pgw_metric *pgw_metric_new(const core_label *labels, size_t n_labels, double value,
-                           uint64_t count, const pgw_point *points, size_t n_points)
+pgw_metric *pgw_metric_new(const core_label *labels, size_t n_labels, double value, uint64_t count,
+                           const pgw_point *points, size_t n_points)
 {
     size_t len = 0;
     for (size_t i = 0; i < n_labels; i++)

@@ -174,8 +174,7 @@ static int add_component(pairs *p, const char *name, size_t nl, const char *valu
     bool b64 = has_suffix(name, nl, "@base64");
     size_t tl = b64 ? nl - 7 : nl;
     if (!core_label_name_valid(name, tl) || (tl >= 2 && name[0] == '_' && name[1] == '_'))
-        return core_err_set(err, "improper label name \"%.*s\"", (int)(tl < 200 ? tl : 200),
-                            name);
+        return core_err_set(err, "improper label name \"%.*s\"", (int)(tl < 200 ? tl : 200), name);
     return add_pair(p, name, tl, b64, value, vl, err);
 }
 

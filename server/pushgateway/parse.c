@@ -208,7 +208,8 @@ static tmp_metric *metric_new(assembler *a, tmp_family *f, const model_label *ls
         if (skip != NULL && ls[i].name.len == strlen(skip) &&
             memcmp(ls[i].name.p, skip, ls[i].name.len) == 0)
             continue;
-        m->labels[m->n_labels++] = (core_label){arena_str(a, ls[i].name), arena_str(a, ls[i].value)};
+        m->labels[m->n_labels++] =
+            (core_label){arena_str(a, ls[i].name), arena_str(a, ls[i].value)};
     }
     if (f->n == f->cap) {
         size_t cap = f->cap ? f->cap * 2 : 8;
@@ -233,7 +234,8 @@ static tmp_metric *complex_metric(assembler *a, tmp_family *f, const model_label
     core_label *tmp = core_arena_calloc(&a->arena, n + 1, sizeof *tmp);
     size_t k = 0;
     for (size_t i = 0; i < n; i++)
-        if (!(ls[i].name.len == strlen(special) && memcmp(ls[i].name.p, special, ls[i].name.len) == 0))
+        if (!(ls[i].name.len == strlen(special) &&
+              memcmp(ls[i].name.p, special, ls[i].name.len) == 0))
             tmp[k++] = (core_label){arena_str(a, ls[i].name), arena_str(a, ls[i].value)};
     qsort(tmp, k, sizeof *tmp, cmp_label_name);
     core_sb_reset(&a->scratch);

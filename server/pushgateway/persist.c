@@ -276,7 +276,8 @@ static int check_frame(const char *buf, size_t len, core_err *err)
     if (memcmp(buf, MAGIC, 8) != 0) return core_err_set(err, "not a persistence file of ours");
     reader r = {(const unsigned char *)buf + 8, (const unsigned char *)buf + len, false};
     uint64_t version = get_u(&r, 4), plen = get_u(&r, 8);
-    if (version != VERSION) return core_err_set(err, "unknown version %llu", (unsigned long long)version);
+    if (version != VERSION)
+        return core_err_set(err, "unknown version %llu", (unsigned long long)version);
     if (plen != len - HEADER_LEN - 8)
         return core_err_set(err, "payload of %llu bytes in a file of %zu bytes (truncated?)",
                             (unsigned long long)plen, len);
@@ -351,7 +352,8 @@ int pgw_persist_save(pgw_store *s, const char *path, core_err *err)
 static int read_file(const char *path, core_sb *out, core_err *err)
 {
     int fd = open(path, O_RDONLY);
-    if (fd < 0) return errno == ENOENT ? 1 : core_err_set(err, "open %s: %s", path, strerror(errno));
+    if (fd < 0)
+        return errno == ENOENT ? 1 : core_err_set(err, "open %s: %s", path, strerror(errno));
     for (;;) {
         core_sb_grow(out, 1 << 16);
         ssize_t n = read(fd, out->buf + out->len, out->cap - out->len - 1);

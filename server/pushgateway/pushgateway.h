@@ -130,8 +130,8 @@ static inline const char *pgw_metric_labels(const pgw_metric *m)
 }
 
 /* A new metric from labels sorted by name (names and values without NUL). */
-pgw_metric *pgw_metric_new(const core_label *labels, size_t n_labels, double value,
-                           uint64_t count, const pgw_point *points, size_t n_points);
+pgw_metric *pgw_metric_new(const core_label *labels, size_t n_labels, double value, uint64_t count,
+                           const pgw_point *points, size_t n_points);
 /* The value of label `name`, or NULL. */
 const char *pgw_metric_label(const pgw_metric *m, const char *name);
 /* Orders metrics as client_golang's exposition does: fewer labels first, then
@@ -182,11 +182,10 @@ void pgw_push_free(pgw_push *p);
  * *out and *out_len are the decoded body: either `in` itself or a malloc'd
  * buffer the caller frees (*owned says which).  At most `limit` bytes are
  * produced.  -1 with a message on a corrupt body. */
-int pgw_decode_body(const char *encoding, const char *in, size_t len, size_t limit,
-                    char **out, size_t *out_len, bool *owned, core_err *err);
+int pgw_decode_body(const char *encoding, const char *in, size_t len, size_t limit, char **out,
+                    size_t *out_len, bool *owned, core_err *err);
 /* Framed snappy ("sNaPpY" stream, as Go's snappy.NewReader reads). */
-int pgw_snappy_frame_decode(const char *in, size_t len, size_t limit, core_sb *out,
-                            core_err *err);
+int pgw_snappy_frame_decode(const char *in, size_t len, size_t limit, core_sb *out, core_err *err);
 
 /* ---- The store (store.c) */
 
@@ -210,8 +209,8 @@ void pgw_store_set_own(pgw_store *s, const pgw_own_family *own, size_t n);
  * With `check`, a push that would make the exposition inconsistent is
  * refused: -1 with the reason, and the group's push_failure_time_seconds is
  * set instead.  A push with timestamps is refused even without `check`. */
-int pgw_store_push(pgw_store *s, pgw_push *p, const core_labels *grouping, bool replace,
-                   bool check, int64_t now_ns, core_err *err);
+int pgw_store_push(pgw_store *s, pgw_push *p, const core_labels *grouping, bool replace, bool check,
+                   int64_t now_ns, core_err *err);
 /* Deletes a group; nothing happens if there is none. */
 void pgw_store_delete(pgw_store *s, const core_labels *grouping);
 /* Deletes every group. */
@@ -275,8 +274,8 @@ void pgw_blocks_free(pgw_block *b, size_t n);
  * distinct from the groups') as text 0.0.4. */
 void pgw_expo_text(pgw_store *s, const pgw_block *own, size_t n_own, core_sb *out);
 /* Appends one family in the text format (metrics in the order given). */
-void pgw_expo_family_text(const char *name, const char *help, pgw_type type,
-                          pgw_metric *const *m, size_t n, core_sb *out);
+void pgw_expo_family_text(const char *name, const char *help, pgw_type type, pgw_metric *const *m,
+                          size_t n, core_sb *out);
 /* Appends the data of /api/v1/metrics: a JSON array of groups. */
 void pgw_expo_api_metrics(pgw_store *s, core_sb *out);
 /* Appends a time as Go's time.Time marshals to JSON (RFC3339Nano, UTC). */
@@ -300,9 +299,9 @@ int pgw_persist_load(pgw_store *s, const char *path, char *moved_to, core_err *e
 
 typedef struct pgw_web {
     pgw_store *store;
-    bool check;          /* !--push.disable-consistency-check */
-    bool admin_api;      /* --web.enable-admin-api */
-    bool lifecycle;      /* --web.enable-lifecycle */
+    bool check;     /* !--push.disable-consistency-check */
+    bool admin_api; /* --web.enable-admin-api */
+    bool lifecycle; /* --web.enable-lifecycle */
     const char *telemetry_path;
     const char *route_prefix; /* "" or "/prefix" */
     const char *link_prefix;  /* path prefix of --web.external-url, for links */

@@ -303,9 +303,8 @@ static void format_metric(const char *name, const pgw_metric *m, core_err *err, 
 static int check_family(const check_ctx *c, const pgw_family *f, core_err *err)
 {
     if (own_find(c->s, f->name) != NULL)
-        return core_err_set(err,
-                            "metric family \"%s\" collides with a metric of the Pushgateway itself",
-                            f->name);
+        return core_err_set(
+            err, "metric family \"%s\" collides with a metric of the Pushgateway itself", f->name);
     const pgw_name *ne = pgw_map_get(&c->s->names, f->name);
     size_t others = ne != NULL ? ne->n : 0;
     if (others > 0 && c->g != NULL && pgw_group_family(c->g, f->name) != NULL) others--;
@@ -373,7 +372,8 @@ static void add_time_families(pgw_push *p, const pgw_group *g, const core_labels
     size_t k = 0;
     for (size_t i = 0; i < p->n; i++) {
         pgw_family *f = p->f[i];
-        if (strcmp(f->name, PGW_PUSH_TIME_NAME) == 0 || strcmp(f->name, PGW_PUSH_FAILURE_NAME) == 0) {
+        if (strcmp(f->name, PGW_PUSH_TIME_NAME) == 0 ||
+            strcmp(f->name, PGW_PUSH_FAILURE_NAME) == 0) {
             pgw_map_del(&p->by_name, f->name);
             pgw_family_free(f);
         } else {
@@ -414,8 +414,8 @@ static void set_failure(pgw_store *s, pgw_group *g, const core_labels *grouping,
     atomic_fetch_add(&s->gen, 1);
 }
 
-int pgw_store_push(pgw_store *s, pgw_push *p, const core_labels *grouping, bool replace,
-                   bool check, int64_t now_ns, core_err *err)
+int pgw_store_push(pgw_store *s, pgw_push *p, const core_labels *grouping, bool replace, bool check,
+                   int64_t now_ns, core_err *err)
 {
     char *key = pgw_grouping_key(grouping);
     int rc = 0;

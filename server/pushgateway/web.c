@@ -64,20 +64,18 @@ static int build_info(pgw_web *w)
     const char *arch = strchr(bi->platform, '/');
     char os[32];
     snprintf(os, sizeof os, "%.*s", arch != NULL ? (int)(arch - bi->platform) : 0, bi->platform);
-    const char *values[] = {bi->branch, arch != NULL ? arch + 1 : "", os,        bi->compiler,
-                            bi->revision, "",                         bi->version};
+    const char *values[] = {
+        bi->branch, arch != NULL ? arch + 1 : "", os, bi->compiler, bi->revision, "", bi->version};
     return g != NULL ? prom_gauge_set(prom_gauge_labels_v(g, values, 7), 1) : -1;
 }
 
 static prom_summary *push_summary(pgw_web *w, const char *name, const char *help)
 {
     static const char *const method[] = {"method"};
-    return prom_summary_new(&(prom_opts){.name = name,
-                                         .help = help,
-                                         .labels = method,
-                                         .n_labels = 1,
-                                         .registry = w->registry},
-                            &(prom_summary_opts){.objectives = objectives, .n_objectives = 3});
+    return prom_summary_new(
+        &(prom_opts){
+            .name = name, .help = help, .labels = method, .n_labels = 1, .registry = w->registry},
+        &(prom_summary_opts){.objectives = objectives, .n_objectives = 3});
 }
 
 /* Tells the store the names and types of the own families. */
@@ -110,12 +108,12 @@ static void register_own(pgw_web *w)
 int pgw_web_metrics(pgw_web *w, core_err *err)
 {
     static const char *const req_labels[] = {"handler", "code", "method"};
-    w->requests = prom_counter_new(&(prom_opts){
-        .name = "pushgateway_http_requests_total",
-        .help = "Total HTTP requests processed by the Pushgateway, excluding scrapes.",
-        .labels = req_labels,
-        .n_labels = 3,
-        .registry = w->registry});
+    w->requests = prom_counter_new(
+        &(prom_opts){.name = "pushgateway_http_requests_total",
+                     .help = "Total HTTP requests processed by the Pushgateway, excluding scrapes.",
+                     .labels = req_labels,
+                     .n_labels = 3,
+                     .registry = w->registry});
     w->push_size = push_summary(w, "pushgateway_http_push_size_bytes",
                                 "HTTP request size for pushes to the Pushgateway.");
     w->push_duration = push_summary(w, "pushgateway_http_push_duration_seconds",
@@ -197,9 +195,8 @@ static void serve_push(core_http_req *req, core_http_resp *resp, void *userdata)
                                 "metrics: %s\n",
                                 err.msg);
             core_error("pushgateway",
-                       "pushed metrics are invalid or inconsistent with existing metrics",
-                       "method", core_http_method(req), "source", core_http_remote(req), "err",
-                       err.msg);
+                       "pushed metrics are invalid or inconsistent with existing metrics", "method",
+                       core_http_method(req), "source", core_http_remote(req), "err", err.msg);
         }
     }
     free(grouping);

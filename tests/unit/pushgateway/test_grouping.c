@@ -25,7 +25,8 @@ static void test_base64_rules(void **state)
     s = decode("=", &rc), assert_int_equal(rc, 0), assert_string_equal(s, "");
     free(s);
     s = decode("zqDPgc6_zrzOt864zrXPjc-C", &rc), assert_int_equal(rc, 0);
-    assert_string_equal(s, "\xce\xa0\xcf\x81\xce\xbf\xce\xbc\xce\xb7\xce\xb8\xce\xb5\xcf\x8d\xcf\x82");
+    assert_string_equal(s,
+                        "\xce\xa0\xcf\x81\xce\xbf\xce\xbc\xce\xb7\xce\xb8\xce\xb5\xcf\x8d\xcf\x82");
     free(s);
     s = decode("Zm9v\nYmFy", &rc), assert_int_equal(rc, 0), assert_string_equal(s, "foobar");
     free(s);
@@ -101,7 +102,12 @@ static void test_key(void **state)
 {
     core_labels *ls = pgw_grouping_parse("job/j/b/2/a/1", NULL);
     char *key = pgw_grouping_key(ls);
-    assert_string_equal(key, "a\xff" "1\xff" "b\xff" "2\xff" "job\xff" "j\xff");
+    assert_string_equal(key, "a\xff"
+                             "1\xff"
+                             "b\xff"
+                             "2\xff"
+                             "job\xff"
+                             "j\xff");
     free(key);
     free(ls);
 }

@@ -105,12 +105,15 @@ static void test_refuses_suffix_collisions(void **state)
     assert_int_equal(push_at("job/b", "s_count 1\n", true, NS, &err), -1);
     assert_int_equal(push_at("job/b", "s_sum 1\n", true, NS, &err), -1);
     assert_int_equal(push("job/b", "s_bucket 1\n"), 0); /* fine beside a summary */
-    assert_int_equal(push_at("job/c", "# TYPE s_bucket gauge\ns_bucket 1\n", true, NS, &err), 0);
+    /* Not a suffix clash but a type clash with job/b's untyped s_bucket. */
+    assert_int_equal(push_at("job/c", "# TYPE s_bucket gauge\ns_bucket 1\n", true, NS, &err), -1);
+    assert_non_null(strstr(err.msg, "is not a UNTYPED"));
     assert_int_equal(push("job/d", "h_bucket 1\n"), 0);
     assert_int_equal(push_at("job/e", "# TYPE h histogram\nh_sum 1\n", true, NS, &err), -1);
     /* Within one push too. */
-    assert_int_equal(push_at("job/f", "# TYPE g_count gauge\ng_count 1\n# TYPE g summary\ng_sum 1\n",
-                             true, NS, &err),
+    assert_int_equal(push_at("job/f",
+                             "# TYPE g_count gauge\ng_count 1\n# TYPE g summary\ng_sum 1\n", true,
+                             NS, &err),
                      -1);
 }
 
@@ -119,9 +122,16 @@ static void test_refuses_own_names_and_timestamps(void **state)
     core_err err;
     assert_int_equal(push_at("job/a", "pushgateway_build_info 1\n", true, NS, &err), -1);
     assert_non_null(strstr(err.msg, "Pushgateway itself"));
-    assert_int_equal(push_at("job/a", "# TYPE process_cpu_seconds summary\nprocess_cpu_seconds_sum 1\n",
+    assert_int_equal(push_at("job/a",
+                             "# TYPE process_cpu_seconds_total counter\n"
+                             "process_cpu_seconds_total 1\n",
                              true, NS, &err),
-                     -1); /* its _total would not clash, but the name is own */
+                     -1); /* consistent, but the name is reserved */
+    /* A summary whose series do not meet an own name is fine. */
+    assert_int_equal(push_at("job/a",
+                             "# TYPE process_cpu_seconds summary\nprocess_cpu_seconds_sum 1\n",
+                             true, NS, &err),
+                     0);
     assert_int_equal(push_at("job/a", "x 1 1000\n", true, NS, &err), -1);
     assert_string_equal(err.msg, "pushed metrics must not have timestamps");
 }
