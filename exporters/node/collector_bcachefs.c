@@ -292,7 +292,9 @@ static int collect(nx_out *o)
     const char *base = nx_sys(o, "fs/bcachefs");
     char **names;
     int n = nx_list_dir(o, base, &names);
-    if (n < 0) return nx_error(o, "bcachefs sysfs path %s does not exist", base);
+    if (n < 0 && errno == ENOENT)
+        return nx_no_data(o, "bcachefs sysfs path %s does not exist", base);
+    if (n < 0) return nx_error(o, "failed to retrieve bcachefs stats: %s: %m", base);
     int found = 0;
     for (int i = 0; i < n; i++) {
         const char *dir = nx_sprintf(o, "%s/%s", base, names[i]);
@@ -300,7 +302,7 @@ static int collect(nx_out *o)
         filesystem(o, names[i], dir);
         found++;
     }
-    if (found == 0) return nx_error(o, "no bcachefs filesystem in %s", base);
+    if (found == 0) return nx_no_data(o, "no bcachefs filesystem in %s", base);
     return 0;
 }
 

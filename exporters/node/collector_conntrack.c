@@ -33,7 +33,7 @@ static const struct {
 
 static int fail(nx_out *o, const char *path)
 {
-    if (errno == ENOENT) return nx_error(o, "collector returned no data");
+    if (errno == ENOENT) return nx_no_data(o, "collector returned no data");
     return nx_error(o, "failed to retrieve conntrack stats: %s: %m", path);
 }
 

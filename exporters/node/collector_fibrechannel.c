@@ -80,7 +80,9 @@ static int collect(nx_out *o)
     const char *class_dir = nx_sys(o, "class/fc_host");
     char **hosts;
     int n = nx_list_dir(o, class_dir, &hosts);
-    if (n < 0) return nx_error(o, "fibrechannel statistics not found: %m");
+    if (n < 0 && errno == ENOENT)
+        return nx_no_data(o, "fibrechannel statistics not found, skipping");
+    if (n < 0) return nx_error(o, "error obtaining FibreChannel class info: %m");
     for (int i = 0; i < n; i++)
         if (collect_host(o, class_dir, hosts[i]) < 0) return -1;
     return 0;

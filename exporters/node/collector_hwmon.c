@@ -594,8 +594,9 @@ static int collect(nx_out *o)
 {
     const char *class_dir = nx_sys(o, "class/hwmon");
     struct stat st;
-    if (stat(class_dir, &st) != 0)
-        return nx_error(o, "hwmon collector metrics are not available for this system");
+    if (stat(class_dir, &st) != 0 && errno == ENOENT)
+        return nx_no_data(o, "hwmon collector metrics are not available for this system");
+    if (stat(class_dir, &st) != 0) return nx_error(o, "couldn't read %s: %m", class_dir);
     if (strcmp(nx_path.sysfs, "/sys") == 0) {
         pthread_mutex_lock(&lib_lock);
         int rc = collect_lib(o);

@@ -314,7 +314,8 @@ static int collect(nx_out *o)
     const char *class_dir = nx_sys(o, "class/infiniband");
     char **devs;
     int n = nx_list_dir(o, class_dir, &devs);
-    if (n < 0) return nx_error(o, "infiniband statistics not found: %m");
+    if (n < 0 && errno == ENOENT) return nx_no_data(o, "infiniband statistics not found, skipping");
+    if (n < 0) return nx_error(o, "error obtaining InfiniBand class info: %m");
     for (int i = 0; i < n; i++)
         if (collect_device(o, class_dir, devs[i]) < 0) return -1;
     return 0;

@@ -129,6 +129,8 @@ static int totals(nx_out *o)
 {
     const char *path = nx_proc(o, "net/ip_vs_stats");
     char *text = nx_read_file(o, path, NULL);
+    if (text == NULL && errno == ENOENT)
+        return nx_no_data(o, "ipvs collector metrics are not available for this system");
     if (text == NULL) return nx_error(o, "could not get IPVS stats: %s: %m", path);
     /* As upstream: at least three lines, the third holding five hex totals. */
     size_t newlines = 0;

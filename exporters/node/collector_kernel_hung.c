@@ -14,7 +14,7 @@ static int collect(nx_out *o)
     uint64_t v;
     if (nx_read_u64(path, &v) < 0) {
         if (access(path, F_OK) < 0 && errno == ENOENT)
-            return nx_error(o, "collector returned no data");
+            return nx_no_data(o, "collector returned no data");
         return nx_error(o, "couldn't read %s", path);
     }
     nx_counter(o, "node_kernel_hung_tasks_total",

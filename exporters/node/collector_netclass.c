@@ -131,6 +131,8 @@ static int collect(nx_out *o)
     const char *class_dir = nx_sys(o, "class/net");
     char **devs;
     int n = nx_list_dir(o, class_dir, &devs);
+    if (n < 0 && (errno == ENOENT || errno == EACCES || errno == EPERM))
+        return nx_no_data(o, "Could not read netclass file: %s: %m", class_dir);
     if (n < 0) return nx_error(o, "could not read netclass: cannot access dir %s: %m", class_dir);
     for (int i = 0; i < n; i++) {
         const char *dir = nx_sprintf(o, "%s/%s", class_dir, devs[i]);

@@ -124,6 +124,7 @@ static int collect(nx_out *o)
 {
     const char *path = nx_proc(o, "net/rpc/nfs");
     char *text = nx_read_file(o, path, NULL);
+    if (text == NULL && errno == ENOENT) return nx_no_data(o, "Not collecting NFS metrics: %m");
     if (text == NULL) return nx_error(o, "failed to retrieve nfs stats: %s: %m", path);
     client_stats st;
     memset(&st, 0, sizeof st);

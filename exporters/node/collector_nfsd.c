@@ -138,6 +138,7 @@ static int collect(nx_out *o)
 {
     const char *path = nx_proc(o, "net/rpc/nfsd");
     char *text = nx_read_file(o, path, NULL);
+    if (text == NULL && errno == ENOENT) return nx_no_data(o, "Not collecting NFSd metrics: %m");
     if (text == NULL) return nx_error(o, "failed to retrieve nfsd stats: %s: %m", path);
     server_stats st;
     memset(&st, 0, sizeof st);

@@ -116,7 +116,7 @@ static int collect(nx_out *o)
         path = nx_root(o, "usr/lib/os-release");
         text = nx_read_file(o, path, NULL);
     }
-    if (text == NULL && errno == ENOENT) return nx_error(o, "collector returned no data");
+    if (text == NULL && errno == ENOENT) return nx_no_data(o, "collector returned no data");
     if (text == NULL) return nx_error(o, "couldn't read %s: %m", path);
     const char *v[N_KEYS];
     for (size_t i = 0; i < N_KEYS; i++)

@@ -177,6 +177,8 @@ static int collect(nx_out *o)
     const char *class_dir = nx_sys(o, "class/power_supply");
     char **names;
     int n = nx_list_dir(o, class_dir, &names);
+    if (n < 0 && errno == ENOENT)
+        return nx_no_data(o, "power_supply class not found, skipping: %s", class_dir);
     if (n < 0) return nx_error(o, "could not get power_supply class info: %s: %m", class_dir);
     supply *v = core_arena_alloc(nx_arena(o), ((size_t)n + 1) * sizeof *v);
     size_t k = 0;

@@ -64,12 +64,12 @@ static int collect(nx_out *o)
         const char *path = nx_proc(o, nx_sprintf(o, "pressure/%s", res));
         char *text = nx_read_file(o, path, NULL);
         if (text == NULL && errno == ENOENT) continue;
-        if (text == NULL && errno == EOPNOTSUPP) return nx_error(o, "collector returned no data");
+        if (text == NULL && errno == EOPNOTSUPP) return nx_no_data(o, "collector returned no data");
         if (text == NULL) return nx_error(o, "failed to retrieve pressure stats: %s: %m", path);
         psi p = {0};
         parse_psi(o, text, path, &p);
         if ((!p.some && strcmp(res, "irq") != 0) || (!p.full && strcmp(res, "cpu") != 0))
-            return nx_error(o, "collector returned no data");
+            return nx_no_data(o, "collector returned no data");
         if (strcmp(res, "cpu") == 0) {
             emit(o, "node_pressure_cpu_waiting_seconds_total",
                  "Total time in seconds that processes have waited for CPU time", p.some_total);
@@ -93,7 +93,7 @@ static int collect(nx_out *o)
         }
         found++;
     }
-    if (found == 0) return nx_error(o, "collector returned no data");
+    if (found == 0) return nx_no_data(o, "collector returned no data");
     return 0;
 }
 

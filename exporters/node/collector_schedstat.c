@@ -14,7 +14,7 @@ static int collect(nx_out *o)
 {
     const char *path = nx_proc(o, "schedstat");
     char *text = nx_read_file(o, path, NULL);
-    if (text == NULL && errno == ENOENT) return nx_error(o, "collector returned no data");
+    if (text == NULL && errno == ENOENT) return nx_no_data(o, "collector returned no data");
     if (text == NULL) return nx_error(o, "couldn't read %s: %m", path);
     for (char *save, *line = strtok_r(text, "\n", &save); line != NULL;
          line = strtok_r(NULL, "\n", &save)) {

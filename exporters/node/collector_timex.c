@@ -17,7 +17,7 @@ static int collect(nx_out *o)
     struct timex tx;
     memset(&tx, 0, sizeof tx);
     int state = adjtimex(&tx);
-    if (state < 0 && errno == EPERM) return nx_error(o, "collector returned no data");
+    if (state < 0 && errno == EPERM) return nx_no_data(o, "collector returned no data");
     if (state < 0) return nx_error(o, "failed to retrieve adjtimex stats: %m");
     double divisor = (tx.status & STA_NANO) != 0 ? 1e9 : 1e6;
     nx_gauge(o, "node_timex_sync_status",

@@ -53,7 +53,7 @@ static int collect(nx_out *o)
     if (v4 < 0) return -1;
     int v6 = summary(o, "net/udp6", "v6");
     if (v6 < 0) return -1;
-    if (v4 == 1 && v6 == 1) return nx_error(o, "collector returned no data");
+    if (v4 == 1 && v6 == 1) return nx_no_data(o, "collector returned no data");
     return 0;
 }
 

@@ -52,6 +52,8 @@ static int collect(nx_out *o)
     const char *class_dir = nx_sys(o, "class/watchdog");
     char **names;
     int n = nx_list_dir(o, class_dir, &names);
+    if (n < 0 && (errno == ENOENT || errno == EACCES || errno == EPERM || errno == EINVAL))
+        return nx_no_data(o, "watchdog class not found, skipping: %s: %m", class_dir);
     if (n < 0) return nx_error(o, "could not read watchdog stats: %s: %m", class_dir);
     for (int i = 0; i < n; i++)
         if (collect_one(o, class_dir, names[i]) < 0) return -1;

@@ -203,7 +203,7 @@ static int each_pool_file(nx_out *o, const char *pattern, int (*fn)(nx_out *, co
         /* A pool being exported can vanish between glob and open: upstream
          * then stops here, reporting no data. */
         if (text == NULL) {
-            result = nx_error(o, "ZFS / ZFS statistics are not available");
+            result = nx_no_data(o, "ZFS / ZFS statistics are not available");
             break;
         }
         result = fn(o, g.gl_pathv[i], text);
@@ -228,7 +228,7 @@ static int collect(nx_out *o)
 {
     const char *base = nx_proc(o, "spl/kstat/zfs");
     struct stat st;
-    if (stat(base, &st) != 0) return nx_error(o, "ZFS / ZFS statistics are not available");
+    if (stat(base, &st) != 0) return nx_no_data(o, "ZFS / ZFS statistics are not available");
     for (size_t i = 0; i < sizeof kstat_files / sizeof kstat_files[0]; i++) {
         const char *path = nx_proc(o, nx_sprintf(o, "spl/kstat/zfs/%s", kstat_files[i].file));
         char *text = nx_read_file(o, path, NULL);

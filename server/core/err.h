@@ -22,7 +22,7 @@ typedef struct core_err {
 int core_err_set(core_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Like core_err_set with a va_list. */
-int core_err_setv(core_err *err, const char *fmt, va_list ap);
+int core_err_setv(core_err *err, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 
 /* Puts `fmt, ...` followed by ": " in front of the message already in err, to add
  * context as an error travels up ("loading rules: alerts.yml:3:1: ...").  Returns -1. */

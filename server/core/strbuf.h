@@ -38,7 +38,7 @@ void core_sb_add(core_sb *sb, const void *data, size_t n);
 void core_sb_adds(core_sb *sb, const char *s);
 void core_sb_addc(core_sb *sb, char c);
 void core_sb_addf(core_sb *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void core_sb_addvf(core_sb *sb, const char *fmt, va_list ap);
+void core_sb_addvf(core_sb *sb, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 /* Decimal integers, without going through printf. */
 void core_sb_add_i64(core_sb *sb, int64_t v);
 void core_sb_add_u64(core_sb *sb, uint64_t v);

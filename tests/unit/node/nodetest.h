@@ -23,8 +23,12 @@
 static inline const char *nt_fixtures(void)
 {
     static char path[1024];
+    const char *shared = getenv("PROM_SHARED_DIR"); /* set by ctest */
     const char *src = getenv("PROM_SOURCE_DIR");
-    snprintf(path, sizeof path, "%s/../shared/node-exporter-fixtures", src ? src : ".");
+    if (shared != NULL)
+        snprintf(path, sizeof path, "%s/node-exporter-fixtures", shared);
+    else
+        snprintf(path, sizeof path, "%s/../shared/node-exporter-fixtures", src ? src : ".");
     return path;
 }
 
