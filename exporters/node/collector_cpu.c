@@ -235,8 +235,8 @@ static int update_info(nx_out *o)
         nx_family(o, "node_cpu_frequency_hertz", "CPU frequency in hertz from /proc/cpuinfo.",
                   PROM_GAUGE, freq_labels);
         for (int i = 0; i < n; i++)
-            nx_samplev(o, c[i].mhz * 1e6, str(c[i].physical_id), str(c[i].core_id),
-                       c[i].processor, NULL);
+            nx_samplev(o, c[i].mhz * 1e6, str(c[i].physical_id), str(c[i].core_id), c[i].processor,
+                       NULL);
     }
     if (n == 0) return 0;
     emit_words(o, "node_cpu_flag_info",

@@ -349,8 +349,17 @@ static int make_filter(nx_filter *f, core_flag *exclude, const char *old, const 
     return nx_filter_init(f, include, ex, exclude->name, err);
 }
 
+static void free_filter(nx_filter *f)
+{
+    nx_regex_free(f->include);
+    nx_regex_free(f->exclude);
+    f->include = f->exclude = NULL;
+}
+
 static int init(core_err *err)
 {
+    free_filter(&mp_filter); /* init may run again (tests) */
+    free_filter(&fs_filter);
     if (make_filter(&mp_filter, &flags[0], old_mp_exclude, mp_include, "mount-points", err) < 0)
         return -1;
     return make_filter(&fs_filter, &flags[3], old_fs_exclude, fs_include, "fs-types", err);

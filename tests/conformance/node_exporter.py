@@ -39,7 +39,7 @@ interrupts ipvs kernel_hung ksmd lnstat loadavg mdadm meminfo meminfo_numa mount
 netstat nfs nfsd pcidevice pressure processes qdisc rapl schedstat slabinfo sockstat softirqs stat
 sysctl textfile thermal_zone udp_queues vmstat watchdog wifi xfrm xfs zfs zoneinfo""".split()
 # e2e-output.txt also holds families of these, which the README's list leaves out.
-REFERENCE_ENABLED += "netclass nvme powersupplyclass tapestats dmmultipath".split()
+REFERENCE_ENABLED += "netclass nvme powersupplyclass tapestats dmmultipath os softnet time".split()
 
 # Collectors upstream enables by default on Linux (issue 4's list).
 DEFAULT_ON = """arp bcache bonding btrfs conntrack cpu cpufreq diskstats dmi edac entropy
