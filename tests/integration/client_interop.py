@@ -16,62 +16,14 @@ Usage: client_interop.py <source dir> <build dir>
 """
 import json
 import os
-import shutil
-import signal
-import socket
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.parse
-import urllib.request
+
+from harness import Run, check, free_port, http, main, promtool_check
 
 BIN = os.path.join(sys.argv[2], "bin")
-TMP = tempfile.mkdtemp(prefix="prom-interop-")
-procs = []
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def http(url, data=None, method=None, headers=None):
-    req = urllib.request.Request(url, data=data, method=method, headers=headers or {})
-    try:
-        with urllib.request.urlopen(req, timeout=10) as r:
-            return r.status, r.read().decode()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read().decode()
-    except OSError:
-        return 0, ""
-
-
-def start(name, argv, ready_url, timeout=30):
-    log = open(os.path.join(TMP, name + ".log"), "w")
-    p = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    p.name, p.log = name, log.name
-    procs.append(p)
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if p.poll() is not None:
-            raise AssertionError(f"{name} exited with {p.returncode} before it was ready")
-        if http(ready_url)[0] == 200:
-            return p
-        time.sleep(0.1)
-    raise AssertionError(f"{name} was not ready at {ready_url} after {timeout} s")
-
-
-def stop(p):
-    if p.poll() is None:
-        os.killpg(p.pid, signal.SIGTERM)
-        try:
-            p.wait(10)
-        except subprocess.TimeoutExpired:
-            os.killpg(p.pid, signal.SIGKILL)
-            p.wait()
-    procs.remove(p)
 
 
 def parse_text(text):
@@ -84,31 +36,16 @@ def parse_text(text):
     return out
 
 
-def check(cond, what):
-    if not cond:
-        raise AssertionError(what)
-    print("ok:", what)
-
-
-def promtool_check(name, text):
-    r = subprocess.run(["promtool", "check", "metrics"], input=text, text=True,
-                       capture_output=True)
-    # Exit 3 is lint advice (e.g. the seed's counter has no _total suffix);
-    # exit 1 is a format error.
-    check(r.returncode in (0, 3) and "error while linting" not in r.stderr,
-          f"promtool check metrics: no format error in {name}'s output ({r.stderr.strip()})")
-
-
 def series_key(metric):
     labels = {k: v for k, v in metric.items() if k not in ("__name__", "job", "instance")}
     inner = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
     return metric["__name__"] + ("{" + inner + "}" if inner else "")
 
 
-def scrape_with_prometheus(exporter_port, features, name_suffix):
+def scrape_with_prometheus(run, exporter_port, features, name_suffix):
     port = free_port()
-    data = os.path.join(TMP, "prom-data" + name_suffix)
-    cfg = os.path.join(TMP, "prometheus" + name_suffix + ".yml")
+    data = os.path.join(run.tmp, "prom-data" + name_suffix)
+    cfg = os.path.join(run.tmp, "prometheus" + name_suffix + ".yml")
     with open(cfg, "w") as f:
         f.write(f"""global:
   scrape_interval: 1s
@@ -119,7 +56,7 @@ scrape_configs:
 """)
     argv = ["prometheus", f"--config.file={cfg}", f"--storage.tsdb.path={data}",
             f"--web.listen-address=127.0.0.1:{port}"] + features
-    p = start("prometheus" + name_suffix, argv, f"http://127.0.0.1:{port}/-/ready")
+    p = run.start("prometheus" + name_suffix, argv, f"http://127.0.0.1:{port}/-/ready")
     api = f"http://127.0.0.1:{port}/api/v1/query?query="
     deadline = time.time() + 30
     result = []
@@ -131,17 +68,16 @@ scrape_configs:
                 break
         time.sleep(0.5)
     up = json.loads(http(api + "up")[1])["data"]["result"]
-    stop(p)
+    run.stop(p)
     check(up and up[0]["value"][1] == "1", f"prometheus{name_suffix} scraped the exporter (up=1)")
     return {series_key(r["metric"]): float(r["value"][1]) for r in result}
 
 
-def main():
-    src = sys.argv[1]
+def test(run):
     # 1. promtool on every example's output
     exp_port = free_port()
     # One simulated request at start, then none for an hour: the values hold still.
-    exporter = start("example-custom-exporter",
+    exporter = run.start("example-custom-exporter",
                      [os.path.join(BIN, "example-custom-exporter"), "--port", str(exp_port),
                       "--interval-ms", "3600000"],
                      f"http://127.0.0.1:{exp_port}/metrics")
@@ -149,11 +85,11 @@ def main():
     check(code == 200 and "app_request_count{" in exposed_text, "example-custom-exporter serves")
     promtool_check("example-custom-exporter", exposed_text)
     rs_port = free_port()
-    rs = start("example-render-server",
+    rs = run.start("example-render-server",
                [os.path.join(BIN, "example-render-server"), "--port", str(rs_port)],
                f"http://127.0.0.1:{rs_port}/metrics")
     promtool_check("example-render-server", http(f"http://127.0.0.1:{rs_port}/metrics")[1])
-    stop(rs)
+    run.stop(rs)
     dry = subprocess.run([os.path.join(BIN, "example-batch-job"), "--dry-run"],
                          capture_output=True, text=True)
     check(dry.returncode == 0, "example-batch-job --dry-run")
@@ -161,7 +97,7 @@ def main():
 
     # 2. prometheus scrapes the exporter, by OpenMetrics and by protobuf
     exposed = {k: v for k, v in parse_text(exposed_text).items() if k.startswith("app_")}
-    om = scrape_with_prometheus(exp_port, [], "-om")
+    om = scrape_with_prometheus(run, exp_port, [], "-om")
     want_om = {}
     for k, v in exposed.items():  # an OpenMetrics counter sample carries _total
         name = k.split("{")[0]
@@ -169,15 +105,15 @@ def main():
                 if name == "app_request_count" else k] = v
     got_om = {k: v for k, v in om.items() if not k.startswith("app_request_count_created")}
     check(got_om == want_om, f"OpenMetrics scrape: prometheus has {got_om}, exposed {want_om}")
-    pb = scrape_with_prometheus(exp_port, ["--enable-feature=native-histograms"], "-pb")
+    pb = scrape_with_prometheus(run, exp_port, ["--enable-feature=native-histograms"], "-pb")
     check(pb == exposed, f"protobuf scrape: prometheus has {pb}, exposed {exposed}")
-    stop(exporter)
+    run.stop(exporter)
 
     # 3. the batch job and a real pushgateway
     gw_port = free_port()
     gw_url = f"http://127.0.0.1:{gw_port}"
     # Debian's gateway persists to /var/lib/prometheus by default: not here.
-    gw = start("pushgateway", ["prometheus-pushgateway", f"--web.listen-address=127.0.0.1:{gw_port}",
+    gw = run.start("pushgateway", ["prometheus-pushgateway", f"--web.listen-address=127.0.0.1:{gw_port}",
                                "--persistence.file="], gw_url + "/-/ready")
     # A group declares the job's duration as a counter: the gateway must
     # refuse the job's gauge of the same name, and the job must say so.
@@ -203,21 +139,11 @@ def main():
     check(metrics.get(key) == 17984, f"the gateway shows the group: {key} = {metrics.get(key)}")
     check(any(k.startswith('push_time_seconds{instance="db/1",job="nightly"}') for k in metrics),
           "the gateway recorded the push time of the group")
-    stop(gw)
+    run.stop(gw)
 
 
 if __name__ == "__main__":
-    ok = False
-    try:
-        main()
-        ok = True
-    finally:
-        for p in list(procs):
-            stop(p)
-        if not ok:
-            for name in sorted(os.listdir(TMP)):
-                if name.endswith(".log"):
-                    print(f"---- {name} ----")
-                    print(open(os.path.join(TMP, name)).read())
-        shutil.rmtree(TMP, ignore_errors=True)
-    sys.exit(0 if ok else 1)
+    def body():
+        with Run("prom-interop") as run:
+            test(run)
+    main(body)

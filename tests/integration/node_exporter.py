@@ -13,66 +13,12 @@ Usage: node_exporter.py <source dir> <build dir>
 """
 import json
 import os
-import shutil
-import signal
-import socket
-import subprocess
 import sys
-import tempfile
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
+
+from harness import Run, check, free_port, http, main, promtool_check
 
 BIN = os.path.join(sys.argv[2], "bin")
-TMP = tempfile.mkdtemp(prefix="prom-node-")
-procs = []
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def http(url):
-    try:
-        with urllib.request.urlopen(url, timeout=30) as r:
-            return r.status, r.read().decode()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read().decode()
-    except OSError:
-        return 0, ""
-
-
-def start(name, argv, ready_url):
-    log = open(os.path.join(TMP, name + ".log"), "w")
-    p = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    procs.append(p)
-    for _ in range(300):
-        if p.poll() is not None:
-            raise AssertionError(f"{name} exited with {p.returncode}")
-        if http(ready_url)[0] == 200:
-            return p
-        time.sleep(0.1)
-    raise AssertionError(f"{name} not ready at {ready_url}")
-
-
-def stop(p):
-    if p.poll() is None:
-        os.killpg(p.pid, signal.SIGTERM)
-        try:
-            p.wait(10)
-        except subprocess.TimeoutExpired:
-            os.killpg(p.pid, signal.SIGKILL)
-            p.wait()
-    procs.remove(p)
-
-
-def check(cond, what):
-    if not cond:
-        raise AssertionError(what)
-    print("ok:", what)
 
 
 def success(text, collector):
@@ -83,18 +29,15 @@ def success(text, collector):
     return None
 
 
-def main():
+def test(run):
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    exp = start("prom-node-exporter",
+    exp = run.start("prom-node-exporter",
                 [os.path.join(BIN, "prom-node-exporter"), f"--web.listen-address=127.0.0.1:{port}"],
                 base + "/metrics")
     code, text = http(base + "/metrics")
     check(code == 200 and "node_scrape_collector_success" in text, "the exporter serves /metrics")
-    r = subprocess.run(["promtool", "check", "metrics"], input=text, text=True,
-                       capture_output=True)
-    check(r.returncode in (0, 3) and "error while linting" not in r.stderr,
-          f"promtool check metrics: no format error ({r.stderr.strip()[:300]})")
+    promtool_check("prom-node-exporter", text)
 
     code, text = http(base + "/metrics?collect[]=loadavg")
     names = {l.split("{")[0].split(" ")[0] for l in text.split("\n") if l and l[0] != "#"}
@@ -108,12 +51,12 @@ def main():
 
     # Debian's prometheus scrapes us.
     pport = free_port()
-    cfg = os.path.join(TMP, "prometheus.yml")
+    cfg = os.path.join(run.tmp, "prometheus.yml")
     with open(cfg, "w") as f:
         f.write(f"global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: node\n"
                 f"    static_configs:\n      - targets: ['127.0.0.1:{port}']\n")
-    prom = start("prometheus", ["prometheus", f"--config.file={cfg}",
-                                f"--storage.tsdb.path={TMP}/prom-data",
+    prom = run.start("prometheus", ["prometheus", f"--config.file={cfg}",
+                                    f"--storage.tsdb.path={run.tmp}/prom-data",
                                 f"--web.listen-address=127.0.0.1:{pport}"],
                  f"http://127.0.0.1:{pport}/-/ready")
     api = f"http://127.0.0.1:{pport}/api/v1/query?query="
@@ -125,19 +68,19 @@ def main():
         if up == "1" and loads:
             break
         time.sleep(0.5)
-    stop(prom)
+    run.stop(prom)
     check(up == "1" and loads, "Debian's prometheus scraped the exporter: up == 1, node_load1 stored")
-    stop(exp)
+    run.stop(exp)
 
     # A hanging collector: /proc/loadavg is a FIFO that nobody writes.
-    root = os.path.join(TMP, "hang")
+    root = os.path.join(run.tmp, "hang")
     os.makedirs(os.path.join(root, "proc"))
     os.mkfifo(os.path.join(root, "proc", "loadavg"))
     with open(os.path.join(root, "proc", "meminfo"), "w") as f:
         f.write("MemTotal:       16384 kB\nMemFree:         8192 kB\n")
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    start("hanging", [os.path.join(BIN, "prom-node-exporter"),
+    run.start("hanging", [os.path.join(BIN, "prom-node-exporter"),
                       f"--web.listen-address=127.0.0.1:{port}", f"--path.procfs={root}/proc",
                       "--collector.disable-defaults", "--collector.loadavg", "--collector.meminfo",
                       "--collector.timeout=1s"], base + "/")
@@ -153,17 +96,7 @@ def main():
 
 
 if __name__ == "__main__":
-    ok = False
-    try:
-        main()
-        ok = True
-    finally:
-        for p in list(procs):
-            stop(p)
-        if not ok:
-            for name in sorted(os.listdir(TMP)):
-                if name.endswith(".log"):
-                    print(f"---- {name} ----")
-                    print(open(os.path.join(TMP, name)).read()[-5000:])
-        shutil.rmtree(TMP, ignore_errors=True)
-    sys.exit(0 if ok else 1)
+    def body():
+        with Run("prom-node") as run:
+            test(run)
+    main(body)
