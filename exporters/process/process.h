@@ -368,6 +368,12 @@ typedef struct pe_exporter {
 /* Prepares an exporter, which takes the namer on success; -1 when procfs
  * cannot be read (the namer stays the caller's). */
 int pe_exporter_init(pe_exporter *x, const pe_options *opt, pe_namer *namer, core_err *err);
+/* Keeping /proc/<pid> files open between scrapes (procfs.c): at most `budget`
+ * files stay open; pe_keep_sweep at the end of a scrape closes the ones that
+ * scrape did not read. */
+void pe_keep_init(size_t budget);
+void pe_keep_sweep(void);
+
 void pe_exporter_destroy(pe_exporter *x);
 /* Reads /proc once and updates the tracker. */
 void pe_exporter_update(pe_exporter *x);

@@ -21,6 +21,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -295,25 +297,134 @@ void pe_counts_delta(const pe_counts *now, const pe_counts *then, pe_counts *d)
 
 /* ---- Readers */
 
-long pe_read_at(int dirfd, const char *path, char *buf, size_t cap)
+/* ---- Files kept open between scrapes
+ *
+ * Every scrape reads each process's stat (and for tracked ones status, io and
+ * wchan).  Opening /proc/<pid>/<file> walks two path components and sets up a
+ * seq_file, which costs more than the read; the file can instead stay open
+ * and be read again with pread at offset 0, which regenerates it.  A kept
+ * file of a process that exited fails to read (ESRCH), even when the pid has
+ * been reused, so it is never read for another process: it is closed and the
+ * path opened afresh.  Files not read in a scrape are closed at its end
+ * (pe_keep_sweep).  Scrapes are serialised by the caller, so no lock.  How
+ * many files may stay open is bounded by the fd limit (pe_keep_init). */
+
+typedef struct kept {
+    char path[28]; /* "<pid>/<file>", "" when free */
+    int fd;
+    unsigned epoch; /* the scrape that last read it */
+} kept;
+
+static struct {
+    kept *v;
+    size_t cap, n, budget;
+    int dirfd;
+    unsigned epoch;
+} keep;
+
+void pe_keep_init(size_t budget)
 {
-    int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0) return -1;
+    keep.budget = budget;
+    keep.epoch = 1;
+    keep.dirfd = -1;
+}
+
+static bool keepable(int dirfd, const char *path)
+{
+    return keep.budget > 0 && (keep.dirfd < 0 || keep.dirfd == dirfd) && path[0] >= '0' &&
+           path[0] <= '9' && strlen(path) < sizeof keep.v[0].path;
+}
+
+static size_t keep_hash(const char *path)
+{
+    size_t h = 5381;
+    for (; *path != '\0'; path++)
+        h = h * 33 + (unsigned char)*path;
+    return h;
+}
+
+/* The slot of path, or the free slot where it would go. */
+static kept *keep_slot(const char *path)
+{
+    for (size_t i = keep_hash(path) & (keep.cap - 1);; i = (i + 1) & (keep.cap - 1))
+        if (keep.v[i].path[0] == '\0' || strcmp(keep.v[i].path, path) == 0) return &keep.v[i];
+}
+
+/* Rebuilds the table with only the files read in this scrape, closing the
+ * others; sized for twice what stays. */
+void pe_keep_sweep(void)
+{
+    size_t live = 0;
+    for (size_t i = 0; i < keep.cap; i++)
+        if (keep.v[i].path[0] != '\0' && keep.v[i].epoch == keep.epoch) live++;
+    size_t cap = 64;
+    while (cap < (live + 1) * 2 || cap < (keep.budget < 4096 ? keep.budget : 4096))
+        cap *= 2;
+    kept *old = keep.v;
+    size_t old_cap = keep.cap;
+    keep.v = core_calloc(cap, sizeof *keep.v);
+    keep.cap = cap;
+    keep.n = 0;
+    for (size_t i = 0; i < old_cap; i++) {
+        if (old[i].path[0] == '\0') continue;
+        if (old[i].epoch != keep.epoch || old[i].fd < 0) {
+            if (old[i].fd >= 0) close(old[i].fd);
+            continue;
+        }
+        *keep_slot(old[i].path) = old[i];
+        keep.n++;
+    }
+    free(old);
+    keep.epoch++;
+}
+
+/* Reads from offset 0 into buf as pe_read_at does; -1 on a read error. */
+static long read_from_start(int fd, char *buf, size_t cap)
+{
     size_t len = 0;
     for (;;) {
-        ssize_t n = read(fd, buf + len, cap - len);
+        ssize_t n = pread(fd, buf + len, cap - len, (off_t)len);
         if (n < 0 && errno == EINTR) continue;
-        if (n < 0) {
-            int e = errno;
-            close(fd);
-            errno = e;
-            return -1;
-        }
+        if (n < 0) return -1;
         len += (size_t)n;
-        if (n == 0 || len == cap || len < cap / 2) break;
+        if (n == 0 || len == cap || len < cap / 2) return (long)len;
+    }
+}
+
+long pe_read_at(int dirfd, const char *path, char *buf, size_t cap)
+{
+    kept *k = NULL;
+    if (keepable(dirfd, path)) {
+        if (keep.v == NULL) pe_keep_sweep(); /* first use: makes the table */
+        k = keep_slot(path);
+        if (k->path[0] != '\0' && k->fd >= 0) {
+            long n = read_from_start(k->fd, buf, cap);
+            if (n >= 0) {
+                k->epoch = keep.epoch;
+                return n;
+            }
+            close(k->fd); /* the process is gone: the path may be another's now */
+            k->fd = -1;
+        }
+    }
+    int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) return -1;
+    long n = read_from_start(fd, buf, cap);
+    int e = errno;
+    bool known = k != NULL && k->path[0] != '\0';
+    if (n >= 0 && k != NULL && (known || (keep.n < keep.budget && (keep.n + 1) * 2 <= keep.cap))) {
+        if (!known) {
+            snprintf(k->path, sizeof k->path, "%s", path);
+            keep.n++;
+        }
+        k->fd = fd;
+        k->epoch = keep.epoch;
+        keep.dirfd = dirfd;
+        return n;
     }
     close(fd);
-    return (long)len;
+    errno = e;
+    return n;
 }
 
 char *pe_read_all_at(int dirfd, const char *path, core_arena *a, size_t *out_len)

@@ -64,6 +64,21 @@ static int read_boot_time(int procfd, uint64_t *btime)
     return -1;
 }
 
+/* Raises the soft open-file limit to the hard one (as Go programs, upstream
+ * included, do at start) and lets procfs.c keep files open within it,
+ * leaving room for sockets and the exporter's own files. */
+static void keep_files_open(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
+    rlim_t want = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > 1 << 20 ? 1 << 20 : rl.rlim_max;
+    if (rl.rlim_cur < want) {
+        rl.rlim_cur = want;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0) getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    pe_keep_init(rl.rlim_cur > 512 ? (size_t)(rl.rlim_cur - 256) : 0);
+}
+
 int pe_exporter_init(pe_exporter *x, const pe_options *opt, pe_namer *namer, core_err *err)
 {
     memset(x, 0, sizeof *x);
@@ -76,6 +91,7 @@ int pe_exporter_init(pe_exporter *x, const pe_options *opt, pe_namer *namer, cor
         return core_err_set(err, "could not read btime from %s/stat", opt->procfs);
     }
     x->page_size = sysconf(_SC_PAGESIZE);
+    keep_files_open();
     x->procfs_is_proc = strcmp(opt->procfs, "/proc") == 0 || strcmp(opt->procfs, "/proc/") == 0;
     x->needs = pe_namer_needs(namer);
     core_arena_init(&x->arena, 0);
@@ -380,6 +396,7 @@ void pe_exporter_update(pe_exporter *x)
     add_new(x, pe_tracker_resolve(&x->tracker));
     pe_tracker_end(&x->tracker);
     pe_top_end(&x->top);
+    pe_keep_sweep();
 }
 
 /* ---- Metrics */
