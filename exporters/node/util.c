@@ -309,10 +309,23 @@ bool nx_parse_u64(const char *s, uint64_t *out)
 
 /* ---- Regexes */
 
+/* The names a filter sees (devices, fields) are the same at every scrape, so
+ * each regex remembers its answers: after the first scrape a match is a hash
+ * lookup instead of a regex run.  The memo is bounded; past its size the regex
+ * simply runs. */
+#define MEMO_SLOTS 4096 /* at most half used */
+
+typedef struct memo {
+    char *name; /* NULL: free */
+    bool match;
+} memo;
+
 struct nx_regex {
     pcre2_code *code;
     pcre2_match_data *md;
-    pthread_mutex_t lock; /* match data is per call; the lock keeps it simple */
+    pthread_mutex_t lock; /* match data and memo are shared by the collectors' threads */
+    memo *memo;
+    size_t n_memo;
 };
 
 int nx_regex_compile(const char *pattern, const char *flag, nx_regex **out, core_err *err)
@@ -333,6 +346,7 @@ int nx_regex_compile(const char *pattern, const char *flag, nx_regex **out, core
     nx_regex *r = core_calloc(1, sizeof *r);
     r->code = re;
     r->md = pcre2_match_data_create_from_pattern(re, NULL);
+    r->memo = core_calloc(MEMO_SLOTS, sizeof *r->memo);
     pthread_mutex_init(&r->lock, NULL);
     *out = r;
     return 0;
@@ -343,14 +357,30 @@ bool nx_regex_match(const nx_regex *re, const char *s)
     if (re == NULL) return false;
     nx_regex *r = (nx_regex *)re;
     pthread_mutex_lock(&r->lock);
-    int rc = pcre2_match(r->code, (PCRE2_SPTR)s, PCRE2_ZERO_TERMINATED, 0, 0, r->md, NULL);
+    size_t i = core_hash_str(s) & (MEMO_SLOTS - 1);
+    while (r->memo[i].name != NULL && strcmp(r->memo[i].name, s) != 0)
+        i = (i + 1) & (MEMO_SLOTS - 1);
+    bool match;
+    if (r->memo[i].name != NULL) {
+        match = r->memo[i].match;
+    } else {
+        match = pcre2_match(r->code, (PCRE2_SPTR)s, PCRE2_ZERO_TERMINATED, 0, 0, r->md, NULL) >= 0;
+        if (r->n_memo < MEMO_SLOTS / 2) {
+            r->memo[i].name = core_strdup(s);
+            r->memo[i].match = match;
+            r->n_memo++;
+        }
+    }
     pthread_mutex_unlock(&r->lock);
-    return rc >= 0;
+    return match;
 }
 
 void nx_regex_free(nx_regex *re)
 {
     if (re == NULL) return;
+    for (size_t i = 0; i < MEMO_SLOTS; i++)
+        free(re->memo[i].name);
+    free(re->memo);
     pcre2_match_data_free(re->md);
     pcre2_code_free(re->code);
     pthread_mutex_destroy(&re->lock);
