@@ -1,0 +1,312 @@
+/*
+ * tsdb.h - the door of server/tsdb, Prometheus's time series storage.
+ *
+ * This first part holds the chunk layer, bit-exact with Prometheus 2.x:
+ *
+ *   bit streams     the bit writer and reader under every chunk encoding
+ *   XOR chunks      Gorilla-style float chunks (encoding 1): appender and iterator
+ *   CRC32C          the Castagnoli checksum that guards every chunk on disk
+ *   block chunks    segment files in a block's chunks/ directory
+ *   head chunks     the memory-mapped chunk files in chunks_head/
+ *
+ * Conventions as in core.h: a function that can fail returns 0 (or a count) on
+ * success and -1 on failure, with a message in the caller's core_err.  Corrupt
+ * or truncated input is an error, never a crash.  Sample values travel as
+ * IEEE-754 bit patterns where exactness matters (staleness markers and every
+ * NaN payload must survive a round trip), with double wrappers for convenience.
+ */
+#ifndef TSDB_TSDB_H
+#define TSDB_TSDB_H
+
+#include "core/core.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- Chunk encodings (upstream chunkenc.Encoding) */
+
+enum {
+    TSDB_ENC_NONE = 0,
+    TSDB_ENC_XOR = 1,
+    TSDB_ENC_HISTOGRAM = 2,
+    TSDB_ENC_FLOAT_HISTOGRAM = 3,
+    /* Set on head chunks of out-of-order samples (encoding byte 0x81 for XOR). */
+    TSDB_ENC_OOO_MASK = 0x80,
+};
+
+/* The float bits of a staleness marker (upstream value.StaleNaN). */
+#define TSDB_STALE_NAN_BITS UINT64_C(0x7ff0000000000002)
+
+/* Upstream cuts a float chunk after this many samples; the caller decides. */
+#define TSDB_SAMPLES_PER_CHUNK 120
+
+/* ---- Bit streams (bstream.c)
+ *
+ * The writer appends bits most significant first into a growing byte buffer
+ * whose last byte may be partly filled; unused bits are zero.  The reader
+ * walks a borrowed byte range and fails (returns -1) when it runs out.
+ *
+ * Two byte layouts give the same bits.  Prometheus before 3.0 (so the 2.42
+ * peer) wrote a whole byte at a byte boundary as that byte plus an empty one
+ * (upstream fixed it in PR #14854), so a stream whose last write was such a
+ * byte ends in one extra zero byte; later versions do not.  TSDB_LAYOUT_V3
+ * is the default; TSDB_LAYOUT_V2 reproduces the older bytes exactly. */
+
+typedef enum tsdb_layout {
+    TSDB_LAYOUT_V3 = 0, /* Prometheus >= 3.0 */
+    TSDB_LAYOUT_V2 = 1, /* Prometheus 2.x: possibly one trailing empty byte */
+} tsdb_layout;
+
+typedef struct tsdb_bstream {
+    uint8_t *buf;
+    size_t len;
+    size_t cap;
+    unsigned count; /* bits still free in the last byte: 0..7, or 8 in the V2 layout */
+    tsdb_layout layout;
+} tsdb_bstream;
+
+/* An empty stream in the V3 layout (set `layout` before writing to change it). */
+void tsdb_bstream_init(tsdb_bstream *b);
+void tsdb_bstream_destroy(tsdb_bstream *b);
+/* Makes room for `n` more bytes (so a caller can write a header directly). */
+void tsdb_bstream_reserve(tsdb_bstream *b, size_t n);
+void tsdb_bstream_write_bit(tsdb_bstream *b, bool bit);
+void tsdb_bstream_write_byte(tsdb_bstream *b, uint8_t byte);
+/* Writes the `nbits` (0..64) low bits of `u`, most significant first. */
+void tsdb_bstream_write_bits(tsdb_bstream *b, uint64_t u, unsigned nbits);
+
+typedef struct tsdb_breader {
+    const uint8_t *p; /* borrowed */
+    size_t len;
+    size_t off;   /* next byte to load into `buf` */
+    uint64_t buf; /* loaded bits, the `valid` low ones unread */
+    unsigned valid;
+} tsdb_breader;
+
+void tsdb_breader_init(tsdb_breader *r, const uint8_t *p, size_t len);
+/* Each returns 0, or -1 when the stream ends first (the reader is then spent). */
+int tsdb_breader_read_bit(tsdb_breader *r, unsigned *bit);
+int tsdb_breader_read_bits(tsdb_breader *r, unsigned nbits, uint64_t *out);
+int tsdb_breader_read_byte(tsdb_breader *r, uint8_t *out);
+/* Go's encoding/binary varints read bytewise from the bit stream. */
+int tsdb_breader_read_uvarint(tsdb_breader *r, uint64_t *out);
+int tsdb_breader_read_varint(tsdb_breader *r, int64_t *out);
+
+/* Byte-level varints, as Go's binary.PutUvarint / binary.Uvarint.  The encoder
+ * writes at most TSDB_MAX_VARINT_LEN bytes and returns their count; the decoder
+ * returns the count read, 0 if `p` ends first, -1 on overflow. */
+#define TSDB_MAX_VARINT_LEN 10
+size_t tsdb_put_uvarint(uint8_t *p, uint64_t v);
+size_t tsdb_put_varint(uint8_t *p, int64_t v);
+int tsdb_uvarint(const uint8_t *p, size_t len, uint64_t *out);
+
+/* ---- XOR chunks (xor.c)
+ *
+ * Data layout: a big-endian uint16 sample count, then the first timestamp
+ * (varint) and value (64 bits), the second timestamp as a delta (uvarint) and
+ * every later one as a delta of deltas in upstream's buckets (0 / 14 / 17 / 20
+ * / 64 bits), each value XORed with the previous one and stored with reuse of
+ * the previous leading/trailing zero window (Gorilla). */
+
+typedef struct tsdb_xor {
+    tsdb_bstream b; /* the chunk bytes, header included */
+    int64_t t;      /* last sample */
+    uint64_t v;
+    uint64_t tdelta;
+    uint8_t leading; /* 0xff until a value window is chosen */
+    uint8_t trailing;
+} tsdb_xor;
+
+/* An empty chunk (2 header bytes, count 0) in the V3 byte layout. */
+void tsdb_xor_init(tsdb_xor *c);
+/* An empty chunk in the given byte layout (see the bit streams above). */
+void tsdb_xor_init_layout(tsdb_xor *c, tsdb_layout layout);
+/* A chunk holding a copy of `data`, ready to take more samples: the appender
+ * state is rebuilt by reading every sample.  Data ending in the V2 layout's
+ * empty byte continues in that layout, any other in V3 (the two cannot be
+ * told apart then).  Fails on corrupt data. */
+int tsdb_xor_init_from(tsdb_xor *c, const uint8_t *data, size_t len, core_err *err);
+void tsdb_xor_destroy(tsdb_xor *c);
+/* Appends a sample.  Fails only when the chunk holds 65535 samples already.
+ * Timestamps are taken as given (upstream does not check their order). */
+int tsdb_xor_append_bits(tsdb_xor *c, int64_t t, uint64_t vbits, core_err *err);
+int tsdb_xor_append(tsdb_xor *c, int64_t t, double v, core_err *err);
+/* The encoded bytes (borrowed, valid until the next append) and sample count. */
+const uint8_t *tsdb_xor_bytes(const tsdb_xor *c, size_t *len);
+uint16_t tsdb_xor_num_samples(const tsdb_xor *c);
+
+typedef struct tsdb_xor_iter {
+    tsdb_breader br;
+    uint16_t total;
+    uint16_t read;
+    int64_t t;  /* current sample, valid after next/seek returned true */
+    uint64_t v; /* its value bits; see tsdb_xor_iter_value */
+    uint64_t tdelta;
+    uint8_t leading;
+    uint8_t trailing;
+    bool windowed;       /* a value window was read (the appender's leading != 0xff) */
+    const char *failure; /* why iteration stopped early, NULL if it did not */
+} tsdb_xor_iter;
+
+/* Starts iterating over chunk data (borrowed).  Fails if it is shorter than
+ * the 2-byte header. */
+int tsdb_xor_iter_init(tsdb_xor_iter *it, const uint8_t *data, size_t len, core_err *err);
+/* Moves to the next sample: true if there is one, false at the end or on
+ * corrupt data (tell them apart with tsdb_xor_iter_err). */
+bool tsdb_xor_iter_next(tsdb_xor_iter *it);
+/* Moves to the first sample at or after `t`, as upstream: never backwards, and
+ * a current sample already at or after `t` stays current. */
+bool tsdb_xor_iter_seek(tsdb_xor_iter *it, int64_t t);
+double tsdb_xor_iter_value(const tsdb_xor_iter *it);
+/* -1 with a message if iteration stopped on corrupt data, else 0. */
+int tsdb_xor_iter_err(const tsdb_xor_iter *it, core_err *err);
+
+/* ---- CRC32C (crc32c.c): Castagnoli polynomial, as Go's crc32.Update with
+ * crc32.MakeTable(crc32.Castagnoli).  Start with crc = 0; chain calls. */
+uint32_t tsdb_crc32c(uint32_t crc, const void *p, size_t n);
+/* The portable table-driven path, exposed so tests can check the SSE4.2 one. */
+uint32_t tsdb_crc32c_sw(uint32_t crc, const void *p, size_t n);
+
+/* ---- Numbered segment files (segfiles.c): 000001, 000002, ... in a directory,
+ * memory-mapped read-only, sorted by number.  Files whose name is not a
+ * number are ignored, as upstream does. */
+
+typedef struct tsdb_segment {
+    uint64_t seq; /* the number in the file name */
+    const uint8_t *p;
+    size_t len;
+} tsdb_segment;
+
+typedef struct tsdb_segfiles {
+    tsdb_segment *segs;
+    size_t n;
+} tsdb_segfiles;
+
+/* Maps every numbered file in `dir` and checks its 8-byte header (magic,
+ * version 1).  A directory without numbered files gives an empty set.  With
+ * skip_empty_last, a last file too short for a magic number or whose magic is
+ * 0 is left out (upstream deletes such a file, left by a crash, when it opens
+ * chunks_head/). */
+int tsdb_segfiles_open(tsdb_segfiles *s, const char *dir, uint32_t magic, bool skip_empty_last,
+                       core_err *err);
+void tsdb_segfiles_close(tsdb_segfiles *s);
+/* Checks a segment header in memory: length, magic and version. */
+int tsdb_segment_check(const uint8_t *p, size_t len, uint32_t magic, core_err *err);
+
+#define TSDB_SEGMENT_HEADER_SIZE 8
+
+/* ---- Block chunk files (chunks.c): chunks/000001 ...
+ *
+ * File: magic 0x85BD40DD (4, big endian), version 1, 3 zero bytes, then
+ * records: len (uvarint), encoding (1 byte), data (len bytes), CRC32C of
+ * encoding + data (4, big endian).  A chunk ref is (segment index << 32) |
+ * offset, the index counting files in name order from 0. */
+
+#define TSDB_CHUNKS_MAGIC        UINT32_C(0x85BD40DD)
+#define TSDB_CHUNKS_SEGMENT_SIZE (UINT64_C(512) * 1024 * 1024)
+
+typedef struct tsdb_chunk {
+    uint8_t enc;
+    const uint8_t *data; /* borrowed from the mapped file */
+    size_t len;
+} tsdb_chunk;
+
+static inline uint64_t tsdb_chunk_ref(uint64_t segment, uint64_t offset)
+{
+    return segment << 32 | (offset & 0xffffffffu);
+}
+
+/* Reads the record at `off` of one segment's bytes, checking bounds and CRC;
+ * `*next` (if not NULL) gets the offset after it. */
+int tsdb_chunk_decode(const uint8_t *seg, size_t len, size_t off, tsdb_chunk *out, size_t *next,
+                      core_err *err);
+
+typedef struct tsdb_chunk_reader {
+    tsdb_segfiles files;
+} tsdb_chunk_reader;
+
+int tsdb_chunk_reader_open(tsdb_chunk_reader *r, const char *dir, core_err *err);
+void tsdb_chunk_reader_close(tsdb_chunk_reader *r);
+/* The chunk a ref points at (data borrowed until close). */
+int tsdb_chunk_reader_chunk(const tsdb_chunk_reader *r, uint64_t ref, tsdb_chunk *out,
+                            core_err *err);
+/* Walks the records of segment `*seg` from `*off` (start both at 0): 1 and the
+ * chunk and its ref, 0 after the last one of the last segment, -1 on error. */
+int tsdb_chunk_reader_next(const tsdb_chunk_reader *r, size_t *seg, size_t *off, tsdb_chunk *out,
+                           uint64_t *ref, core_err *err);
+
+typedef struct tsdb_chunk_writer {
+    char *dir;
+    void *file;      /* FILE *, NULL before the first chunk */
+    uint64_t seq;    /* number of the file being written */
+    uint64_t nfiles; /* files this writer cut; the current one's index + 1 */
+    uint64_t off;    /* bytes in the current file */
+    uint64_t segment_size;
+} tsdb_chunk_writer;
+
+/* Writes into `dir` (which must exist), continuing after its highest numbered
+ * file; segment_size 0 means upstream's 512 MiB. */
+int tsdb_chunk_writer_open(tsdb_chunk_writer *w, const char *dir, uint64_t segment_size,
+                           core_err *err);
+/* Appends a chunk; *ref gets its ref relative to the files this writer made. */
+int tsdb_chunk_writer_write(tsdb_chunk_writer *w, uint8_t enc, const uint8_t *data, size_t len,
+                            uint64_t *ref, core_err *err);
+/* Flushes, fsyncs and closes; frees the writer either way. */
+int tsdb_chunk_writer_close(tsdb_chunk_writer *w, core_err *err);
+
+/* ---- Head chunk files (head_chunks.c): chunks_head/000001 ...
+ *
+ * File: magic 0x0130BC91, version 1, 3 zero bytes, then records: series ref
+ * (8), mint (8), maxt (8), encoding (1), len (uvarint), data, CRC32C of all
+ * that came before in the record (4); all big endian.  A ref is (file number
+ * << 32) | offset.  A file may end in zeros (preallocation); a record whose
+ * series ref, mint and maxt are all 0 ends the file, as upstream reads it. */
+
+#define TSDB_HEAD_CHUNKS_MAGIC    UINT32_C(0x0130BC91)
+#define TSDB_HEAD_CHUNK_FILE_SIZE (UINT64_C(128) * 1024 * 1024)
+/* The largest record overhead: 8 + 8 + 8 + 1 + 5 (uvarint of a 32-bit len) + 4. */
+#define TSDB_HEAD_CHUNK_META_MAX 34
+
+typedef struct tsdb_head_chunk {
+    uint64_t series_ref;
+    int64_t mint;
+    int64_t maxt;
+    uint8_t enc;
+    const uint8_t *data; /* borrowed from the mapped file */
+    size_t len;
+} tsdb_head_chunk;
+
+/* Reads the record at `off` of one file's bytes.  Returns 1 and the record
+ * (`*next` after it), 0 if the file's data ends there, -1 on corruption. */
+int tsdb_head_chunk_decode(const uint8_t *file, size_t len, size_t off, tsdb_head_chunk *out,
+                           size_t *next, core_err *err);
+
+typedef struct tsdb_head_chunk_reader {
+    tsdb_segfiles files;
+} tsdb_head_chunk_reader;
+
+int tsdb_head_chunk_reader_open(tsdb_head_chunk_reader *r, const char *dir, core_err *err);
+void tsdb_head_chunk_reader_close(tsdb_head_chunk_reader *r);
+int tsdb_head_chunk_reader_chunk(const tsdb_head_chunk_reader *r, uint64_t ref,
+                                 tsdb_head_chunk *out, core_err *err);
+/* Walks every record of every file in order, like tsdb_chunk_reader_next. */
+int tsdb_head_chunk_reader_next(const tsdb_head_chunk_reader *r, size_t *file, size_t *off,
+                                tsdb_head_chunk *out, uint64_t *ref, core_err *err);
+
+typedef struct tsdb_head_chunk_writer {
+    char *dir;
+    void *file; /* FILE *, NULL before the first chunk */
+    uint64_t seq;
+    uint64_t off;
+    uint64_t file_size;
+} tsdb_head_chunk_writer;
+
+/* file_size 0 means upstream's 128 MiB. */
+int tsdb_head_chunk_writer_open(tsdb_head_chunk_writer *w, const char *dir, uint64_t file_size,
+                                core_err *err);
+int tsdb_head_chunk_writer_write(tsdb_head_chunk_writer *w, const tsdb_head_chunk *c, uint64_t *ref,
+                                 core_err *err);
+int tsdb_head_chunk_writer_close(tsdb_head_chunk_writer *w, core_err *err);
+
+#endif

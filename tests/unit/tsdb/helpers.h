@@ -1,0 +1,70 @@
+/*
+ * helpers.h - what the tsdb tests share: temporary directories, whole-file
+ * reads and writes, and a seeded random generator (so failures repeat).
+ * Include after "unit/unit.h" and "tsdb/tsdb.h".
+ */
+#ifndef TESTS_UNIT_TSDB_HELPERS_H
+#define TESTS_UNIT_TSDB_HELPERS_H
+
+#include <dirent.h>
+#include <unistd.h>
+
+/* xorshift64*: deterministic, good enough for test data. */
+static inline uint64_t rnd_next(uint64_t *s)
+{
+    *s ^= *s >> 12;
+    *s ^= *s << 25;
+    *s ^= *s >> 27;
+    return *s * UINT64_C(2685821657736338717);
+}
+
+static inline char *tmpdir_new(void)
+{
+    char *dir = strdup("/tmp/tsdb-unit-XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    return dir;
+}
+
+/* Removes the (flat) directory and frees its name. */
+static inline void tmpdir_free(char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    char path[4096];
+    while (d && (e = readdir(d))) {
+        if (e->d_name[0] == '.') continue;
+        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+        unlink(path);
+    }
+    if (d) closedir(d);
+    rmdir(dir);
+    free(dir);
+}
+
+static inline uint8_t *file_read(const char *dir, const char *name, size_t *len)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    uint8_t *p = malloc((size_t)n + 1);
+    assert_int_equal(fread(p, 1, (size_t)n, f), (size_t)n);
+    fclose(f);
+    *len = (size_t)n;
+    return p;
+}
+
+static inline void file_write(const char *dir, const char *name, const void *p, size_t len)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(p, 1, len, f), len);
+    fclose(f);
+}
+
+#endif
