@@ -1,0 +1,886 @@
+/*
+ * functions_eval.c - the PromQL functions.
+ *
+ * Three shapes, as upstream has them:
+ *   - range functions (rate, *_over_time, deriv, ...) get, per series and
+ *     step, the samples of the window (ref-range, ref] and return one value
+ *     or none; they mark the metric name for removal (but last_over_time and
+ *     first_over_time keep it);
+ *   - element functions (abs, ceil, clamp, round, trig, date parts, ...) map
+ *     each sample of a step's vector and mark the name for removal;
+ *   - the rest (vector, scalar, time, sort, absent, label_replace,
+ *     label_join, histogram_quantile, timestamp) have handlers of their own.
+ * Native histograms are not handled.
+ */
+#include "promql/eval.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
+/* ---- Range functions */
+
+typedef struct window {
+    const pql_point *p;
+    size_t n;
+    int64_t start, end; /* ref - range, ref */
+    int64_t ts;         /* the evaluation step */
+    double range_s;
+    const double *args; /* scalar arguments at this step (quantile, predict_linear) */
+} window;
+
+typedef bool (*range_fn)(const window *w, double *out);
+
+static bool extrapolated(const window *w, bool counter, bool is_rate, double *out)
+{
+    if (w->n < 2) return false;
+    double result = w->p[w->n - 1].v - w->p[0].v;
+    if (counter)
+        for (size_t i = 1; i < w->n; i++)
+            if (w->p[i].v < w->p[i - 1].v) result += w->p[i - 1].v;
+    double to_start = (double)(w->p[0].t - w->start) / 1000;
+    double to_end = (double)(w->end - w->p[w->n - 1].t) / 1000;
+    double sampled = (double)(w->p[w->n - 1].t - w->p[0].t) / 1000;
+    double avg = sampled / (double)(w->n - 1), threshold = avg * 1.1;
+    if (to_start >= threshold) to_start = avg / 2;
+    if (counter) {
+        double to_zero = to_start;
+        if (result > 0 && w->p[0].v >= 0) to_zero = sampled * (w->p[0].v / result);
+        if (to_zero < to_start) to_start = to_zero;
+    }
+    if (to_end >= threshold) to_end = avg / 2;
+    double factor = sampled != 0 ? (sampled + to_start + to_end) / sampled : 1;
+    if (is_rate) factor /= w->range_s;
+    *out = result * factor;
+    return true;
+}
+
+static bool f_rate(const window *w, double *o)
+{
+    return extrapolated(w, true, true, o);
+}
+static bool f_increase(const window *w, double *o)
+{
+    return extrapolated(w, true, false, o);
+}
+static bool f_delta(const window *w, double *o)
+{
+    return extrapolated(w, false, false, o);
+}
+
+static bool instant_value(const window *w, bool is_rate, double *out)
+{
+    if (w->n < 2) return false;
+    pql_point a = w->p[w->n - 2], b = w->p[w->n - 1];
+    if (b.t == a.t) return false;
+    *out = (is_rate && b.v < a.v) ? b.v : b.v - a.v;
+    if (is_rate) *out /= (double)(b.t - a.t) / 1000;
+    return true;
+}
+
+static bool f_irate(const window *w, double *o)
+{
+    return instant_value(w, true, o);
+}
+static bool f_idelta(const window *w, double *o)
+{
+    return instant_value(w, false, o);
+}
+
+static bool f_sum_over(const window *w, double *o)
+{
+    double c = 0, s = 0;
+    for (size_t i = 0; i < w->n; i++)
+        s = ev_kahan_inc(w->p[i].v, s, &c);
+    *o = isinf(s) ? s : s + c;
+    return true;
+}
+
+static bool f_avg_over(const window *w, double *o)
+{
+    double c = 0, s = 0, mean = 0;
+    bool incremental = false;
+    for (size_t i = 0; i < w->n; i++) {
+        double v = w->p[i].v, cnt = (double)i + 1;
+        if (!incremental) {
+            double nc = c, ns = ev_kahan_inc(v, s, &nc);
+            if (!isinf(ns) || i == 0) {
+                s = ns;
+                c = nc;
+                continue;
+            }
+            incremental = true;
+            mean = s / (cnt - 1);
+            c /= cnt - 1;
+        }
+        double q = (cnt - 1) / cnt, qc = q * c;
+        mean = ev_kahan_inc(v / cnt, q * mean, &qc);
+        c = qc;
+    }
+    *o = incremental ? mean + c : s / (double)w->n + c / (double)w->n;
+    return true;
+}
+
+static bool f_count_over(const window *w, double *o)
+{
+    *o = (double)w->n;
+    return true;
+}
+
+static bool f_min_over(const window *w, double *o)
+{
+    *o = w->p[0].v;
+    for (size_t i = 1; i < w->n; i++)
+        if (w->p[i].v < *o || isnan(*o)) *o = w->p[i].v;
+    return true;
+}
+
+static bool f_max_over(const window *w, double *o)
+{
+    *o = w->p[0].v;
+    for (size_t i = 1; i < w->n; i++)
+        if (w->p[i].v > *o || isnan(*o)) *o = w->p[i].v;
+    return true;
+}
+
+static bool f_last_over(const window *w, double *o)
+{
+    *o = w->p[w->n - 1].v;
+    return true;
+}
+
+static bool f_first_over(const window *w, double *o)
+{
+    *o = w->p[0].v;
+    return true;
+}
+
+static bool f_present_over(const window *w, double *o)
+{
+    (void)w;
+    *o = 1;
+    return true;
+}
+
+static double variance(const window *w)
+{
+    double count = 0, mean = 0, cm = 0, aux = 0, ca = 0;
+    for (size_t i = 0; i < w->n; i++) {
+        count++;
+        double delta = w->p[i].v - (mean + cm);
+        mean = ev_kahan_inc(delta / count, mean, &cm);
+        aux = ev_kahan_inc(delta * (w->p[i].v - (mean + cm)), aux, &ca);
+    }
+    return (aux + ca) / count;
+}
+
+static bool f_stdvar_over(const window *w, double *o)
+{
+    *o = variance(w);
+    return true;
+}
+
+static bool f_stddev_over(const window *w, double *o)
+{
+    *o = sqrt(variance(w));
+    return true;
+}
+
+static bool f_quantile_over(const window *w, double *o)
+{
+    double *v = malloc((w->n + 1) * sizeof *v);
+    for (size_t i = 0; i < w->n; i++)
+        v[i] = w->p[i].v;
+    *o = ev_quantile(w->args[0], v, w->n);
+    free(v);
+    return true;
+}
+
+static bool f_changes(const window *w, double *o)
+{
+    double n = 0;
+    for (size_t i = 1; i < w->n; i++) {
+        double a = w->p[i - 1].v, b = w->p[i].v;
+        if (a != b && !(isnan(a) && isnan(b))) n++;
+    }
+    *o = n;
+    return true;
+}
+
+static bool f_resets(const window *w, double *o)
+{
+    double n = 0;
+    for (size_t i = 1; i < w->n; i++)
+        if (w->p[i].v < w->p[i - 1].v) n++;
+    *o = n;
+    return true;
+}
+
+static void linear_regression(const window *w, int64_t at, double *slope, double *icpt)
+{
+    double n = 0, sx = 0, cx = 0, sy = 0, cy = 0, sxy = 0, cxy = 0, sx2 = 0, cx2 = 0;
+    double init = w->p[0].v;
+    bool const_y = true;
+    for (size_t i = 0; i < w->n; i++) {
+        double y = w->p[i].v, x = (double)(w->p[i].t - at) / 1e3;
+        if (i > 0 && y != init) const_y = false;
+        n += 1;
+        sx = ev_kahan_inc(x, sx, &cx);
+        sy = ev_kahan_inc(y, sy, &cy);
+        sxy = ev_kahan_inc(x * y, sxy, &cxy);
+        sx2 = ev_kahan_inc(x * x, sx2, &cx2);
+    }
+    if (const_y) {
+        *slope = isinf(init) ? NAN : 0;
+        *icpt = isinf(init) ? NAN : init;
+        return;
+    }
+    sx += cx, sy += cy, sxy += cxy, sx2 += cx2;
+    *slope = (sxy - sx * sy / n) / (sx2 - sx * sx / n);
+    *icpt = sy / n - *slope * sx / n;
+}
+
+static bool f_deriv(const window *w, double *o)
+{
+    if (w->n < 2) return false;
+    double icpt;
+    linear_regression(w, w->p[0].t, o, &icpt);
+    return true;
+}
+
+static bool f_predict_linear(const window *w, double *o)
+{
+    if (w->n < 2) return false;
+    double slope, icpt;
+    linear_regression(w, w->ts, &slope, &icpt);
+    *o = slope * w->args[0] + icpt;
+    return true;
+}
+
+static bool f_double_exp(const window *w, double *o)
+{
+    double sf = w->args[0], tf = w->args[1];
+    if (sf <= 0 || sf >= 1 || tf <= 0 || tf >= 1 || w->n < 2) return false;
+    double s0 = 0, s1 = w->p[0].v, b = w->p[1].v - w->p[0].v;
+    for (size_t i = 1; i < w->n; i++) {
+        if (i > 1) b = tf * (s1 - s0) + (1 - tf) * b;
+        double x = sf * w->p[i].v, y = (1 - sf) * (s1 + b);
+        s0 = s1;
+        s1 = x + y;
+    }
+    *o = s1;
+    return true;
+}
+
+typedef struct range_impl {
+    const char *name;
+    range_fn fn;
+} range_impl;
+
+static const range_impl range_impls[] = {
+    {"avg_over_time", f_avg_over},
+    {"changes", f_changes},
+    {"count_over_time", f_count_over},
+    {"delta", f_delta},
+    {"deriv", f_deriv},
+    {"double_exponential_smoothing", f_double_exp},
+    {"first_over_time", f_first_over},
+    {"idelta", f_idelta},
+    {"increase", f_increase},
+    {"irate", f_irate},
+    {"last_over_time", f_last_over},
+    {"max_over_time", f_max_over},
+    {"min_over_time", f_min_over},
+    {"predict_linear", f_predict_linear},
+    {"present_over_time", f_present_over},
+    {"quantile_over_time", f_quantile_over},
+    {"rate", f_rate},
+    {"resets", f_resets},
+    {"stddev_over_time", f_stddev_over},
+    {"stdvar_over_time", f_stdvar_over},
+    {"sum_over_time", f_sum_over},
+};
+
+static range_fn find_range_fn(const char *name)
+{
+    for (size_t i = 0; i < sizeof range_impls / sizeof range_impls[0]; i++)
+        if (strcmp(range_impls[i].name, name) == 0) return range_impls[i].fn;
+    return NULL;
+}
+
+/* Scalar arguments other than the range vector, evaluated for every step. */
+static double **scalar_args(ev_ctx *c, const pql_node *n, size_t skip, size_t *count)
+{
+    double **out = core_arena_calloc(c->a, n->u.call.nargs + 1, sizeof *out);
+    *count = 0;
+    for (size_t i = 0; i < n->u.call.nargs; i++)
+        if (i != skip) out[(*count)++] = ev_eval(c, n->u.call.args[i]).scalars;
+    return out;
+}
+
+static size_t range_arg_index(const pql_node *n)
+{
+    for (size_t i = 0; i < n->u.call.nargs; i++)
+        if (pql_node_type(n->u.call.args[i]) == PQL_TYPE_MATRIX) return i;
+    return 0;
+}
+
+static void range_series(ev_ctx *c, range_fn fn, const ev_series *raw, const pql_timing *tm,
+                         int64_t range, double **sargs, size_t nsargs, ev_series *out)
+{
+    double *argv = core_arena_calloc(c->a, nsargs + 1, sizeof *argv);
+    for (size_t st = 0; st < ev_nsteps(c); st++) {
+        int64_t ts = c->start + (int64_t)st * c->step, ref = ev_ref_time(c, tm, ts);
+        size_t first, cnt = ev_window(raw, ref, range, &first);
+        if (!cnt) continue;
+        for (size_t k = 0; k < nsargs; k++)
+            argv[k] = sargs[k][st];
+        window w = {raw->pts + first, cnt, ref - range, ref, ts, (double)range / 1000, argv};
+        double v;
+        if (fn(&w, &v)) ev_series_push(c, out, ts, v);
+    }
+}
+
+static ev_val eval_range_fn(ev_ctx *c, const pql_node *n, range_fn fn)
+{
+    size_t ai = range_arg_index(n), nsargs;
+    double **sargs = scalar_args(c, n, ai, &nsargs);
+    ev_matrix raw;
+    const pql_timing *tm;
+    int64_t range;
+    ev_range_arg(c, n->u.call.args[ai], &raw, &tm, &range);
+    const char *name = n->u.call.func->name;
+    bool keep_name = !strcmp(name, "last_over_time") || !strcmp(name, "first_over_time");
+    ev_val out = {.type = PQL_TYPE_VECTOR};
+    for (size_t i = 0; i < raw.n; i++) {
+        ev_series s = {.ls = raw.s[i].ls, .drop_name = !keep_name || raw.s[i].drop_name};
+        range_series(c, fn, &raw.s[i], tm, range, sargs, nsargs, &s);
+        ev_count(c, s.n);
+        if (s.n) *ev_matrix_add(c, &out.m, s.ls) = s;
+    }
+    return out;
+}
+
+/* ---- absent() and absent_over_time() */
+
+static const core_labels *absent_labels(ev_ctx *c, const pql_node *arg)
+{
+    arg = ev_unparen(arg);
+    if (arg->kind == PQL_NODE_MATRIX) arg = arg->u.matrix.vector;
+    if (arg->kind != PQL_NODE_VECTOR) return ev_labels_empty(c);
+    const core_labels *ls = ev_labels_empty(c);
+    const char **seen = core_arena_calloc(c->a, arg->u.vector.nmatchers + 1, sizeof *seen);
+    size_t nseen = 0;
+    for (size_t i = 0; i < arg->u.vector.nmatchers; i++) {
+        const pql_matcher *m = &arg->u.vector.matchers[i];
+        if (!strcmp(m->name, CORE_METRIC_NAME)) continue;
+        bool had = false;
+        for (size_t j = 0; j < nseen; j++)
+            had |= !strcmp(seen[j], m->name);
+        if (m->type == PQL_MATCH_EQ && !had) {
+            ls = ev_labels_set(c, ls, m->name, core_arena_strndup(c->a, m->value, m->value_len));
+            seen[nseen++] = m->name;
+        } else {
+            ls = ev_labels_set(c, ls, m->name, "");
+        }
+    }
+    return ls;
+}
+
+static ev_val eval_absent_over_time(ev_ctx *c, const pql_node *n)
+{
+    ev_val in = eval_range_fn(c, n, f_present_over);
+    size_t steps = ev_nsteps(c);
+    bool *found = core_arena_calloc(c->a, steps, sizeof *found);
+    for (size_t i = 0; i < in.m.n; i++)
+        for (size_t j = 0; j < in.m.s[i].n; j++)
+            found[(in.m.s[i].pts[j].t - c->start) / c->step] = true;
+    ev_val out = {.type = PQL_TYPE_VECTOR};
+    ev_series *s = NULL;
+    for (size_t st = 0; st < steps; st++) {
+        if (found[st]) continue;
+        if (!s) s = ev_matrix_add(c, &out.m, absent_labels(c, n->u.call.args[0]));
+        s->drop_name = true;
+        ev_series_push(c, s, c->start + (int64_t)st * c->step, 1);
+    }
+    return out;
+}
+
+static void absent_step(ev_ctx *c, const void *user, ev_vec *args, int64_t ts, ev_vec *out)
+{
+    if (args[0].n) return;
+    ev_vec_push(c, out, (ev_sample){absent_labels(c, user), 1, ts, true});
+}
+
+/* ---- Element-wise functions */
+
+static double go_max(double a, double b)
+{
+    return (isnan(a) || isnan(b)) ? NAN : a > b ? a : b;
+}
+
+static double go_min(double a, double b)
+{
+    return (isnan(a) || isnan(b)) ? NAN : a < b ? a : b;
+}
+
+static double sgn(double v)
+{
+    return v > 0 ? 1 : v < 0 ? -1 : v;
+}
+
+static double deg(double v)
+{
+    return v * 180 / M_PI;
+}
+
+static double rad(double v)
+{
+    return v * M_PI / 180;
+}
+
+typedef struct math_impl {
+    const char *name;
+    double (*fn)(double);
+} math_impl;
+
+static const math_impl math_impls[] = {
+    {"abs", fabs},  {"acos", acos},   {"acosh", acosh}, {"asin", asin}, {"asinh", asinh},
+    {"atan", atan}, {"atanh", atanh}, {"ceil", ceil},   {"cos", cos},   {"cosh", cosh},
+    {"deg", deg},   {"exp", exp},     {"floor", floor}, {"ln", log},    {"log10", log10},
+    {"log2", log2}, {"rad", rad},     {"sgn", sgn},     {"sin", sin},   {"sinh", sinh},
+    {"sqrt", sqrt}, {"tan", tan},     {"tanh", tanh},
+};
+
+static void math_step(ev_ctx *c, const void *user, ev_vec *args, int64_t ts, ev_vec *out)
+{
+    (void)ts;
+    double (*fn)(double) = ((const math_impl *)user)->fn;
+    for (size_t i = 0; i < args[0].n; i++) {
+        ev_sample s = args[0].s[i];
+        s.v = fn(s.v);
+        s.drop_name = true;
+        ev_vec_push(c, out, s);
+    }
+}
+
+/* clamp, clamp_min, clamp_max, round: extra scalar arguments. */
+static void clamp_step(ev_ctx *c, const void *user, ev_vec *args, int64_t ts, ev_vec *out)
+{
+    (void)ts;
+    const char *name = ((const pql_node *)user)->u.call.func->name;
+    size_t nargs = ((const pql_node *)user)->u.call.nargs;
+    double a = nargs > 1 ? args[1].s[0].v : 1, b = nargs > 2 ? args[2].s[0].v : 0;
+    if (!strcmp(name, "clamp") && b < a) return;
+    for (size_t i = 0; i < args[0].n; i++) {
+        ev_sample s = args[0].s[i];
+        if (!strcmp(name, "clamp"))
+            s.v = go_max(a, go_min(b, s.v));
+        else if (!strcmp(name, "clamp_min"))
+            s.v = go_max(a, s.v);
+        else if (!strcmp(name, "clamp_max"))
+            s.v = go_min(a, s.v);
+        else
+            s.v = floor(s.v * (1.0 / a) + 0.5) / (1.0 / a);
+        s.drop_name = true;
+        ev_vec_push(c, out, s);
+    }
+}
+
+static double date_part(const char *name, double v)
+{
+    time_t t = (time_t)floor(v);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    if (!strcmp(name, "minute")) return tm.tm_min;
+    if (!strcmp(name, "hour")) return tm.tm_hour;
+    if (!strcmp(name, "day_of_week")) return tm.tm_wday;
+    if (!strcmp(name, "day_of_month")) return tm.tm_mday;
+    if (!strcmp(name, "day_of_year")) return tm.tm_yday + 1;
+    if (!strcmp(name, "month")) return tm.tm_mon + 1;
+    if (!strcmp(name, "year")) return tm.tm_year + 1900;
+    static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int y = tm.tm_year + 1900;
+    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    return days[tm.tm_mon] + (tm.tm_mon == 1 && leap);
+}
+
+static void date_step(ev_ctx *c, const void *user, ev_vec *args, int64_t ts, ev_vec *out)
+{
+    const pql_node *n = user;
+    if (n->u.call.nargs == 0) {
+        ev_vec_push(c, out,
+                    (ev_sample){ev_labels_empty(c),
+                                date_part(n->u.call.func->name, (double)ts / 1000), ts, false});
+        return;
+    }
+    for (size_t i = 0; i < args[0].n; i++) {
+        ev_sample s = args[0].s[i];
+        if (isnan(s.v)) continue;
+        s.v = date_part(n->u.call.func->name, s.v);
+        s.drop_name = true;
+        ev_vec_push(c, out, s);
+    }
+}
+
+/* ---- Scalars and vectors */
+
+static void vector_step(ev_ctx *c, const void *user, ev_vec *args, int64_t ts, ev_vec *out)
+{
+    (void)user;
+    ev_vec_push(c, out, (ev_sample){ev_labels_empty(c), args[0].s[0].v, ts, false});
+}
+
+static void timestamp_step(ev_ctx *c, const void *user, ev_vec *args, int64_t ts, ev_vec *out)
+{
+    (void)user;
+    for (size_t i = 0; i < args[0].n; i++) {
+        ev_sample s = args[0].s[i];
+        s.v = (double)ts / 1000;
+        s.drop_name = true;
+        ev_vec_push(c, out, s);
+    }
+}
+
+static ev_val eval_scalar(ev_ctx *c, const pql_node *n)
+{
+    ev_val in = ev_eval(c, n->u.call.args[0]);
+    size_t steps = ev_nsteps(c);
+    ev_val out = {.type = PQL_TYPE_SCALAR};
+    out.scalars = core_arena_alloc(c->a, steps * sizeof *out.scalars);
+    size_t *count = core_arena_calloc(c->a, steps, sizeof *count);
+    for (size_t i = 0; i < in.m.n; i++)
+        for (size_t j = 0; j < in.m.s[i].n; j++) {
+            size_t st = (size_t)((in.m.s[i].pts[j].t - c->start) / c->step);
+            count[st]++;
+            out.scalars[st] = in.m.s[i].pts[j].v;
+        }
+    for (size_t st = 0; st < steps; st++)
+        if (count[st] != 1) out.scalars[st] = NAN;
+    return out;
+}
+
+static double time_at(ev_ctx *c, int64_t ts, const void *user)
+{
+    (void)c;
+    const char *name = user;
+    if (!strcmp(name, "pi")) return M_PI;
+    return (double)ts / 1000;
+}
+
+/* ---- sort */
+
+typedef struct sort_item {
+    ev_sample s;
+    size_t order;
+    bool desc;
+} sort_item;
+
+static int cmp_sort(const void *a, const void *b)
+{
+    const sort_item *x = a, *y = b;
+    bool nx = isnan(x->s.v), ny = isnan(y->s.v);
+    if (nx != ny) return nx ? 1 : -1;
+    if (!nx && x->s.v != y->s.v) return ((x->s.v < y->s.v) == x->desc) ? 1 : -1;
+    return (x->order > y->order) - (x->order < y->order);
+}
+
+static void sort_step(ev_ctx *c, const void *user, ev_vec *args, int64_t ts, ev_vec *out)
+{
+    (void)ts;
+    bool desc = !strcmp(((const pql_node *)user)->u.call.func->name, "sort_desc");
+    sort_item *items = core_arena_alloc(c->a, (args[0].n + 1) * sizeof *items);
+    for (size_t i = 0; i < args[0].n; i++)
+        items[i] = (sort_item){args[0].s[i], i, desc};
+    qsort(items, args[0].n, sizeof *items, cmp_sort);
+    for (size_t i = 0; i < args[0].n; i++)
+        ev_vec_push(c, out, items[i].s);
+}
+
+/* ---- histogram_quantile over classic buckets */
+
+typedef struct bucket {
+    double upper, count;
+} bucket;
+
+static int cmp_bucket(const void *a, const void *b)
+{
+    double x = ((const bucket *)a)->upper, y = ((const bucket *)b)->upper;
+    return (x > y) - (x < y);
+}
+
+static bool almost_equal(double a, double b, double eps)
+{
+    const double min_normal = 2.2250738585072014e-308;
+    if (a == b) return true;
+    double sum = fabs(a) + fabs(b), diff = fabs(a - b);
+    if (a == 0 || b == 0 || sum < min_normal) return diff < eps * min_normal;
+    return diff / fmin(sum, 1.7976931348623157e308) < eps;
+}
+
+static double bucket_quantile(double q, bucket *b, size_t n)
+{
+    if (isnan(q)) return NAN;
+    if (q < 0) return -INFINITY;
+    if (q > 1) return INFINITY;
+    qsort(b, n, sizeof *b, cmp_bucket);
+    if (!isinf(b[n - 1].upper) || b[n - 1].upper < 0) return NAN;
+    size_t k = 0;
+    for (size_t i = 1; i < n; i++) {
+        if (b[i].upper == b[k].upper)
+            b[k].count += b[i].count;
+        else
+            b[++k] = b[i];
+    }
+    n = k + 1;
+    double prev = b[0].count;
+    for (size_t i = 1; i < n; i++) {
+        if (b[i].count == prev) continue;
+        if (almost_equal(prev, b[i].count, 1e-12) || b[i].count < prev) {
+            b[i].count = prev;
+            continue;
+        }
+        prev = b[i].count;
+    }
+    if (n < 2 || b[n - 1].count == 0) return NAN;
+    double rank = q * b[n - 1].count;
+    size_t i = 0;
+    while (i < n - 1 && !(b[i].count >= rank))
+        i++;
+    if (i == n - 1) return b[n - 2].upper;
+    if (i == 0 && b[0].upper <= 0) return b[0].upper;
+    double start = 0, end = b[i].upper, count = b[i].count;
+    if (i > 0) {
+        start = b[i - 1].upper;
+        count -= b[i - 1].count;
+        rank -= b[i - 1].count;
+    }
+    return start + (end - start) * (rank / count);
+}
+
+static void hq_step(ev_ctx *c, const void *user, ev_vec *args, int64_t ts, ev_vec *out)
+{
+    (void)user;
+    double q = args[0].s[0].v;
+    ev_vec *in = &args[1];
+    static const char *const le[] = {"le"};
+    uint64_t *keys = core_arena_calloc(c->a, in->n + 1, sizeof *keys);
+    bucket **bs = core_arena_calloc(c->a, in->n + 1, sizeof *bs);
+    size_t *nb = core_arena_calloc(c->a, in->n + 1, sizeof *nb);
+    const core_labels **ls = core_arena_calloc(c->a, in->n + 1, sizeof *ls);
+    size_t ng = 0;
+    for (size_t i = 0; i < in->n; i++) {
+        const char *lev = core_labels_get(in->s[i].ls, "le");
+        char *end;
+        double upper = lev ? strtod(lev, &end) : 0;
+        if (!lev || end == lev || *end) continue;
+        uint64_t k = ev_labels_sig(in->s[i].ls, le, 1, false) ^
+                     core_hash_str(core_labels_get(in->s[i].ls, CORE_METRIC_NAME)
+                                       ? core_labels_get(in->s[i].ls, CORE_METRIC_NAME)
+                                       : "");
+        size_t g = 0;
+        while (g < ng && keys[g] != k)
+            g++;
+        if (g == ng) {
+            keys[g] = k;
+            bs[g] = core_arena_alloc(c->a, (in->n + 1) * sizeof **bs);
+            ls[g] = ev_labels_filter(c, in->s[i].ls, le, 1, false, true);
+            ng++;
+        }
+        bs[g][nb[g]++] = (bucket){upper, in->s[i].v};
+    }
+    for (size_t g = 0; g < ng; g++)
+        ev_vec_push(c, out, (ev_sample){ls[g], bucket_quantile(q, bs[g], nb[g]), ts, true});
+}
+
+/* ---- label_replace and label_join */
+
+static const char *string_arg(ev_ctx *c, const pql_node *n, size_t i)
+{
+    const pql_node *a = ev_unparen(n->u.call.args[i]);
+    return core_arena_strndup(c->a, a->u.string.value, a->u.string.len);
+}
+
+/* Go's Regexp.Expand: $1, ${1}, $name, ${name}, $$. */
+static void expand(const pcre2_code *re, pcre2_match_data *md, const char *subj, const char *tmpl,
+                   core_sb *out)
+{
+    PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
+    uint32_t groups = pcre2_get_ovector_count(md);
+    for (const char *p = tmpl; *p; p++) {
+        if (*p != '$') {
+            core_sb_addc(out, *p);
+            continue;
+        }
+        if (p[1] == '$') {
+            core_sb_addc(out, '$');
+            p++;
+            continue;
+        }
+        bool brace = p[1] == '{';
+        const char *s = p + 1 + brace, *e = s;
+        while ((*e >= 'a' && *e <= 'z') || (*e >= 'A' && *e <= 'Z') || (*e >= '0' && *e <= '9') ||
+               *e == '_')
+            e++;
+        if (e == s || (brace && *e != '}')) {
+            core_sb_addc(out, '$');
+            continue;
+        }
+        char name[128];
+        size_t len = (size_t)(e - s) < sizeof name - 1 ? (size_t)(e - s) : sizeof name - 1;
+        memcpy(name, s, len);
+        name[len] = '\0';
+        int idx = -1;
+        if (strspn(name, "0123456789") == len)
+            idx = atoi(name);
+        else
+            idx = pcre2_substring_number_from_name(re, (PCRE2_SPTR)name);
+        if (idx >= 0 && (uint32_t)idx < groups && ov[2 * idx] != PCRE2_UNSET)
+            core_sb_add(out, subj + ov[2 * idx], ov[2 * idx + 1] - ov[2 * idx]);
+        p = brace ? e : e - 1;
+    }
+}
+
+static ev_val merge_same(ev_ctx *c, ev_val v);
+
+static ev_val eval_label_replace(ev_ctx *c, const pql_node *n)
+{
+    const char *dst = string_arg(c, n, 1), *repl = string_arg(c, n, 2);
+    const char *src = string_arg(c, n, 3), *rx = string_arg(c, n, 4);
+    pql_matcher m = {PQL_MATCH_RE, "", rx, strlen(rx), false};
+    void *re = pql_regex_compile(&m, NULL);
+    if (!re) ev_fail(c, "invalid regular expression in label_replace(): %s", rx);
+    if (!dst[0]) {
+        pql_regex_free(re);
+        ev_fail(c, "invalid destination label name in label_replace(): %s", dst);
+    }
+    pcre2_match_data *md = pcre2_match_data_create_from_pattern(re, NULL);
+    core_sb sb = CORE_SB_INIT;
+    ev_val in = ev_eval(c, n->u.call.args[0]);
+    for (size_t i = 0; i < in.m.n; i++) {
+        const char *sv = core_labels_get(in.m.s[i].ls, src);
+        if (!sv) sv = "";
+        if (pcre2_match(re, (PCRE2_SPTR)sv, strlen(sv), 0, 0, md, NULL) < 0) continue;
+        core_sb_reset(&sb);
+        core_sb_adds(&sb, "");
+        expand(re, md, sv, repl, &sb);
+        in.m.s[i].ls = ev_labels_set(c, in.m.s[i].ls, dst, core_arena_strdup(c->a, sb.buf));
+        if (!strcmp(dst, CORE_METRIC_NAME)) in.m.s[i].drop_name = false;
+    }
+    core_sb_destroy(&sb);
+    pcre2_match_data_free(md);
+    pql_regex_free(re);
+    return merge_same(c, in);
+}
+
+static ev_val eval_label_join(ev_ctx *c, const pql_node *n)
+{
+    const char *dst = string_arg(c, n, 1), *sep = string_arg(c, n, 2);
+    if (!dst[0]) ev_fail(c, "invalid destination label name in label_join(): %s", dst);
+    ev_val in = ev_eval(c, n->u.call.args[0]);
+    for (size_t i = 0; i < in.m.n; i++) {
+        core_sb sb = CORE_SB_INIT;
+        core_sb_adds(&sb, "");
+        for (size_t k = 3; k < n->u.call.nargs; k++) {
+            const char *v = core_labels_get(in.m.s[i].ls, string_arg(c, n, k));
+            if (k > 3) core_sb_adds(&sb, sep);
+            core_sb_adds(&sb, v ? v : "");
+        }
+        in.m.s[i].ls = ev_labels_set(c, in.m.s[i].ls, dst, core_arena_strdup(c->a, sb.buf));
+        core_sb_destroy(&sb);
+        if (!strcmp(dst, CORE_METRIC_NAME)) in.m.s[i].drop_name = false;
+    }
+    return merge_same(c, in);
+}
+
+static int cmp_pt(const void *a, const void *b)
+{
+    const pql_point *x = a, *y = b;
+    return (x->t > y->t) - (x->t < y->t);
+}
+
+/* Series that now share labels become one; overlapping points are an error. */
+static ev_val merge_same(ev_ctx *c, ev_val v)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < v.m.n; i++) {
+        size_t j = 0;
+        while (j < kept && !core_labels_equal(v.m.s[j].ls, v.m.s[i].ls))
+            j++;
+        if (j == kept) {
+            v.m.s[kept++] = v.m.s[i];
+            continue;
+        }
+        ev_series *base = &v.m.s[j];
+        for (size_t k = 0; k < v.m.s[i].n; k++)
+            ev_series_push(c, base, v.m.s[i].pts[k].t, v.m.s[i].pts[k].v);
+        qsort(base->pts, base->n, sizeof *base->pts, cmp_pt);
+        for (size_t k = 1; k < base->n; k++)
+            if (base->pts[k].t == base->pts[k - 1].t)
+                ev_fail(c, "vector cannot contain metrics with the same labelset");
+    }
+    v.m.n = kept;
+    return v;
+}
+
+/* ---- Dispatch */
+
+static ev_val step_call(ev_ctx *c, const pql_node *n, ev_step_fn fn, const void *user)
+{
+    ev_val *args = core_arena_calloc(c->a, n->u.call.nargs + 1, sizeof *args);
+    for (size_t i = 0; i < n->u.call.nargs; i++)
+        args[i] = ev_eval(c, n->u.call.args[i]);
+    return ev_range_eval(c, fn, user, args, n->u.call.nargs);
+}
+
+static bool is_date_fn(const char *name)
+{
+    static const char *const names[] = {"day_of_month",  "day_of_week", "day_of_year",
+                                        "days_in_month", "hour",        "minute",
+                                        "month",         "year"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (!strcmp(names[i], name)) return true;
+    return false;
+}
+
+static ev_val call_special(ev_ctx *c, const pql_node *n, const char *name)
+{
+    if (!strcmp(name, "absent_over_time")) return eval_absent_over_time(c, n);
+    if (!strcmp(name, "absent")) return step_call(c, n, absent_step, n->u.call.args[0]);
+    if (!strcmp(name, "label_replace")) return eval_label_replace(c, n);
+    if (!strcmp(name, "label_join")) return eval_label_join(c, n);
+    if (!strcmp(name, "scalar")) return eval_scalar(c, n);
+    if (!strcmp(name, "time") || !strcmp(name, "pi")) return ev_scalar_val(c, time_at, name);
+    if (!strcmp(name, "vector")) return step_call(c, n, vector_step, n);
+    if (!strcmp(name, "sort") || !strcmp(name, "sort_desc")) return step_call(c, n, sort_step, n);
+    if (!strcmp(name, "histogram_quantile")) return step_call(c, n, hq_step, n);
+    if (is_date_fn(name)) return step_call(c, n, date_step, n);
+    if (!strcmp(name, "clamp") || !strcmp(name, "clamp_min") || !strcmp(name, "clamp_max") ||
+        !strcmp(name, "round"))
+        return step_call(c, n, clamp_step, n);
+    if (!strcmp(name, "timestamp")) {
+        const pql_node *a = n->u.call.args[0];
+        if (a->kind == PQL_NODE_VECTOR) {
+            ev_val v = ev_vector_selector(c, a, true);
+            for (size_t i = 0; i < v.m.n; i++)
+                v.m.s[i].drop_name = true;
+            return v;
+        }
+        return step_call(c, n, timestamp_step, n);
+    }
+    ev_fail(c, "function %s is not supported yet", name);
+}
+
+ev_val ev_call(ev_ctx *c, const pql_node *n)
+{
+    const char *name = n->u.call.func->name;
+    range_fn rf = find_range_fn(name);
+    if (rf) return eval_range_fn(c, n, rf);
+    for (size_t i = 0; i < sizeof math_impls / sizeof math_impls[0]; i++)
+        if (!strcmp(math_impls[i].name, name)) return step_call(c, n, math_step, &math_impls[i]);
+    return call_special(c, n, name);
+}

@@ -1,0 +1,76 @@
+/*
+ * storage.h - what the PromQL engine reads series through.
+ *
+ * The engine asks a pql_storage for the series that match a selector's
+ * matchers and have samples in [mint, maxt], then walks each series' float
+ * samples with a pql_iter.  The TSDB querier implements this interface; so does
+ * pql_mem_storage below, an in-memory store for tests.
+ *
+ * Matchers are the parser's pql_matcher: = and != compare bytes, =~ and !~ are
+ * RE2-syntax regexes run by PCRE2, fully anchored, with `.` matching newline
+ * (PCRE2_DOTALL), as in Prometheus 3.x.  A label that is absent has the value "".
+ *
+ * Memory: whatever select() returns (the series array, its iterators' state)
+ * lives in the caller's arena; label sets are borrowed from the storage and
+ * stay valid until the storage changes.
+ */
+#ifndef PROMQL_STORAGE_H
+#define PROMQL_STORAGE_H
+
+#include "promql/promql.h"
+
+/* The staleness marker: a NaN with these exact bits ends a series. */
+#define PQL_STALE_NAN_BITS UINT64_C(0x7ff0000000000002)
+
+double pql_stale_nan(void);
+bool pql_is_stale(double v);
+
+/* A cursor over one series' samples in timestamp order. */
+typedef struct pql_iter pql_iter;
+struct pql_iter {
+    /* Moves to the first sample at or after t (never backwards); false at the end. */
+    bool (*seek)(pql_iter *it, int64_t t);
+    /* Moves to the next sample; false at the end. */
+    bool (*next)(pql_iter *it);
+    int64_t t; /* the current sample, valid after a true return */
+    double v;
+    const void *impl; /* implementation state */
+    size_t pos;
+};
+
+typedef struct pql_series {
+    const core_labels *labels; /* borrowed from the storage */
+    pql_iter it;               /* positioned before the first sample */
+} pql_series;
+
+typedef struct pql_storage pql_storage;
+struct pql_storage {
+    /* Fills *out (arena memory) with the series that match every matcher and
+     * have a sample in [mint, maxt], sorted by labels.  Returns 0, or -1 with err. */
+    int (*select)(pql_storage *s, const pql_matcher *m, size_t nm, int64_t mint, int64_t maxt,
+                  core_arena *arena, pql_series **out, size_t *nout, core_err *err);
+};
+
+/* Compiles matcher `m` (=~ or !~) into a PCRE2 code; NULL with err on a bad
+ * regex.  Free with pql_regex_free. */
+void *pql_regex_compile(const pql_matcher *m, core_err *err);
+void pql_regex_free(void *re);
+/* Whether `value` satisfies matcher m; `re` is pql_regex_compile's result for
+ * regex matchers, else NULL. */
+bool pql_matcher_matches(const pql_matcher *m, const void *re, const char *value);
+
+/* ---- In-memory storage for tests */
+
+typedef struct pql_mem_storage pql_mem_storage;
+
+pql_mem_storage *pql_mem_storage_new(void);
+void pql_mem_storage_free(pql_mem_storage *ms);
+/* The interface to hand to the engine. */
+pql_storage *pql_mem_storage_iface(pql_mem_storage *ms);
+/* Appends a sample; samples of a series come in increasing time: a sample at
+ * the last sample's time replaces its value, an older one is ignored. */
+void pql_mem_storage_add(pql_mem_storage *ms, const core_labels *ls, int64_t t, double v);
+/* Drops every series. */
+void pql_mem_storage_clear(pql_mem_storage *ms);
+
+#endif
