@@ -189,8 +189,25 @@ static char *read_value(nx_out *o, const char *path)
     return core_arena_strndup(nx_arena(o), p, (size_t)n);
 }
 
-/* Adds the sensor files of dir; `only_extra` keeps the kinds libsensors lacks. */
-static int read_dir(nx_out *o, hw_chip *c, const char *dir, bool only_extra)
+static bool lib_lacks_kind(const char *type)
+{
+    return strcmp(type, "pwm") == 0 || strcmp(type, "freq") == 0 || strcmp(type, "vrm") == 0 ||
+           strcmp(type, "update_interval") == 0;
+}
+
+/* The sensor called name if the chip has it already, or NULL. */
+static hw_sensor *find_sensor(hw_chip *c, const char *name)
+{
+    for (size_t i = 0; i < c->n; i++)
+        if (strcmp(c->sensors[i].name, name) == 0) return &c->sensors[i];
+    return NULL;
+}
+
+/* Adds the sensor files of dir.  After libsensors (`after_lib`) only what it
+ * did not give is added: the kinds it lacks, and the properties it does not
+ * read (fan target, tolerance...) of the sensors it shows; a sensor it does
+ * not show was ignored by sensors.conf and stays out. */
+static int read_dir(nx_out *o, hw_chip *c, const char *dir, bool after_lib)
 {
     char **names;
     int n = nx_list_dir(o, dir, &names);
@@ -200,23 +217,24 @@ static int read_dir(nx_out *o, hw_chip *c, const char *dir, bool only_extra)
         long num;
         const char *prop;
         if (!explode(names[i], type, sizeof type, &num, &prop) || !known_type(type)) continue;
-        if (only_extra && strcmp(type, "pwm") != 0 && strcmp(type, "freq") != 0 &&
-            strcmp(type, "vrm") != 0 && strcmp(type, "update_interval") != 0)
-            continue;
+        snprintf(sensor, sizeof sensor, "%s%ld", type, num);
+        if (after_lib && !lib_lacks_kind(type)) {
+            hw_sensor *known = find_sensor(c, sensor);
+            if (known == NULL || find_elem(known, prop) != NULL) continue;
+        }
         char *text = read_value(o, nx_sprintf(o, "%s/%s", dir, names[i]));
         if (text == NULL) continue;
-        snprintf(sensor, sizeof sensor, "%s%ld", type, num);
         sensor_elem(o, chip_sensor(o, c, sensor), prop)->text = text;
     }
     return 0;
 }
 
-static int read_chip_dir(nx_out *o, hw_chip *c, const char *dir, bool only_extra)
+static int read_chip_dir(nx_out *o, hw_chip *c, const char *dir, bool after_lib)
 {
-    if (read_dir(o, c, dir, only_extra) < 0) return -1;
+    if (read_dir(o, c, dir, after_lib) < 0) return -1;
     const char *dev = nx_sprintf(o, "%s/device", dir);
     struct stat st;
-    if (stat(dev, &st) == 0 && read_dir(o, c, dev, only_extra) < 0) return -1;
+    if (stat(dev, &st) == 0 && read_dir(o, c, dev, after_lib) < 0) return -1;
     return 0;
 }
 
@@ -535,15 +553,17 @@ static void read_lib_chip(nx_out *o, hw_chip *c, const sensors_chip_name *chip)
     }
 }
 
-static int collect_entries(nx_out *o, hw_entry *v, size_t n, bool lib)
+/* Reads and emits every chip; an entry libsensors knows (lib set) is read
+ * through it, with the sysfs files for what it does not cover. */
+static int collect_entries(nx_out *o, hw_entry *v, size_t n)
 {
     int rc = 0;
     for (size_t i = 0; i < n; i++) {
         const char *chip = chip_label(o, v, n, i);
         if (nx_filter_ignored(&chip_filter, chip)) continue;
         hw_chip c = {0};
-        if (lib) read_lib_chip(o, &c, v[i].lib);
-        if (read_chip_dir(o, &c, v[i].dir, lib) < 0)
+        if (v[i].lib != NULL) read_lib_chip(o, &c, v[i].lib);
+        if (read_chip_dir(o, &c, v[i].dir, v[i].lib != NULL) < 0)
             rc = nx_error(o, "couldn't read %s: %m", v[i].dir);
         else
             emit_chip(o, chip, v[i].dir, &c);
@@ -552,27 +572,21 @@ static int collect_entries(nx_out *o, hw_entry *v, size_t n, bool lib)
     return rc;
 }
 
-/* Lock held.  -1 when libsensors cannot start (the caller falls back). */
-static int collect_lib(nx_out *o)
+/* The chip libsensors detected at `dir` (its hwmon directory), or NULL. */
+static const sensors_chip_name *lib_chip_at(const char *dir)
 {
-    if (sensors_init(NULL) != 0) return -1;
-    size_t n = 0, cap = 8;
-    hw_entry *v = core_mallocarray(cap, sizeof *v);
     const sensors_chip_name *chip;
     int nr = 0;
-    while ((chip = sensors_get_detected_chips(NULL, &nr)) != NULL) {
-        if (chip->path == NULL) continue;
-        if (n == cap) v = core_reallocarray(v, cap *= 2, sizeof *v);
-        v[n].lib = chip;
-        if (add_entry(o, &v[n], core_arena_strdup(nx_arena(o), chip->path))) n++;
-    }
-    int rc = collect_entries(o, v, n, true);
-    free(v);
-    sensors_cleanup();
-    return rc < 0 ? -2 : 0;
+    while ((chip = sensors_get_detected_chips(NULL, &nr)) != NULL)
+        if (chip->path != NULL && strcmp(chip->path, dir) == 0) return chip;
+    return NULL;
 }
 
-static int collect_sysfs(nx_out *o, const char *class_dir)
+/* Every chip directory of class_dir; with `lib`, each one libsensors knows
+ * carries its libsensors chip, so that sensors.conf applies to it while a
+ * chip libsensors cannot classify (an unknown bus, a chip without a device)
+ * is still read from sysfs, as upstream reads every chip. */
+static int collect_dirs(nx_out *o, const char *class_dir, bool lib)
 {
     char **names;
     int n = nx_list_dir(o, class_dir, &names);
@@ -583,9 +597,10 @@ static int collect_sysfs(nx_out *o, const char *class_dir)
         const char *dir = nx_sprintf(o, "%s/%s", class_dir, names[i]);
         struct stat st;
         if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) continue;
+        v[k].lib = lib ? lib_chip_at(dir) : NULL;
         if (add_entry(o, &v[k], dir)) k++;
     }
-    int rc = collect_entries(o, v, k, false);
+    int rc = collect_entries(o, v, k);
     free(v);
     return rc;
 }
@@ -597,14 +612,14 @@ static int collect(nx_out *o)
     if (stat(class_dir, &st) != 0 && errno == ENOENT)
         return nx_no_data(o, "hwmon collector metrics are not available for this system");
     if (stat(class_dir, &st) != 0) return nx_error(o, "couldn't read %s: %m", class_dir);
-    if (strcmp(nx_path.sysfs, "/sys") == 0) {
-        pthread_mutex_lock(&lib_lock);
-        int rc = collect_lib(o);
-        pthread_mutex_unlock(&lib_lock);
-        if (rc != -1) return rc == 0 ? 0 : -1;
-        nx_warn(o, "libsensors could not start, reading %s directly", class_dir);
-    }
-    return collect_sysfs(o, class_dir);
+    if (strcmp(nx_path.sysfs, "/sys") != 0) return collect_dirs(o, class_dir, false);
+    pthread_mutex_lock(&lib_lock);
+    bool lib = sensors_init(NULL) == 0;
+    if (!lib) nx_warn(o, "libsensors could not start, reading %s directly", class_dir);
+    int rc = collect_dirs(o, class_dir, lib);
+    if (lib) sensors_cleanup();
+    pthread_mutex_unlock(&lib_lock);
+    return rc;
 }
 
 static int init(core_err *err)

@@ -22,6 +22,9 @@ import tempfile
 import time
 import urllib.request
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
+from harness import restore_links  # noqa: E402
+
 SRC, BUILD = sys.argv[1], sys.argv[2]
 FIXTURES = sys.argv[3] if len(sys.argv) > 3 else os.path.join(SRC, "..", "shared",
                                                              "node-exporter-fixtures")
@@ -146,21 +149,6 @@ def compare(want, got):
 def known_flags():
     out = subprocess.run([EXPORTER, "--help"], capture_output=True, text=True).stdout
     return set(re.findall(r"--(?:\[no-\])?([a-zA-Z0-9_.-]+)", out))
-
-
-def restore_links(root):
-    """The shared copy of the fixtures holds its symlinks as small files whose
-    text is the link's target (../../devices/...); the copy under test gets
-    them back as links, as upstream's fixture archive has them."""
-    for d, _, files in os.walk(root):
-        for f in files:
-            p = os.path.join(d, f)
-            if os.path.islink(p) or os.path.getsize(p) > 300:
-                continue
-            b = open(p, "rb").read()
-            if b.startswith(b"../") and b"\n" not in b and b"\0" not in b:
-                os.remove(p)
-                os.symlink(b.decode(), p)
 
 
 def main():

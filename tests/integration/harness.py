@@ -42,6 +42,21 @@ def http(url, data=None, method=None, headers=None, timeout=30):
         return 0, ""
 
 
+def restore_links(root):
+    """The shared copy of upstream's node-exporter fixtures holds its symlinks as
+    small files whose text is the link's target (../../devices/...); a copy
+    under test gets them back as links, as upstream's fixture archive has them."""
+    for d, _, files in os.walk(root):
+        for f in files:
+            p = os.path.join(d, f)
+            if os.path.islink(p) or os.path.getsize(p) > 300:
+                continue
+            b = open(p, "rb").read()
+            if b.startswith(b"../") and b"\n" not in b and b"\0" not in b:
+                os.remove(p)
+                os.symlink(b.decode(), p)
+
+
 def check(cond, what):
     """Fails the test with `what` unless cond; prints "ok: what" otherwise."""
     if not cond:
