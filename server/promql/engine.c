@@ -29,6 +29,55 @@ void ev_fail(ev_ctx *c, const char *fmt, ...)
     longjmp(*c->jb, 1);
 }
 
+void ev_annotate(ev_ctx *c, bool info, uint32_t pos, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char body[1024];
+    vsnprintf(body, sizeof body, fmt, ap);
+    va_end(ap);
+    const char *msg = core_arena_sprintf(c->a, "PromQL %s: %s", info ? "info" : "warning", body);
+    ev_annos *an = c->annos;
+    for (size_t i = 0; i < an->n; i++)
+        if (an->v[i].pos == pos && !strcmp(an->v[i].msg, msg)) return;
+    if (an->n == an->cap) {
+        size_t cap = an->cap ? an->cap * 2 : 4;
+        pql_annotation *nv = core_arena_alloc(c->a, cap * sizeof *nv);
+        if (an->n) memcpy(nv, an->v, an->n * sizeof *nv);
+        an->v = nv;
+        an->cap = cap;
+    }
+    an->v[an->n++] = (pql_annotation){info, msg, pos};
+}
+
+const char *ev_fmt_float(ev_ctx *c, double v)
+{
+    if (isnan(v)) return "NaN";
+    if (isinf(v)) return v > 0 ? "+Inf" : "-Inf";
+    char buf[64];
+    int prec = 1;
+    for (; prec < 17; prec++) {
+        snprintf(buf, sizeof buf, "%.*e", prec - 1, v);
+        if (strtod(buf, NULL) == v) break;
+    }
+    snprintf(buf, sizeof buf, "%.*e", prec - 1, v);
+    int exp10 = atoi(strchr(buf, 'e') + 1);
+    if (exp10 < -4 || exp10 >= 6) return core_arena_strdup(c->a, buf);
+    int decimals = prec - 1 - exp10;
+    return core_arena_sprintf(c->a, "%.*f", decimals > 0 ? decimals : 0, v);
+}
+
+void pql_annotation_format(const pql_annotation *a, const char *query, core_sb *sb)
+{
+    unsigned line = 1, col = 1;
+    for (uint32_t i = 0; query && i < a->pos && query[i]; i++) {
+        col++;
+        if (query[i] == '\n') line++, col = 1;
+    }
+    core_sb_adds(sb, a->msg);
+    core_sb_addf(sb, " (%u:%u)", line, col);
+}
+
 void ev_count(ev_ctx *c, size_t n)
 {
     c->samples += n;
@@ -476,7 +525,9 @@ static int run(pql_storage *st, const pql_engine_opts *opts, const pql_node *exp
                int64_t end, int64_t step, core_arena *arena, pql_result *res, core_err *err)
 {
     jmp_buf jb;
+    ev_annos annos = {0};
     ev_ctx c = {.st = st,
+                .annos = &annos,
                 .a = arena,
                 .o = opts,
                 .start = start,
@@ -484,6 +535,7 @@ static int run(pql_storage *st, const pql_engine_opts *opts, const pql_node *exp
                 .step = step,
                 .qstart = start,
                 .qend = end,
+                .qstep = start == end ? 0 : step,
                 .jb = &jb,
                 .err = err};
     if (setjmp(jb)) return -1;
@@ -492,6 +544,8 @@ static int run(pql_storage *st, const pql_engine_opts *opts, const pql_node *exp
                     "instant Vector");
     ev_val v = ev_eval(&c, expr);
     to_result(&c, &v, start == end, res);
+    res->annos = annos.v;
+    res->nannos = annos.n;
     return 0;
 }
 

@@ -45,6 +45,18 @@ typedef struct pql_result_series {
     size_t n;
 } pql_result_series;
 
+/* A warning or info found while evaluating (upstream's util/annotations):
+ * `msg` is the full text without the position ("PromQL warning: ..."), `pos`
+ * the byte offset in the query of the expression it is about. */
+typedef struct pql_annotation {
+    bool info; /* an info; else a warning */
+    const char *msg;
+    uint32_t pos;
+} pql_annotation;
+
+/* Appends upstream's text of `a`: msg and " (line:col)" of pos in `query`. */
+void pql_annotation_format(const pql_annotation *a, const char *query, core_sb *sb);
+
 /* A query's value.  SCALAR: `scalar` at `t`; STRING: `str`; VECTOR: series
  * with one point each, in evaluation order; MATRIX: a range query's series
  * sorted by labels, or an instant query's range vector. */
@@ -55,6 +67,8 @@ typedef struct pql_result {
     const char *str;
     pql_result_series *series;
     size_t nseries;
+    pql_annotation *annos; /* warnings and infos, each once, in the order found */
+    size_t nannos;
 } pql_result;
 
 /* Evaluates `expr` at time t.  Returns 0, or -1 with err. */

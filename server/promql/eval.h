@@ -52,19 +52,32 @@ typedef struct ev_vec {
     size_t n, cap;
 } ev_vec;
 
+typedef struct ev_annos {
+    pql_annotation *v;
+    size_t n, cap;
+} ev_annos;
+
 typedef struct ev_ctx {
     pql_storage *st;
     core_arena *a;
     const pql_engine_opts *o;
     int64_t start, end, step; /* this evaluator's steps */
     int64_t qstart, qend;     /* the query's, for start() and end() */
+    int64_t qstep;            /* the query's step, 0 for instant queries */
     size_t samples;           /* samples held, against o->max_samples */
+    ev_annos *annos;          /* the query's, shared with subquery evaluators */
     jmp_buf *jb;
     core_err *err;
 } ev_ctx;
 
 /* Unwinds the query with an error message. */
 _Noreturn void ev_fail(ev_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Records a warning (info=false) or an info about the expression at pos;
+ * an annotation already recorded is not added twice. */
+void ev_annotate(ev_ctx *c, bool info, uint32_t pos, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Go's %g of a float (NaN, +Inf, -Inf, 1e+06, 0.1). */
+const char *ev_fmt_float(ev_ctx *c, double v);
 /* Counts n more samples held; fails past the limit. */
 void ev_count(ev_ctx *c, size_t n);
 

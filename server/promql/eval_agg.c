@@ -235,6 +235,18 @@ typedef struct agg_run {
     int64_t start, step;
 } agg_run;
 
+/* Warnings about a quantile or ratio parameter out of range. */
+static void param_annotations(ev_ctx *c, const pql_node *n, double param)
+{
+    uint32_t pos = n->u.aggr.param ? n->u.aggr.param->pos : n->pos;
+    if (n->u.aggr.op == PQL_AGGR_QUANTILE && !(param >= 0 && param <= 1))
+        ev_annotate(c, false, pos, "quantile value should be between 0 and 1, got %s",
+                    ev_fmt_float(c, param));
+    if (n->u.aggr.op == PQL_AGGR_LIMIT_RATIO && (param < -1 || param > 1))
+        ev_annotate(c, false, pos, "ratio value should be between -1 and 1, got %s, capping to %s",
+                    ev_fmt_float(c, param), param < 0 ? "-1" : "1");
+}
+
 static void agg_step(ev_ctx *c, const void *user, ev_vec *args, int64_t ts, ev_vec *out)
 {
     (void)args;
@@ -245,6 +257,7 @@ static void agg_step(ev_ctx *c, const void *user, ev_vec *args, int64_t ts, ev_v
     if (is_k_op(op) && op != PQL_AGGR_LIMIT_RATIO && isnan(param))
         ev_fail(c, "Parameter value is NaN");
     if (op == PQL_AGGR_LIMIT_RATIO && isnan(param)) ev_fail(c, "Ratio value is NaN");
+    param_annotations(c, g->n, param);
     for (size_t i = 0; i < g->ngroups; i++)
         g->groups[i].seen = false;
     for (size_t i = 0; i < run->in->n; i++) {

@@ -8,9 +8,13 @@
  *     first_over_time keep it);
  *   - element functions (abs, ceil, clamp, round, trig, date parts, ...) map
  *     each sample of a step's vector and mark the name for removal;
- *   - the rest (vector, scalar, time, sort, absent, label_replace,
- *     label_join, histogram_quantile, timestamp) have handlers of their own.
- * Native histograms are not handled.
+ *   - the rest (vector, scalar, time and the query's start/end/step/range,
+ *     min_of/max_of, sort, sort_by_label, absent, label_replace, label_join,
+ *     histogram_quantile(s) and histogram_fraction over classic buckets,
+ *     timestamp) have handlers of their own.
+ * Warnings and infos (bad quantile, malformed le, forced monotonicity, sort
+ * in a range query) go to the query's annotations.  Native histograms are
+ * not handled.
  */
 #include "promql/eval.h"
 
@@ -159,6 +163,36 @@ static bool f_first_over(const window *w, double *o)
     return true;
 }
 
+static bool f_ts_of_min(const window *w, double *o)
+{
+    size_t k = 0;
+    for (size_t i = 1; i < w->n; i++)
+        if (w->p[i].v < w->p[k].v || isnan(w->p[k].v)) k = i;
+    *o = (double)w->p[k].t / 1000;
+    return true;
+}
+
+static bool f_ts_of_max(const window *w, double *o)
+{
+    size_t k = 0;
+    for (size_t i = 1; i < w->n; i++)
+        if (w->p[i].v > w->p[k].v || isnan(w->p[k].v)) k = i;
+    *o = (double)w->p[k].t / 1000;
+    return true;
+}
+
+static bool f_ts_of_last(const window *w, double *o)
+{
+    *o = (double)w->p[w->n - 1].t / 1000;
+    return true;
+}
+
+static bool f_ts_of_first(const window *w, double *o)
+{
+    *o = (double)w->p[0].t / 1000;
+    return true;
+}
+
 static bool f_present_over(const window *w, double *o)
 {
     (void)w;
@@ -196,6 +230,23 @@ static bool f_quantile_over(const window *w, double *o)
     for (size_t i = 0; i < w->n; i++)
         v[i] = w->p[i].v;
     *o = ev_quantile(w->args[0], v, w->n);
+    free(v);
+    return true;
+}
+
+/* Median absolute deviation; a NaN sample makes it NaN. */
+static bool f_mad_over(const window *w, double *o)
+{
+    double *v = malloc((w->n + 1) * sizeof *v);
+    bool nan = false;
+    for (size_t i = 0; i < w->n; i++) {
+        v[i] = w->p[i].v;
+        nan |= isnan(v[i]);
+    }
+    double median = ev_quantile(0.5, v, w->n);
+    for (size_t i = 0; i < w->n; i++)
+        v[i] = fabs(v[i] - median);
+    *o = nan ? NAN : ev_quantile(0.5, v, w->n);
     free(v);
     return true;
 }
@@ -293,6 +344,7 @@ static const range_impl range_impls[] = {
     {"increase", f_increase},
     {"irate", f_irate},
     {"last_over_time", f_last_over},
+    {"mad_over_time", f_mad_over},
     {"max_over_time", f_max_over},
     {"min_over_time", f_min_over},
     {"predict_linear", f_predict_linear},
@@ -303,6 +355,10 @@ static const range_impl range_impls[] = {
     {"stddev_over_time", f_stddev_over},
     {"stdvar_over_time", f_stdvar_over},
     {"sum_over_time", f_sum_over},
+    {"ts_of_first_over_time", f_ts_of_first},
+    {"ts_of_last_over_time", f_ts_of_last},
+    {"ts_of_max_over_time", f_ts_of_max},
+    {"ts_of_min_over_time", f_ts_of_min},
 };
 
 static range_fn find_range_fn(const char *name)
@@ -345,6 +401,15 @@ static void range_series(ev_ctx *c, range_fn fn, const ev_series *raw, const pql
     }
 }
 
+/* Warns once per bad quantile among the steps' values of argument q. */
+static void quantile_warnings(ev_ctx *c, const pql_node *q, const double *qs)
+{
+    for (size_t st = 0; st < ev_nsteps(c); st++)
+        if (!(qs[st] >= 0 && qs[st] <= 1))
+            ev_annotate(c, false, q->pos, "quantile value should be between 0 and 1, got %s",
+                        ev_fmt_float(c, qs[st]));
+}
+
 static ev_val eval_range_fn(ev_ctx *c, const pql_node *n, range_fn fn)
 {
     size_t ai = range_arg_index(n), nsargs;
@@ -362,6 +427,7 @@ static ev_val eval_range_fn(ev_ctx *c, const pql_node *n, range_fn fn)
         ev_count(c, s.n);
         if (s.n) *ev_matrix_add(c, &out.m, s.ls) = s;
     }
+    if (fn == f_quantile_over && out.m.n) quantile_warnings(c, n->u.call.args[0], sargs[0]);
     return out;
 }
 
@@ -564,12 +630,35 @@ static ev_val eval_scalar(ev_ctx *c, const pql_node *n)
     return out;
 }
 
+/* time(), pi() and the query's start(), end(), step(), range(). */
 static double time_at(ev_ctx *c, int64_t ts, const void *user)
 {
-    (void)c;
     const char *name = user;
     if (!strcmp(name, "pi")) return M_PI;
+    if (!strcmp(name, "start")) return (double)c->qstart / 1000;
+    if (!strcmp(name, "end")) return (double)c->qend / 1000;
+    if (!strcmp(name, "step")) return (double)c->qstep / 1000;
+    if (!strcmp(name, "range")) return (double)(c->qend - c->qstart) / 1000;
     return (double)ts / 1000;
+}
+
+static bool is_time_fn(const char *name)
+{
+    static const char *const names[] = {"end", "pi", "range", "start", "step", "time"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (!strcmp(names[i], name)) return true;
+    return false;
+}
+
+/* min_of(a, b) and max_of(a, b): Go's math.Min and math.Max per step. */
+static ev_val eval_min_max_of(ev_ctx *c, const pql_node *n)
+{
+    ev_val a = ev_eval(c, n->u.call.args[0]), b = ev_eval(c, n->u.call.args[1]);
+    bool max = !strcmp(n->u.call.func->name, "max_of");
+    for (size_t i = 0; i < ev_nsteps(c); i++)
+        a.scalars[i] =
+            max ? go_max(a.scalars[i], b.scalars[i]) : go_min(a.scalars[i], b.scalars[i]);
+    return a;
 }
 
 /* ---- sort */
@@ -589,6 +678,15 @@ static int cmp_sort(const void *a, const void *b)
     return (x->order > y->order) - (x->order < y->order);
 }
 
+/* Sorting a range query's result has no effect: it is ordered by labels. */
+static void sort_warning(ev_ctx *c, const pql_node *n)
+{
+    if (c->qstep)
+        ev_annotate(c, false, n->pos,
+                    "sort is ineffective for range queries since results are always ordered by "
+                    "labels");
+}
+
 static void sort_step(ev_ctx *c, const void *user, ev_vec *args, int64_t ts, ev_vec *out)
 {
     (void)ts;
@@ -599,6 +697,104 @@ static void sort_step(ev_ctx *c, const void *user, ev_vec *args, int64_t ts, ev_
     qsort(items, args[0].n, sizeof *items, cmp_sort);
     for (size_t i = 0; i < args[0].n; i++)
         ev_vec_push(c, out, items[i].s);
+}
+
+static const char *string_arg(ev_ctx *c, const pql_node *n, size_t i)
+{
+    const pql_node *a = ev_unparen(n->u.call.args[i]);
+    return core_arena_strndup(c->a, a->u.string.value, a->u.string.len);
+}
+
+/* ---- sort_by_label, sort_by_label_desc */
+
+/* The next chunk of s: a run of digits or of non-digits. */
+static size_t nat_chunk(const char *s)
+{
+    bool digit = *s >= '0' && *s <= '9';
+    size_t n = 0;
+    while (s[n] && (s[n] >= '0' && s[n] <= '9') == digit)
+        n++;
+    return n;
+}
+
+/* Compares two runs of digits as numbers. */
+static int cmp_digits(const char *a, size_t na, const char *b, size_t nb)
+{
+    for (; na > 1 && *a == '0'; na--)
+        a++;
+    for (; nb > 1 && *b == '0'; nb--)
+        b++;
+    if (na != nb) return na < nb ? -1 : 1;
+    return memcmp(a, b, na);
+}
+
+/* Natural order as github.com/facette/natsort has it: digit runs compare as
+ * numbers; true when a sorts before b. */
+static bool nat_less(const char *a, const char *b)
+{
+    while (*a && *b) {
+        size_t na = nat_chunk(a), nb = nat_chunk(b);
+        bool da = *a >= '0' && *a <= '9', db = *b >= '0' && *b <= '9';
+        if (da && db) {
+            int cmp = cmp_digits(a, na, b, nb);
+            if (cmp != 0) return cmp < 0;
+        } else {
+            int cmp = strncmp(a, b, na < nb ? na : nb);
+            if (cmp != 0 || na != nb) return cmp != 0 ? cmp < 0 : na < nb;
+        }
+        a += na;
+        b += nb;
+        if (!*a) return true;
+        if (!*b) return false;
+    }
+    return !*a && *b;
+}
+
+typedef struct label_sort {
+    const char **names;
+    size_t n;
+    bool desc;
+} label_sort;
+
+static const label_sort *g_label_sort; /* qsort has no user pointer */
+
+static int cmp_by_label(const void *pa, const void *pb)
+{
+    const ev_sample *a = pa, *b = pb;
+    if (g_label_sort->desc) {
+        const ev_sample *t = a;
+        a = b;
+        b = t;
+    }
+    for (size_t i = 0; i < g_label_sort->n; i++) {
+        const char *x = core_labels_get(a->ls, g_label_sort->names[i]);
+        const char *y = core_labels_get(b->ls, g_label_sort->names[i]);
+        x = x ? x : "";
+        y = y ? y : "";
+        if (strcmp(x, y) != 0) return nat_less(x, y) ? -1 : 1;
+    }
+    return core_labels_compare(a->ls, b->ls);
+}
+
+static void sort_by_label_step(ev_ctx *c, const void *user, ev_vec *args, int64_t ts, ev_vec *out)
+{
+    (void)ts;
+    for (size_t i = 0; i < args[0].n; i++)
+        ev_vec_push(c, out, args[0].s[i]);
+    g_label_sort = user;
+    if (out->n) qsort(out->s, out->n, sizeof *out->s, cmp_by_label);
+}
+
+static ev_val eval_sort_by_label(ev_ctx *c, const pql_node *n)
+{
+    label_sort *ls = core_arena_calloc(c->a, 1, sizeof *ls);
+    ls->desc = !strcmp(n->u.call.func->name, "sort_by_label_desc");
+    ls->n = n->u.call.nargs - 1;
+    ls->names = core_arena_calloc(c->a, ls->n + 1, sizeof *ls->names);
+    for (size_t i = 0; i < ls->n; i++)
+        ls->names[i] = string_arg(c, n, i + 1);
+    ev_val in = ev_eval(c, n->u.call.args[0]);
+    return ev_range_eval(c, sort_by_label_step, ls, &in, 1);
 }
 
 /* ---- histogram_quantile over classic buckets */
@@ -622,13 +818,10 @@ static bool almost_equal(double a, double b, double eps)
     return diff / fmin(sum, 1.7976931348623157e308) < eps;
 }
 
-static double bucket_quantile(double q, bucket *b, size_t n)
+/* Sorts by upper bound and merges buckets of equal bounds; returns the count. */
+static size_t coalesce(bucket *b, size_t n)
 {
-    if (isnan(q)) return NAN;
-    if (q < 0) return -INFINITY;
-    if (q > 1) return INFINITY;
     qsort(b, n, sizeof *b, cmp_bucket);
-    if (!isinf(b[n - 1].upper) || b[n - 1].upper < 0) return NAN;
     size_t k = 0;
     for (size_t i = 1; i < n; i++) {
         if (b[i].upper == b[k].upper)
@@ -636,11 +829,21 @@ static double bucket_quantile(double q, bucket *b, size_t n)
         else
             b[++k] = b[i];
     }
-    n = k + 1;
+    return k + 1;
+}
+
+static double bucket_quantile(double q, bucket *b, size_t n, bool *forced)
+{
+    if (isnan(q)) return NAN;
+    if (q < 0) return -INFINITY;
+    if (q > 1) return INFINITY;
+    n = coalesce(b, n);
+    if (!isinf(b[n - 1].upper) || b[n - 1].upper < 0) return NAN;
     double prev = b[0].count;
     for (size_t i = 1; i < n; i++) {
         if (b[i].count == prev) continue;
         if (almost_equal(prev, b[i].count, 1e-12) || b[i].count < prev) {
+            *forced |= b[i].count < prev && !almost_equal(prev, b[i].count, 1e-12);
             b[i].count = prev;
             continue;
         }
@@ -662,48 +865,168 @@ static double bucket_quantile(double q, bucket *b, size_t n)
     return start + (end - start) * (rank / count);
 }
 
+/* Classic histograms of one step: buckets grouped by labels without le. */
+typedef struct bucket_groups {
+    bucket **bs;
+    size_t *nb;
+    const core_labels **ls;
+    const char **names; /* metric names, for annotations */
+    size_t n;
+} bucket_groups;
+
+static const char *metric_name(const core_labels *ls)
+{
+    const char *name = core_labels_get(ls, CORE_METRIC_NAME);
+    return name ? name : "";
+}
+
+/* Parses le; warns (at the vector argument `arg`) when it is missing or bad. */
+static bool bucket_upper(ev_ctx *c, const pql_node *arg, const core_labels *ls, double *upper)
+{
+    const char *lev = core_labels_get(ls, "le");
+    char *end = NULL;
+    if (lev) *upper = strtod(lev, &end);
+    if (lev && end != lev && !*end) return true;
+    ev_annotate(c, false, arg->pos,
+                "bucket label \"le\" is missing or has a malformed value of \"%s\" for metric "
+                "name \"%s\"",
+                lev ? lev : "", metric_name(ls));
+    return false;
+}
+
+static bucket_groups group_buckets(ev_ctx *c, const pql_node *arg, const ev_vec *in)
+{
+    static const char *const le[] = {"le"};
+    bucket_groups g = {0};
+    uint64_t *keys = core_arena_calloc(c->a, in->n + 1, sizeof *keys);
+    g.bs = core_arena_calloc(c->a, in->n + 1, sizeof *g.bs);
+    g.nb = core_arena_calloc(c->a, in->n + 1, sizeof *g.nb);
+    g.ls = core_arena_calloc(c->a, in->n + 1, sizeof *g.ls);
+    g.names = core_arena_calloc(c->a, in->n + 1, sizeof *g.names);
+    for (size_t i = 0; i < in->n; i++) {
+        double upper;
+        if (!bucket_upper(c, arg, in->s[i].ls, &upper)) continue;
+        uint64_t k =
+            ev_labels_sig(in->s[i].ls, le, 1, false) ^ core_hash_str(metric_name(in->s[i].ls));
+        size_t j = 0;
+        while (j < g.n && keys[j] != k)
+            j++;
+        if (j == g.n) {
+            keys[j] = k;
+            g.bs[j] = core_arena_alloc(c->a, (in->n + 1) * sizeof **g.bs);
+            g.ls[j] = ev_labels_filter(c, in->s[i].ls, le, 1, false, true);
+            g.names[j] = metric_name(in->s[i].ls);
+            g.n++;
+        }
+        g.bs[j][g.nb[j]++] = (bucket){upper, in->s[i].v};
+    }
+    return g;
+}
+
+/* The cumulative count below v in bucket (lb, ub] whose predecessors hold
+ * rank: linear inside a finite bucket; an infinite one is all below
+ * (lb = -Inf) or all above (ub = +Inf) any value inside it. */
+static double rank_at(double v, double lb, double ub, double rank, double count)
+{
+    if (isinf(lb)) return count;
+    if (isinf(ub)) return rank;
+    return rank + (count - rank) * (v - lb) / (ub - lb);
+}
+
+/* histogram_fraction over classic buckets; the lowest bucket starts at 0
+ * when its upper bound is positive, as for histogram_quantile. */
+static double bucket_fraction(double lower, double upper, bucket *b, size_t n)
+{
+    n = coalesce(b, n);
+    if (!isinf(b[n - 1].upper) || b[n - 1].upper < 0) return NAN;
+    double total = b[n - 1].count;
+    if (total == 0 || isnan(lower) || isnan(upper)) return NAN;
+    if (lower >= upper) return 0;
+    double rank = 0, lo_rank = total, up_rank = total;
+    bool lo_set = false, up_set = false;
+    for (size_t i = 0; i < n && !(lo_set && up_set); i++) {
+        double lb = i ? b[i - 1].upper : (b[0].upper > 0 ? 0 : -INFINITY), ub = b[i].upper;
+        if (!lo_set && lb >= lower) lo_rank = rank, lo_set = true;
+        if (!up_set && lb >= upper) up_rank = rank, up_set = true;
+        if (!lo_set && lb < lower && ub > lower)
+            lo_rank = rank_at(lower, lb, ub, rank, b[i].count), lo_set = true;
+        if (!up_set && lb < upper && ub > upper)
+            up_rank = rank_at(upper, lb, ub, rank, b[i].count), up_set = true;
+        rank = b[i].count;
+    }
+    return (fmin(up_rank, total) - fmin(lo_rank, total)) / total;
+}
+
+static void hf_step(ev_ctx *c, const void *user, ev_vec *args, int64_t ts, ev_vec *out)
+{
+    const pql_node *n = user;
+    double lower = args[0].s[0].v, upper = args[1].s[0].v;
+    bucket_groups g = group_buckets(c, n->u.call.args[2], &args[2]);
+    for (size_t i = 0; i < g.n; i++)
+        ev_vec_push(
+            c, out,
+            (ev_sample){g.ls[i], bucket_fraction(lower, upper, g.bs[i], g.nb[i]), ts, true});
+}
+
+/* The value of histogram_quantiles()' label: 0.25, 1.0, NaN. */
+static const char *quantile_label(ev_ctx *c, double q)
+{
+    const char *f = ev_fmt_float(c, q);
+    if (strpbrk(f, ".eIN")) return f;
+    return core_arena_sprintf(c->a, "%s.0", f);
+}
+
+static void quantile_warning(ev_ctx *c, const pql_node *arg, double q)
+{
+    if (!(q >= 0 && q <= 1))
+        ev_annotate(c, false, arg->pos, "quantile value should be between 0 and 1, got %s",
+                    ev_fmt_float(c, q));
+}
+
+static void monotonicity_info(ev_ctx *c, const pql_node *arg, const char *name)
+{
+    ev_annotate(c, true, arg->pos,
+                "input to histogram_quantile needed to be fixed for monotonicity (see "
+                "https://prometheus.io/docs/prometheus/latest/querying/functions/"
+                "#histogram_quantile) for metric name \"%s\"",
+                name);
+}
+
 static void hq_step(ev_ctx *c, const void *user, ev_vec *args, int64_t ts, ev_vec *out)
 {
-    (void)user;
+    const pql_node *n = user;
     double q = args[0].s[0].v;
-    ev_vec *in = &args[1];
-    static const char *const le[] = {"le"};
-    uint64_t *keys = core_arena_calloc(c->a, in->n + 1, sizeof *keys);
-    bucket **bs = core_arena_calloc(c->a, in->n + 1, sizeof *bs);
-    size_t *nb = core_arena_calloc(c->a, in->n + 1, sizeof *nb);
-    const core_labels **ls = core_arena_calloc(c->a, in->n + 1, sizeof *ls);
-    size_t ng = 0;
-    for (size_t i = 0; i < in->n; i++) {
-        const char *lev = core_labels_get(in->s[i].ls, "le");
-        char *end;
-        double upper = lev ? strtod(lev, &end) : 0;
-        if (!lev || end == lev || *end) continue;
-        uint64_t k = ev_labels_sig(in->s[i].ls, le, 1, false) ^
-                     core_hash_str(core_labels_get(in->s[i].ls, CORE_METRIC_NAME)
-                                       ? core_labels_get(in->s[i].ls, CORE_METRIC_NAME)
-                                       : "");
-        size_t g = 0;
-        while (g < ng && keys[g] != k)
-            g++;
-        if (g == ng) {
-            keys[g] = k;
-            bs[g] = core_arena_alloc(c->a, (in->n + 1) * sizeof **bs);
-            ls[g] = ev_labels_filter(c, in->s[i].ls, le, 1, false, true);
-            ng++;
-        }
-        bs[g][nb[g]++] = (bucket){upper, in->s[i].v};
+    quantile_warning(c, n->u.call.args[0], q);
+    bucket_groups g = group_buckets(c, n->u.call.args[1], &args[1]);
+    for (size_t i = 0; i < g.n; i++) {
+        bool forced = false;
+        double v = bucket_quantile(q, g.bs[i], g.nb[i], &forced);
+        if (forced) monotonicity_info(c, n->u.call.args[1], g.names[i]);
+        ev_vec_push(c, out, (ev_sample){g.ls[i], v, ts, true});
     }
-    for (size_t g = 0; g < ng; g++)
-        ev_vec_push(c, out, (ev_sample){ls[g], bucket_quantile(q, bs[g], nb[g]), ts, true});
+}
+
+/* histogram_quantiles(v, label, q...): one series per group and quantile. */
+static void hqs_step(ev_ctx *c, const void *user, ev_vec *args, int64_t ts, ev_vec *out)
+{
+    const pql_node *n = user;
+    const pql_node *arg = n->u.call.args[0];
+    const char *label = string_arg(c, n, 1);
+    for (size_t k = 2; k < n->u.call.nargs; k++) {
+        double q = args[k].s[0].v;
+        quantile_warning(c, n->u.call.args[k], q);
+        bucket_groups g = group_buckets(c, arg, &args[0]);
+        const char *qs = quantile_label(c, q);
+        for (size_t i = 0; i < g.n; i++) {
+            bool forced = false;
+            double v = bucket_quantile(q, g.bs[i], g.nb[i], &forced);
+            if (forced) monotonicity_info(c, arg, g.names[i]);
+            ev_vec_push(c, out, (ev_sample){ev_labels_set(c, g.ls[i], label, qs), v, ts, true});
+        }
+    }
 }
 
 /* ---- label_replace and label_join */
-
-static const char *string_arg(ev_ctx *c, const pql_node *n, size_t i)
-{
-    const pql_node *a = ev_unparen(n->u.call.args[i]);
-    return core_arena_strndup(c->a, a->u.string.value, a->u.string.len);
-}
 
 /* Go's Regexp.Expand: $1, ${1}, $name, ${name}, $$. */
 static void expand(const pcre2_code *re, pcre2_match_data *md, const char *subj, const char *tmpl,
@@ -747,6 +1070,35 @@ static void expand(const pcre2_code *re, pcre2_match_data *md, const char *subj,
 
 static ev_val merge_same(ev_ctx *c, ev_val v);
 
+/* Go's utf8.ValidString: no overlong forms, surrogates or values past U+10FFFF. */
+static bool valid_utf8(const unsigned char *s)
+{
+    while (*s) {
+        unsigned char b = *s;
+        size_t n = b < 0x80                 ? 0
+                   : b >= 0xc2 && b <= 0xdf ? 1
+                   : (b & 0xf0) == 0xe0     ? 2
+                   : b >= 0xf0 && b <= 0xf4 ? 3
+                                            : 4;
+        if (n == 4) return false;
+        unsigned lo = 0x80, hi = 0xbf;
+        if (b == 0xe0) lo = 0xa0;
+        if (b == 0xed) hi = 0x9f;
+        if (b == 0xf0) lo = 0x90;
+        if (b == 0xf4) hi = 0x8f;
+        for (size_t i = 1; i <= n; i++, lo = 0x80, hi = 0xbf)
+            if (s[i] < lo || s[i] > hi) return false;
+        s += n + 1;
+    }
+    return true;
+}
+
+/* A label name is valid when non-empty UTF-8 (Prometheus 3.x). */
+static bool valid_label_name(const char *name)
+{
+    return name[0] && valid_utf8((const unsigned char *)name);
+}
+
 static ev_val eval_label_replace(ev_ctx *c, const pql_node *n)
 {
     const char *dst = string_arg(c, n, 1), *repl = string_arg(c, n, 2);
@@ -754,7 +1106,7 @@ static ev_val eval_label_replace(ev_ctx *c, const pql_node *n)
     pql_matcher m = {PQL_MATCH_RE, "", rx, strlen(rx), false};
     void *re = pql_regex_compile(&m, NULL);
     if (!re) ev_fail(c, "invalid regular expression in label_replace(): %s", rx);
-    if (!dst[0]) {
+    if (!valid_label_name(dst)) {
         pql_regex_free(re);
         ev_fail(c, "invalid destination label name in label_replace(): %s", dst);
     }
@@ -780,7 +1132,8 @@ static ev_val eval_label_replace(ev_ctx *c, const pql_node *n)
 static ev_val eval_label_join(ev_ctx *c, const pql_node *n)
 {
     const char *dst = string_arg(c, n, 1), *sep = string_arg(c, n, 2);
-    if (!dst[0]) ev_fail(c, "invalid destination label name in label_join(): %s", dst);
+    if (!valid_label_name(dst))
+        ev_fail(c, "invalid destination label name in label_join(): %s", dst);
     ev_val in = ev_eval(c, n->u.call.args[0]);
     for (size_t i = 0; i < in.m.n; i++) {
         core_sb sb = CORE_SB_INIT;
@@ -854,10 +1207,20 @@ static ev_val call_special(ev_ctx *c, const pql_node *n, const char *name)
     if (!strcmp(name, "label_replace")) return eval_label_replace(c, n);
     if (!strcmp(name, "label_join")) return eval_label_join(c, n);
     if (!strcmp(name, "scalar")) return eval_scalar(c, n);
-    if (!strcmp(name, "time") || !strcmp(name, "pi")) return ev_scalar_val(c, time_at, name);
+    if (is_time_fn(name)) return ev_scalar_val(c, time_at, name);
+    if (!strcmp(name, "min_of") || !strcmp(name, "max_of")) return eval_min_max_of(c, n);
     if (!strcmp(name, "vector")) return step_call(c, n, vector_step, n);
-    if (!strcmp(name, "sort") || !strcmp(name, "sort_desc")) return step_call(c, n, sort_step, n);
+    if (!strcmp(name, "sort") || !strcmp(name, "sort_desc")) {
+        sort_warning(c, n);
+        return step_call(c, n, sort_step, n);
+    }
+    if (!strcmp(name, "sort_by_label") || !strcmp(name, "sort_by_label_desc")) {
+        sort_warning(c, n);
+        return eval_sort_by_label(c, n);
+    }
     if (!strcmp(name, "histogram_quantile")) return step_call(c, n, hq_step, n);
+    if (!strcmp(name, "histogram_fraction")) return step_call(c, n, hf_step, n);
+    if (!strcmp(name, "histogram_quantiles")) return step_call(c, n, hqs_step, n);
     if (is_date_fn(name)) return step_call(c, n, date_step, n);
     if (!strcmp(name, "clamp") || !strcmp(name, "clamp_min") || !strcmp(name, "clamp_max") ||
         !strcmp(name, "round"))

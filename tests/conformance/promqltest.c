@@ -11,10 +11,11 @@
  * with `@ t` on every selector at -10t, 0, t/5, t, 10t, and as a range query
  * t-1m..t+1m compared at its middle step.
  *
- * Native-histogram evals (`{{` in the expected result, or a query naming a
- * series loaded with histogram samples) and the tier-3 files are skipped.
- * Annotations (expect warn/info) are not produced by the engine yet, so evals
- * that require them fail.  An eval that fails and is listed as `file:line` in
+ * Native-histogram evals (`{{` in the expected result, or a selector of the
+ * query matching a series loaded with histogram samples) and the tier-3
+ * files are skipped.  Annotations are checked as upstream's runner does:
+ * `expect warn|info` needs one (matching msg/regex when given), `expect
+ * no_warn|no_info` needs none.  An eval that fails and is listed as `file:line` in
  * the expected-failures file does not fail the run; a listed eval that
  * passes does (so the list only shrinks).  Prints one line per file and
  * `promqltest: N passed, M failed, K skipped`.
@@ -47,9 +48,11 @@ typedef struct exp_series {
 typedef struct eval_cmd {
     int line;
     char *expr;
-    bool range, fail, ordered, warn, info, scalar, has_string, range_vector, histogram;
+    bool range, fail, ordered, warn, info, no_warn, no_info, scalar, has_string, range_vector,
+        histogram;
     int64_t at, start, end, step;
     char *fail_msg, *fail_regex, *string;
+    char *anno_msg[2], *anno_regex[2]; /* [0] warnings, [1] infos */
     double scalar_v;
     exp_series *exp;
     size_t nexp;
@@ -57,7 +60,7 @@ typedef struct eval_cmd {
 
 typedef struct runner {
     pql_mem_storage *ms;
-    char **hist_names; /* metrics loaded with native histogram samples */
+    core_labels **hist_ls; /* series loaded with native histogram samples */
     size_t nhist;
     char **expected_fail; /* "file:line" */
     size_t nexpected;
@@ -212,21 +215,34 @@ static const char *metric_name_of(const core_labels *ls)
     return n ? n : "";
 }
 
-static void add_hist_name(runner *r, const char *name, size_t len)
+static void add_hist_series(runner *r, core_labels *ls)
 {
-    r->hist_names = realloc(r->hist_names, (r->nhist + 1) * sizeof *r->hist_names);
-    r->hist_names[r->nhist++] = strndup(name, len);
+    r->hist_ls = realloc(r->hist_ls, (r->nhist + 1) * sizeof *r->hist_ls);
+    r->hist_ls[r->nhist++] = ls;
 }
 
 /* load_with_nhcb also turns classic buckets into custom-bucket histograms
- * named after the base metric. */
-static void note_nhcb(runner *r, const char *name)
+ * named after the base metric, without the le label. */
+static void note_nhcb(runner *r, const core_labels *ls)
 {
     static const char *const suffixes[] = {"_bucket", "_count", "_sum"};
+    const char *name = metric_name_of(ls);
     size_t len = strlen(name);
     for (size_t i = 0; i < 3; i++) {
         size_t sl = strlen(suffixes[i]);
-        if (len > sl && !strcmp(name + len - sl, suffixes[i])) add_hist_name(r, name, len - sl);
+        if (len <= sl || strcmp(name + len - sl, suffixes[i]) != 0) continue;
+        core_label *pairs = calloc(ls->len + 1, sizeof *pairs);
+        char *base = strndup(name, len - sl);
+        size_t k = 0;
+        for (size_t j = 0; j < ls->len; j++) {
+            if (!strcmp(ls->v[j].name, "le")) continue;
+            pairs[k] = ls->v[j];
+            if (!strcmp(ls->v[j].name, CORE_METRIC_NAME)) pairs[k].value = base;
+            k++;
+        }
+        add_hist_series(r, core_labels_new(pairs, k));
+        free(base);
+        free(pairs);
     }
 }
 
@@ -236,10 +252,9 @@ static void load_line(runner *r, char *line, int64_t interval, bool nhcb)
     char *series = split_series(line, &values);
     core_labels *ls = parse_labels(series);
     if (!ls) return;
-    if (nhcb) note_nhcb(r, metric_name_of(ls));
+    if (nhcb) note_nhcb(r, ls);
     if (strstr(values, "{{")) {
-        add_hist_name(r, metric_name_of(ls), strlen(metric_name_of(ls)));
-        free(ls);
+        add_hist_series(r, ls);
         return;
     }
     seq s = {0};
@@ -255,7 +270,7 @@ static void clear_storage(runner *r)
 {
     pql_mem_storage_clear(r->ms);
     for (size_t i = 0; i < r->nhist; i++)
-        free(r->hist_names[i]);
+        free(r->hist_ls[i]);
     r->nhist = 0;
 }
 
@@ -343,10 +358,15 @@ static void parse_expect(eval_cmd *e, char *line)
         if ((v = after_colon_opt(opt, "regex:"))) e->fail_regex = strdup(v);
     } else if (!strcmp(kind, "ordered")) {
         e->ordered = true;
-    } else if (!strcmp(kind, "warn")) {
-        e->warn = true;
-    } else if (!strcmp(kind, "info")) {
-        e->info = true;
+    } else if (!strcmp(kind, "warn") || !strcmp(kind, "info")) {
+        bool info = !strcmp(kind, "info");
+        *(info ? &e->info : &e->warn) = true;
+        if ((v = after_colon_opt(opt, "msg:"))) e->anno_msg[info] = strdup(v);
+        if ((v = after_colon_opt(opt, "regex:"))) e->anno_regex[info] = strdup(v);
+    } else if (!strcmp(kind, "no_warn")) {
+        e->no_warn = true;
+    } else if (!strcmp(kind, "no_info")) {
+        e->no_info = true;
     } else if (!strcmp(kind, "string")) {
         e->has_string = true;
         size_t n = strlen(opt);
@@ -409,6 +429,10 @@ static void free_eval(eval_cmd *e)
     free(e->fail_msg);
     free(e->fail_regex);
     free(e->string);
+    for (int i = 0; i < 2; i++) {
+        free(e->anno_msg[i]);
+        free(e->anno_regex[i]);
+    }
 }
 
 /* ---- Comparison */
@@ -438,6 +462,34 @@ static bool check_failure(const eval_cmd *e, const char *msg, char *why, size_t 
         return false;
     }
     return true;
+}
+
+/* Whether the annotations of one kind (info or warning) satisfy the eval. */
+static bool check_kind(const eval_cmd *e, const pql_result *res, bool info, char *why, size_t n)
+{
+    const char *kind = info ? "info" : "warning";
+    bool want = info ? e->info : e->warn, none = info ? e->no_info : e->no_warn;
+    const char *msg = e->anno_msg[info], *re = e->anno_regex[info];
+    size_t count = 0;
+    bool hit = !msg && !re;
+    for (size_t i = 0; i < res->nannos; i++) {
+        if (res->annos[i].info != info) continue;
+        count++;
+        core_sb sb = CORE_SB_INIT;
+        pql_annotation_format(&res->annos[i], e->expr, &sb);
+        if ((msg && !strcmp(msg, sb.buf)) || (re && regex_search(re, sb.buf))) hit = true;
+        if (count == 1) snprintf(why, n, "got %s \"%s\"", kind, sb.buf);
+        core_sb_destroy(&sb);
+    }
+    if (none && count) return strncat(why, ", expected none", n - strlen(why) - 1), false;
+    if (want && !count) return snprintf(why, n, "expected a %s, got none", kind), false;
+    if (want && !hit) return strncat(why, ", expected another", n - strlen(why) - 1), false;
+    return true;
+}
+
+static bool check_annotations(const eval_cmd *e, const pql_result *res, char *why, size_t n)
+{
+    return check_kind(e, res, false, why, n) && check_kind(e, res, true, why, n);
 }
 
 static const exp_series *find_expected(const eval_cmd *e, const core_labels *ls, size_t *pos)
@@ -605,11 +657,7 @@ static bool run_instant(runner *r, eval_cmd *e, int64_t t, bool with_at, char *w
         snprintf(why, n, "expected an error but got none");
         goto out;
     }
-    if (e->warn || e->info) {
-        snprintf(why, n, "annotations are not produced yet");
-        goto out;
-    }
-    if (!compare(e, &res, e->ordered, why, n)) goto out;
+    if (!check_annotations(e, &res, why, n) || !compare(e, &res, e->ordered, why, n)) goto out;
     ok = true;
     if (e->has_string || e->range_vector || e->ordered ||
         regex_search("(start|end|range|step)\\(\\)", e->expr))
@@ -654,10 +702,8 @@ static bool run_range(runner *r, eval_cmd *e, char *why, size_t n)
             snprintf(why, n, "error: %s", err.msg);
     } else if (e->fail) {
         snprintf(why, n, "expected an error but got none");
-    } else if (e->warn || e->info) {
-        snprintf(why, n, "annotations are not produced yet");
     } else {
-        ok = compare(e, &res, false, why, n);
+        ok = check_annotations(e, &res, why, n) && compare(e, &res, false, why, n);
     }
     core_arena_destroy(&a);
     return ok;
@@ -688,20 +734,43 @@ static bool at_variants(runner *r, eval_cmd *e, char *why, size_t n)
     return true;
 }
 
+static const runner *g_runner; /* the runner reads_histograms() checks against */
+
+static bool matches_all(const pql_matcher *m, size_t nm, const core_labels *ls)
+{
+    bool ok = true;
+    for (size_t i = 0; ok && i < nm; i++) {
+        bool re = m[i].type == PQL_MATCH_RE || m[i].type == PQL_MATCH_NRE;
+        void *code = re ? pql_regex_compile(&m[i], NULL) : NULL;
+        const char *v = core_labels_get(ls, m[i].name);
+        ok = (!re || code) && pql_matcher_matches(&m[i], code, v ? v : "");
+        pql_regex_free(code);
+    }
+    return ok;
+}
+
+/* Whether a selector in n reads a series loaded with histogram samples. */
+static bool reads_histograms(const pql_node *n)
+{
+    if (n->kind != PQL_NODE_VECTOR) return children_any(n, reads_histograms);
+    for (size_t i = 0; i < g_runner->nhist; i++)
+        if (matches_all(n->u.vector.matchers, n->u.vector.nmatchers, g_runner->hist_ls[i]))
+            return true;
+    return false;
+}
+
 static bool uses_histograms(const runner *r, const eval_cmd *e)
 {
     if (e->histogram) return true;
-    for (size_t i = 0; i < r->nhist; i++) {
-        const char *p = e->expr;
-        size_t len = strlen(r->hist_names[i]);
-        while ((p = strstr(p, r->hist_names[i]))) {
-            bool start = p == e->expr || !(isalnum((unsigned char)p[-1]) || p[-1] == '_');
-            bool end = !(isalnum((unsigned char)p[len]) || p[len] == '_' || p[len] == ':');
-            if (start && end) return true;
-            p += len;
-        }
-    }
-    return false;
+    if (!r->nhist) return false;
+    core_arena a = {0};
+    core_err err;
+    pql_parse_opts po = {true, false, false, false};
+    pql_node *q = pql_parse(e->expr, &po, &a, &err);
+    g_runner = r;
+    bool uses = q && reads_histograms(q);
+    core_arena_destroy(&a);
+    return uses;
 }
 
 static bool listed(const runner *r, const char *key)
@@ -873,7 +942,7 @@ int main(int argc, char **argv)
     free(names);
     printf("promqltest: %d passed, %d failed, %d skipped\n", r.passed, r.failed, r.skipped);
     clear_storage(&r);
-    free(r.hist_names);
+    free(r.hist_ls);
     for (size_t i = 0; i < r.nexpected; i++)
         free(r.expected_fail[i]);
     free(r.expected_fail);
