@@ -39,4 +39,22 @@ int tsdb_segfile_finish(FILE *f, core_err *err);
 /* Writes n bytes or fails with a message. */
 int tsdb_segfile_write(FILE *f, const void *p, size_t n, core_err *err);
 
+/* WAL fragment header: the type's low 3 bits, and the compression flags. */
+enum {
+    TSDB_WAL_PAGE_TERM = 0,
+    TSDB_WAL_FULL = 1,
+    TSDB_WAL_FIRST = 2,
+    TSDB_WAL_MIDDLE = 3,
+    TSDB_WAL_LAST = 4,
+    TSDB_WAL_TYPE_MASK = 0x07,
+    TSDB_WAL_SNAPPY = 0x08,
+    TSDB_WAL_ZSTD = 0x10,
+};
+
+/* Lists the numbered WAL segments of `dir` (names as strconv.Atoi reads them),
+ * sorted, checking that they are consecutive; *seqs is malloc'd. */
+int tsdb_wal_segments(const char *dir, uint64_t **seqs, size_t *n, core_err *err);
+/* The highest segment number in `dir`; *any false when there is none. */
+int tsdb_wal_last_segment(const char *dir, uint64_t *last, bool *any, core_err *err);
+
 #endif

@@ -309,4 +309,146 @@ int tsdb_head_chunk_writer_write(tsdb_head_chunk_writer *w, const tsdb_head_chun
                                  core_err *err);
 int tsdb_head_chunk_writer_close(tsdb_head_chunk_writer *w, core_err *err);
 
+/* ---- Write-ahead log (wal_writer.c, wal_reader.c): wal/00000000 ...
+ *
+ * Segment files named by an 8-digit number, each a sequence of 32 KiB pages
+ * (the last page of a file may be short).  A record is split into fragments
+ * that never cross a page: type (1 byte: 1 full, 2 first, 3 middle, 4 last,
+ * 0 = the rest of the page is zero padding; bit 3 snappy, bit 4 zstd), data
+ * length (u16 BE), CRC32C of the data (u32 BE), data.  A record never spans
+ * segments when written; a compressed record is compressed whole and then
+ * split, every fragment carrying the flag. */
+
+#define TSDB_WAL_PAGE_SIZE    32768u
+#define TSDB_WAL_HEADER_SIZE  7u
+#define TSDB_WAL_SEGMENT_SIZE (UINT64_C(128) * 1024 * 1024)
+
+typedef enum tsdb_wal_compression {
+    TSDB_WAL_COMPRESS_NONE = 0,
+    TSDB_WAL_COMPRESS_SNAPPY = 1,
+    TSDB_WAL_COMPRESS_ZSTD = 2,
+} tsdb_wal_compression;
+
+typedef struct tsdb_wal_writer {
+    char *dir;
+    int fd;         /* current segment, -1 before the first record */
+    uint64_t seq;   /* its number */
+    uint8_t *page;  /* TSDB_WAL_PAGE_SIZE bytes, zero beyond `alloc` */
+    size_t alloc;   /* bytes used in the page */
+    size_t flushed; /* of which written to the file */
+    uint64_t done;  /* pages completed in the current segment */
+    uint64_t pages; /* pages per segment */
+    tsdb_wal_compression compress;
+    uint8_t *cbuf; /* compression scratch */
+    size_t ccap;
+} tsdb_wal_writer;
+
+/* Writes into `dir` (created if missing) in a new segment after the highest
+ * existing one, as upstream does on open.  segment_size 0 means 128 MiB; it
+ * must be a multiple of the page size. */
+int tsdb_wal_writer_open(tsdb_wal_writer *w, const char *dir, uint64_t segment_size,
+                         tsdb_wal_compression compress, core_err *err);
+/* Appends one record and writes the page out (not fsynced).  A record is
+ * compressed only when that makes it smaller, as upstream does. */
+int tsdb_wal_writer_log(tsdb_wal_writer *w, const uint8_t *rec, size_t len, core_err *err);
+/* Ends the current segment (padding its page) and starts the next one. */
+int tsdb_wal_writer_next_segment(tsdb_wal_writer *w, core_err *err);
+/* Pads the last page, fsyncs and closes; frees the writer either way. */
+int tsdb_wal_writer_close(tsdb_wal_writer *w, core_err *err);
+
+typedef struct tsdb_wal_reader {
+    char *dir;
+    uint64_t *seqs; /* segment numbers, consecutive */
+    size_t nseg;
+    size_t cur;         /* index of the mapped segment */
+    const uint8_t *map; /* its bytes */
+    size_t len;
+    size_t off;           /* read position in it; beyond `len` reads zeros up to a page end */
+    core_sb rec;          /* the assembled record */
+    core_sb comp;         /* compressed fragments before decoding */
+    void *zstd;           /* ZSTD_DCtx, made on first use */
+    uint64_t ncompressed; /* records read that were compressed */
+    uint64_t err_seq;     /* after a corruption error: segment and offset */
+    size_t err_off;
+} tsdb_wal_reader;
+
+/* Opens every numbered segment in `dir` (they must be consecutive). */
+int tsdb_wal_reader_open(tsdb_wal_reader *r, const char *dir, core_err *err);
+void tsdb_wal_reader_close(tsdb_wal_reader *r);
+/* The next record: 1 with the bytes (borrowed until the next call), 0 at the
+ * end, -1 on corruption ("corruption in segment <dir>/<seq> at <offset>: ...",
+ * also in err_seq / err_off).  As upstream: a short last page reads as if
+ * zero-padded (the end of a segment after a crash or before a close), while a
+ * record cut short at the end of the log is an error ("last record is torn")
+ * that a repair would truncate. */
+int tsdb_wal_reader_next(tsdb_wal_reader *r, const uint8_t **rec, size_t *len, core_err *err);
+
+/* ---- WAL records (record.c), as upstream tsdb/record.
+ *
+ * Type byte first, then:
+ *   series (1)      per series: ref (u64 BE), label count (uvarint), then
+ *                   name and value each as uvarint length + bytes
+ *   samples (2)     first ref (u64 BE), first t (i64 BE), then per sample ref
+ *                   and t minus the first's (varints), value bits (u64 BE)
+ *   tombstones (3)  per interval: ref (u64 BE), mint, maxt (varints)
+ *   metadata (6)    per series: ref (uvarint), metric type (1 byte), field
+ *                   count (uvarint), then name/value strings ("UNIT", "HELP")
+ * Decoders append to *out (NULL with *n 0, or an array the same decoder grew
+ * before; free() it), put strings in the caller's arena, and fail on
+ * truncated entries, leaving those decoded before them in *out. */
+
+enum {
+    TSDB_REC_SERIES = 1,
+    TSDB_REC_SAMPLES = 2,
+    TSDB_REC_TOMBSTONES = 3,
+    TSDB_REC_EXEMPLARS = 4,
+    TSDB_REC_MMAP_MARKERS = 5,
+    TSDB_REC_METADATA = 6,
+    TSDB_REC_HISTOGRAM_SAMPLES = 7,
+    TSDB_REC_FLOAT_HISTOGRAM_SAMPLES = 8,
+    TSDB_REC_UNKNOWN = 255,
+};
+
+typedef struct tsdb_rec_series {
+    uint64_t ref;
+    core_labels *labels; /* in the arena */
+} tsdb_rec_series;
+
+typedef struct tsdb_rec_sample {
+    uint64_t ref;
+    int64_t t;
+    uint64_t v; /* float64 bits */
+} tsdb_rec_sample;
+
+typedef struct tsdb_rec_tombstone {
+    uint64_t ref;
+    int64_t mint;
+    int64_t maxt;
+} tsdb_rec_tombstone;
+
+typedef struct tsdb_rec_metadata {
+    uint64_t ref;
+    uint8_t type;     /* 0 unknown, 1 counter, 2 gauge, 3 histogram, 4 gauge histogram,
+                         5 summary, 6 info, 7 stateset */
+    const char *unit; /* in the arena; "" when absent */
+    const char *help;
+} tsdb_rec_metadata;
+
+/* The record's type byte, or TSDB_REC_UNKNOWN for an empty record. */
+int tsdb_rec_type(const uint8_t *rec, size_t len);
+
+void tsdb_rec_encode_series(core_sb *out, const tsdb_rec_series *s, size_t n);
+void tsdb_rec_encode_samples(core_sb *out, const tsdb_rec_sample *s, size_t n);
+void tsdb_rec_encode_tombstones(core_sb *out, const tsdb_rec_tombstone *s, size_t n);
+void tsdb_rec_encode_metadata(core_sb *out, const tsdb_rec_metadata *m, size_t n);
+
+int tsdb_rec_decode_series(const uint8_t *rec, size_t len, core_arena *arena, tsdb_rec_series **out,
+                           size_t *n, core_err *err);
+int tsdb_rec_decode_samples(const uint8_t *rec, size_t len, tsdb_rec_sample **out, size_t *n,
+                            core_err *err);
+int tsdb_rec_decode_tombstones(const uint8_t *rec, size_t len, tsdb_rec_tombstone **out, size_t *n,
+                               core_err *err);
+int tsdb_rec_decode_metadata(const uint8_t *rec, size_t len, core_arena *arena,
+                             tsdb_rec_metadata **out, size_t *n, core_err *err);
+
 #endif
