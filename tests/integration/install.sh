@@ -12,9 +12,11 @@ cmake --install "$build" --prefix "$tmp/prefix" >/dev/null
 for p in prom-server prom-tool prom-node-exporter prom-process-exporter prom-pushgateway \
     prom-alertmanager; do
     [ -x "$tmp/prefix/bin/$p" ] || { echo "FAIL: $p was not installed"; exit 1; }
-    "$tmp/prefix/bin/$p" --version | grep -q "^$p, version " ||
-        { echo "FAIL: $p --version"; exit 1; }
-    "$tmp/prefix/bin/$p" --help | grep -q "^usage: $p" || { echo "FAIL: $p --help"; exit 1; }
+    # Whole outputs first: grep -q stops reading early, and with pipefail the
+    # program's EPIPE would fail the check.
+    version=$("$tmp/prefix/bin/$p" --version) help=$("$tmp/prefix/bin/$p" --help)
+    grep -q "^$p, version " <<<"$version" || { echo "FAIL: $p --version"; exit 1; }
+    grep -q "^usage: $p" <<<"$help" || { echo "FAIL: $p --help"; exit 1; }
 done
 libdir=$(find "$tmp/prefix" -name prom.pc -printf '%h\n' | head -1)
 [ -n "$libdir" ] || { echo "FAIL: prom.pc was not installed"; exit 1; }
