@@ -57,4 +57,9 @@ int tsdb_wal_segments(const char *dir, uint64_t **seqs, size_t *n, core_err *err
 /* The highest segment number in `dir`; *any false when there is none. */
 int tsdb_wal_last_segment(const char *dir, uint64_t *last, bool *any, core_err *err);
 
+/* Index file layout shared by the reader and the writer. */
+#define TSDB_INDEX_HEADER_SIZE  5
+#define TSDB_INDEX_TOC_SIZE     (6 * 8 + 4)
+#define TSDB_INDEX_SERIES_ALIGN 16
+
 #endif

@@ -23,6 +23,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /* ---- Chunk encodings (upstream chunkenc.Encoding) */
 
@@ -450,5 +451,171 @@ int tsdb_rec_decode_tombstones(const uint8_t *rec, size_t len, tsdb_rec_tombston
                                core_err *err);
 int tsdb_rec_decode_metadata(const uint8_t *rec, size_t len, core_arena *arena,
                              tsdb_rec_metadata **out, size_t *n, core_err *err);
+
+/* ---- Block index (index.c reads, index_writer.c writes): a block's `index`
+ * file, format version 2 as upstream tsdb/index (docs/format/index.md).
+ *
+ * Header: magic 0xBAAAD700 (4, big endian), version 2 (1 byte).  Then the
+ * symbol table (every string, sorted; referenced by position), the series
+ * (each 16-byte aligned; its ref is its offset / 16), label indices, postings
+ * lists, the label offset table, the postings offset table and the TOC (six
+ * big-endian u64 section offsets and their CRC32C).  Every section carries a
+ * CRC32C; the reader checks the tables when it opens the file and each series
+ * or postings list when it is read.  Strings in the index are not
+ * NUL-terminated: they travel as tsdb_str, borrowed from the mapped file. */
+
+#define TSDB_INDEX_MAGIC   UINT32_C(0xBAAAD700)
+#define TSDB_INDEX_VERSION 2
+
+typedef struct tsdb_str {
+    const char *p;
+    size_t len;
+} tsdb_str;
+
+static inline tsdb_str tsdb_str_c(const char *s)
+{
+    size_t n = 0;
+    while (s[n])
+        n++;
+    return (tsdb_str){.p = s, .len = n};
+}
+
+/* Orders strings bytewise, a shorter prefix first (Go's string comparison). */
+static inline int tsdb_str_cmp(tsdb_str a, tsdb_str b)
+{
+    size_t n = a.len < b.len ? a.len : b.len;
+    int c = n ? memcmp(a.p, b.p, n) : 0;
+    if (c) return c;
+    return a.len < b.len ? -1 : a.len > b.len;
+}
+
+typedef struct tsdb_index_toc {
+    uint64_t symbols;
+    uint64_t series;
+    uint64_t label_indices;
+    uint64_t label_offsets;
+    uint64_t postings;
+    uint64_t postings_offsets;
+} tsdb_index_toc;
+
+typedef struct tsdb_chunk_meta {
+    uint64_t ref; /* into the block's chunks/, see tsdb_chunk_ref */
+    int64_t mint;
+    int64_t maxt;
+} tsdb_chunk_meta;
+
+typedef struct tsdb_index_label {
+    tsdb_str name;
+    tsdb_str value;
+} tsdb_index_label;
+
+/* A series as read: its labels (sorted by name; strings borrowed from the
+ * reader) and chunk metas.  Zero it before the first read; reads reuse the
+ * arrays; free them with tsdb_index_series_destroy. */
+typedef struct tsdb_index_series {
+    tsdb_index_label *labels;
+    size_t nlabels, cap_labels;
+    tsdb_chunk_meta *chunks;
+    size_t nchunks, cap_chunks;
+} tsdb_index_series;
+
+void tsdb_index_series_destroy(tsdb_index_series *s);
+
+/* One entry of the postings offset table: a name/value pair and where its
+ * postings list starts.  The first entry of a file is the all-series list,
+ * name and value empty. */
+typedef struct tsdb_index_entry {
+    tsdb_str name;
+    tsdb_str value;
+    uint64_t off;
+} tsdb_index_entry;
+
+/* A label name and its run of entries (values sorted) in the table. */
+typedef struct tsdb_index_name {
+    tsdb_str name;
+    size_t first;
+    size_t n;
+} tsdb_index_name;
+
+/* A postings list: n series refs, sorted, as big-endian u32 (borrowed). */
+typedef struct tsdb_postings {
+    const uint8_t *refs;
+    uint32_t n;
+} tsdb_postings;
+
+static inline uint32_t tsdb_postings_at(const tsdb_postings *p, uint32_t i)
+{
+    const uint8_t *b = p->refs + 4 * (size_t)i;
+    return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+}
+
+typedef struct tsdb_index_reader {
+    const uint8_t *p; /* the file's bytes */
+    size_t len;
+    bool mapped; /* p is a mapping this reader owns */
+    tsdb_index_toc toc;
+    size_t series_end; /* where the series section ends */
+    size_t *sym_off;   /* offset of each symbol's length field */
+    uint32_t nsym;
+    tsdb_index_entry *entries; /* the postings offset table */
+    size_t nentries;
+    tsdb_index_name *names; /* label names, sorted, without the empty one */
+    size_t nnames;
+} tsdb_index_reader;
+
+/* Maps `path` read-only and checks header, TOC, symbol table, label indices
+ * and both offset tables.  Errors name the section and offset. */
+int tsdb_index_reader_open(tsdb_index_reader *r, const char *path, core_err *err);
+/* The same over bytes in memory (borrowed until close). */
+int tsdb_index_reader_open_mem(tsdb_index_reader *r, const uint8_t *p, size_t len, core_err *err);
+void tsdb_index_reader_close(tsdb_index_reader *r);
+/* The symbol with position `ref` (borrowed until close). */
+int tsdb_index_symbol(const tsdb_index_reader *r, uint32_t ref, tsdb_str *out, core_err *err);
+/* The label names, sorted (borrowed until close). */
+const tsdb_index_name *tsdb_index_label_names(const tsdb_index_reader *r, size_t *n);
+/* The entries of label `name`, one per value, sorted by value; NULL with *n
+ * 0 when the name is not in the index. */
+const tsdb_index_entry *tsdb_index_label_values(const tsdb_index_reader *r, tsdb_str name,
+                                                size_t *n);
+/* The postings list of name=value; empty when the pair is not in the index.
+ * Both empty give every series.  The list's CRC is checked. */
+int tsdb_index_postings(const tsdb_index_reader *r, tsdb_str name, tsdb_str value,
+                        tsdb_postings *out, core_err *err);
+/* The postings list at `off` (an entry's), CRC checked. */
+int tsdb_index_postings_at(const tsdb_index_reader *r, uint64_t off, tsdb_postings *out,
+                           core_err *err);
+/* The labels and chunk metas of the series with this ref, CRC checked. */
+int tsdb_index_series_read(const tsdb_index_reader *r, uint64_t ref, tsdb_index_series *out,
+                           core_err *err);
+
+/* The writer takes, in this order: every symbol (sorted, unique), then every
+ * series (sorted by labels, each label's name and value among the symbols),
+ * then close, which writes label indices, postings, both offset tables and
+ * the TOC, the same bytes upstream's Writer makes from the same input. */
+typedef struct tsdb_index_writer {
+    void *file; /* FILE * */
+    uint64_t pos;
+    int stage;
+    tsdb_index_toc toc;
+    core_sb symtab;  /* the symbol table's strings as written */
+    size_t *sym_off; /* offset of each symbol in symtab */
+    uint32_t nsym;
+    size_t cap_sym;
+    uint32_t (*pairs)[3]; /* name ref, value ref, series ref per label */
+    size_t npairs, cap_pairs;
+    size_t last_first; /* where the last series' labels start in pairs */
+    uint32_t *series;  /* refs of the series written */
+    size_t nseries, cap_series;
+} tsdb_index_writer;
+
+/* Creates `path` (which must not exist) and writes the header. */
+int tsdb_index_writer_open(tsdb_index_writer *w, const char *path, core_err *err);
+int tsdb_index_writer_add_symbol(tsdb_index_writer *w, tsdb_str sym, core_err *err);
+/* *ref (if not NULL) gets the series ref that postings use. */
+int tsdb_index_writer_add_series(tsdb_index_writer *w, const tsdb_index_label *labels, size_t n,
+                                 const tsdb_chunk_meta *chunks, size_t nchunks, uint64_t *ref,
+                                 core_err *err);
+/* Writes the rest, fsyncs and closes; frees the writer either way. */
+int tsdb_index_writer_close(tsdb_index_writer *w, core_err *err);
 
 #endif
