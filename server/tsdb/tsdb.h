@@ -618,4 +618,147 @@ int tsdb_index_writer_add_series(tsdb_index_writer *w, const tsdb_index_label *l
 /* Writes the rest, fsyncs and closes; frees the writer either way. */
 int tsdb_index_writer_close(tsdb_index_writer *w, core_err *err);
 
+/* ---- Atomic file replacement (meta.c): writes `len` bytes to dir/name.tmp,
+ * fsyncs and closes it, renames it over dir/name and fsyncs `dir`, as
+ * upstream's writeMetaFile and fileutil.Replace; the temporary file is
+ * removed on failure. */
+int tsdb_replace_file(const char *dir, const char *name, const void *p, size_t len, core_err *err);
+
+/* ---- ULIDs (meta.c): 16 bytes, 26 characters of Crockford base32. */
+
+typedef struct tsdb_ulid {
+    uint8_t b[16];
+} tsdb_ulid;
+
+#define TSDB_ULID_LEN 26
+/* Parses 26 characters (either case); fails on another length, a character
+ * outside the alphabet or a value above 128 bits (first character > '7'). */
+int tsdb_ulid_parse(const char *s, size_t len, tsdb_ulid *out, core_err *err);
+/* Writes the 26 upper-case characters and a NUL. */
+void tsdb_ulid_format(const tsdb_ulid *u, char out[TSDB_ULID_LEN + 1]);
+
+/* ---- Block meta (meta.c): a block's meta.json, as upstream BlockMeta.
+ *
+ * Read with jansson: field names match as Go's encoding/json matches them
+ * (exactly, else case-insensitively), unknown fields are ignored, null leaves
+ * a field zero, and `version` must be 1.  Written as Go's
+ * json.MarshalIndent(meta, "", "\t") writes it, the omitempty fields left out
+ * when zero, so the bytes equal upstream's. */
+
+typedef struct tsdb_block_desc {
+    tsdb_ulid ulid;
+    int64_t mint;
+    int64_t maxt;
+} tsdb_block_desc;
+
+typedef struct tsdb_block_stats {
+    uint64_t num_samples;
+    uint64_t num_float_samples;     /* newer upstream versions only */
+    uint64_t num_histogram_samples; /* newer upstream versions only */
+    uint64_t num_series;
+    uint64_t num_chunks;
+    uint64_t num_tombstones;
+} tsdb_block_stats;
+
+typedef struct tsdb_block_meta {
+    tsdb_ulid ulid;
+    int64_t mint; /* inclusive */
+    int64_t maxt; /* exclusive */
+    tsdb_block_stats stats;
+    int64_t level;
+    tsdb_ulid *sources; /* malloc'd */
+    size_t nsources;
+    bool deletable;
+    tsdb_block_desc *parents; /* malloc'd */
+    size_t nparents;
+    bool failed;
+    char **hints; /* malloc'd strings (newer upstream versions) */
+    size_t nhints;
+    int64_t version; /* 1 */
+} tsdb_block_meta;
+
+#define TSDB_META_FILENAME "meta.json"
+#define TSDB_META_VERSION  1
+
+void tsdb_block_meta_destroy(tsdb_block_meta *m);
+/* Parses meta.json text; errors name `what` (the file) and the field. */
+int tsdb_block_meta_parse(tsdb_block_meta *m, const char *text, size_t len, const char *what,
+                          core_err *err);
+/* Appends the JSON upstream writes (version written as 1, no final newline). */
+void tsdb_block_meta_format(const tsdb_block_meta *m, core_sb *out);
+/* dir/meta.json; *size (if not NULL) gets the file's length. */
+int tsdb_block_meta_read(tsdb_block_meta *m, const char *dir, int64_t *size, core_err *err);
+int tsdb_block_meta_write(const tsdb_block_meta *m, const char *dir, int64_t *size, core_err *err);
+
+/* ---- Tombstones (tombstones.c): a block's `tombstones` file, as upstream
+ * tsdb/tombstones.
+ *
+ * File: magic 0x0130BA30 (4, big endian), format version 1 (1 byte), then per
+ * interval: series ref (uvarint), mint, maxt (varints); last the CRC32C (4,
+ * big endian) of what lies between the version byte and it (upstream leaves
+ * the version byte out of the sum).  A missing file means no tombstones.
+ * Intervals of a series are kept sorted, overlapping and adjacent ones merged,
+ * as upstream's Intervals.Add does on reading and adding. */
+
+#define TSDB_TOMBSTONES_MAGIC    UINT32_C(0x0130BA30)
+#define TSDB_TOMBSTONES_FILENAME "tombstones"
+
+typedef struct tsdb_interval {
+    int64_t mint;
+    int64_t maxt;
+} tsdb_interval;
+
+typedef struct tsdb_stone {
+    uint64_t ref;
+    tsdb_interval *iv; /* sorted, disjoint, not adjacent */
+    size_t n, cap;
+} tsdb_stone;
+
+/* Series with tombstones, sorted by ref.  Zero it (or tsdb_tombstones_init). */
+typedef struct tsdb_tombstones {
+    tsdb_stone *s;
+    size_t n, cap;
+} tsdb_tombstones;
+
+void tsdb_tombstones_init(tsdb_tombstones *t);
+void tsdb_tombstones_destroy(tsdb_tombstones *t);
+/* Adds [mint, maxt] to series `ref`, merging as upstream. */
+void tsdb_tombstones_add(tsdb_tombstones *t, uint64_t ref, int64_t mint, int64_t maxt);
+/* The series' intervals, NULL if it has none. */
+const tsdb_stone *tsdb_tombstones_get(const tsdb_tombstones *t, uint64_t ref);
+/* The number of intervals (upstream's Total, meta's numTombstones). */
+uint64_t tsdb_tombstones_total(const tsdb_tombstones *t);
+/* Appends the whole file: magic, version, intervals by ref, CRC. */
+void tsdb_tombstones_encode(const tsdb_tombstones *t, core_sb *out);
+/* Adds the intervals of a whole file's bytes to *t; fails on a short file, a
+ * wrong magic, version or CRC, or a truncated entry. */
+int tsdb_tombstones_decode(tsdb_tombstones *t, const uint8_t *p, size_t len, core_err *err);
+/* dir/tombstones into *t (initialised here); a missing file gives none and
+ * *size 0. */
+int tsdb_tombstones_read(tsdb_tombstones *t, const char *dir, int64_t *size, core_err *err);
+int tsdb_tombstones_write(const tsdb_tombstones *t, const char *dir, int64_t *size, core_err *err);
+
+/* ---- Blocks (block.c): a block directory opened as upstream's OpenBlock
+ * does: meta.json, chunks/, index and tombstones, each checked as its reader
+ * checks it when it opens.  No querying here. */
+
+typedef struct tsdb_block {
+    char *dir;
+    tsdb_block_meta meta;
+    tsdb_chunk_reader chunks;
+    tsdb_index_reader index;
+    tsdb_tombstones tombstones;
+    int64_t meta_size;
+    int64_t tombstones_size;
+} tsdb_block;
+
+/* Errors name the block directory and the part that failed. */
+int tsdb_block_open(tsdb_block *b, const char *dir, core_err *err);
+void tsdb_block_close(tsdb_block *b);
+/* Walks every series of the index and every chunk it points at (CRC checked):
+ * counts series, chunks and samples (from each chunk's 2-byte count) into
+ * *out (num_tombstones from the tombstones), and checks that every chunk lies
+ * within [meta mint, meta maxt) and every tombstone names a series. */
+int tsdb_block_verify(const tsdb_block *b, tsdb_block_stats *out, core_err *err);
+
 #endif
