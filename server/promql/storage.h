@@ -73,4 +73,14 @@ void pql_mem_storage_add(pql_mem_storage *ms, const core_labels *ls, int64_t t, 
 /* Drops every series. */
 void pql_mem_storage_clear(pql_mem_storage *ms);
 
+/* ---- Storage over the TSDB blocks of a data directory (storage_tsdb.c) */
+
+typedef struct pql_tsdb_storage pql_tsdb_storage;
+
+/* Opens every block under `dir` (see tsdb_querier_open); NULL with err. */
+pql_tsdb_storage *pql_tsdb_storage_open(const char *dir, core_err *err);
+void pql_tsdb_storage_free(pql_tsdb_storage *ts);
+/* The interface to hand to the engine. */
+pql_storage *pql_tsdb_storage_iface(pql_tsdb_storage *ts);
+
 #endif

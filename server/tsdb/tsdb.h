@@ -761,4 +761,87 @@ void tsdb_block_close(tsdb_block *b);
  * within [meta mint, meta maxt) and every tombstone names a series. */
 int tsdb_block_verify(const tsdb_block *b, tsdb_block_stats *out, core_err *err);
 
+/* ---- Querier (querier.c): series and samples over one or more blocks.
+ *
+ * select() picks the series whose labels satisfy every matcher and that have
+ * a chunk overlapping [mint, maxt] not wholly deleted by a tombstone; a label
+ * that is absent has the value "".  Positive matchers (those that do not
+ * match "") intersect postings lists (regexes through the label's values);
+ * the others subtract the series whose value fails them.  Series present in
+ * several blocks are merged into one, sorted by labels as upstream sorts
+ * them.  The iterator walks a series' float samples in time order through
+ * its chunks, skipping samples outside [mint, maxt] and tombstoned ones.
+ *
+ * Regex matching is left to the caller (tsdb does not depend on a regex
+ * engine): RE and NRE matchers carry a predicate telling whether the regex
+ * matches a whole value. */
+
+typedef enum tsdb_match_type {
+    TSDB_MATCH_EQ,  /* = */
+    TSDB_MATCH_NEQ, /* != */
+    TSDB_MATCH_RE,  /* =~ */
+    TSDB_MATCH_NRE, /* !~ */
+} tsdb_match_type;
+
+typedef struct tsdb_matcher {
+    tsdb_match_type type;
+    tsdb_str name;
+    tsdb_str value;
+    /* RE / NRE: whether the (fully anchored) regex matches `v`. */
+    bool (*re_match)(void *ctx, tsdb_str v);
+    void *ctx;
+} tsdb_matcher;
+
+/* Whether value `v` satisfies m. */
+bool tsdb_matcher_matches(const tsdb_matcher *m, tsdb_str v);
+
+typedef struct tsdb_querier {
+    tsdb_block *blocks; /* sorted by mint */
+    size_t n;
+} tsdb_querier;
+
+/* Opens every block (a subdirectory holding meta.json) of a data directory;
+ * other entries (wal/, chunks_head/, lock files) are ignored. */
+int tsdb_querier_open(tsdb_querier *q, const char *dir, core_err *err);
+void tsdb_querier_close(tsdb_querier *q);
+
+/* One series' chunks in one block. */
+typedef struct tsdb_qpart {
+    const tsdb_block *block;
+    tsdb_chunk_meta *chunks; /* overlapping [mint, maxt], sorted by mint */
+    size_t nchunks;
+    const tsdb_stone *stone; /* the series' tombstones in that block, or NULL */
+} tsdb_qpart;
+
+typedef struct tsdb_qseries {
+    core_labels *labels; /* in the arena */
+    tsdb_qpart *parts;   /* by block mint */
+    size_t nparts;
+    int64_t mint, maxt; /* the select's range */
+} tsdb_qseries;
+
+/* Fills *out (arena memory, like everything it points at) with the matching
+ * series sorted by labels.  Returns 0, or -1 with err. */
+int tsdb_querier_select(const tsdb_querier *q, const tsdb_matcher *m, size_t nm, int64_t mint,
+                        int64_t maxt, core_arena *arena, tsdb_qseries **out, size_t *nout,
+                        core_err *err);
+
+typedef struct tsdb_qiter {
+    const tsdb_qseries *s;
+    size_t part, chunk; /* the chunk being read */
+    bool started, done;
+    tsdb_xor_iter xi;
+    int64_t last;        /* last sample returned (samples of overlapping blocks come once) */
+    int64_t t;           /* current sample, valid after a true return */
+    uint64_t v;          /* its value bits */
+    const char *failure; /* why iteration stopped early, NULL if it did not */
+} tsdb_qiter;
+
+/* Positions before the first sample of s (borrowed). */
+void tsdb_qiter_init(tsdb_qiter *it, const tsdb_qseries *s);
+/* The next sample; false at the end (or on a corrupt chunk: see failure). */
+bool tsdb_qiter_next(tsdb_qiter *it);
+/* The first sample at or after t, never moving backwards. */
+bool tsdb_qiter_seek(tsdb_qiter *it, int64_t t);
+
 #endif

@@ -42,6 +42,15 @@ def http(url, data=None, method=None, headers=None, timeout=30):
         return 0, ""
 
 
+def find_tool(build, name):
+    """A test tool built by the project: <build>/tests/<name> or <build>/bin/<name>."""
+    for sub in ("tests", "bin"):
+        path = os.path.join(build, sub, name)
+        if os.path.exists(path):
+            return path
+    raise AssertionError(f"{name} not found under {build}")
+
+
 def restore_links(root):
     """The shared copy of upstream's node-exporter fixtures holds its symlinks as
     small files whose text is the link's target (../../devices/...); a copy

@@ -28,19 +28,11 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Run, check, main  # noqa: E402
+from harness import Run, check, find_tool, main  # noqa: E402
 
 BASE_MS = 1_700_000_000_000
 STEP_MS = 30_000
 SAMPLES = 400  # 200 minutes: at least two 2 h blocks
-
-
-def find_dump(build):
-    for sub in ("tests", "bin"):
-        path = os.path.join(build, sub, "tsdb_block_dump")
-        if os.path.exists(path):
-            return path
-    raise AssertionError(f"tsdb_block_dump not found under {build}")
 
 
 def gen_series(rng):
@@ -136,7 +128,7 @@ def check_damage(dump, block, tmp):
 
 def body():
     build = sys.argv[2]
-    dump = find_dump(build)
+    dump = find_tool(build, "tsdb_block_dump")
     with Run("tsdb-block") as run:
         series = gen_series(random.Random(20240603))
         om = os.path.join(run.tmp, "input.om")

@@ -31,6 +31,9 @@ import subprocess
 import sys
 import tempfile
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import find_tool  # noqa: E402
 import urllib.parse
 import urllib.request
 import json
@@ -46,14 +49,6 @@ def fail(msg, logs=()):
             with open(name, errors="replace") as f:
                 print(f.read()[-20000:])
     sys.exit(1)
-
-
-def find_dump(build):
-    for sub in ("tests", "bin"):
-        path = os.path.join(build, sub, "tsdb_chunks_dump")
-        if os.path.exists(path):
-            return path
-    fail(f"tsdb_chunks_dump not found under {build}")
 
 
 def bits(v):
@@ -326,7 +321,7 @@ def main():
     if len(sys.argv) != 3:
         print(__doc__)
         sys.exit(2)
-    dump = find_dump(sys.argv[2])
+    dump = find_tool(sys.argv[2], "tsdb_chunks_dump")
     for tool in ("promtool", "prometheus"):
         if not shutil.which(tool):
             fail(f"{tool} is not installed")

@@ -29,19 +29,11 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Run, check, main  # noqa: E402
+from harness import Run, check, find_tool, main  # noqa: E402
 
 BASE_MS = 1_700_000_000_000
 STEP_MS = 30_000
 SAMPLES = 400  # 200 minutes: at least two 2 h blocks
-
-
-def find_dump(build):
-    for sub in ("tests", "bin"):
-        path = os.path.join(build, sub, "tsdb_index_dump")
-        if os.path.exists(path):
-            return path
-    raise AssertionError(f"tsdb_index_dump not found under {build}")
 
 
 def bits(v):
@@ -145,7 +137,7 @@ def check_rewrite(dump, block, tmp):
 
 def body():
     build = sys.argv[2]
-    dump = find_dump(build)
+    dump = find_tool(build, "tsdb_index_dump")
     with Run("tsdb-index") as run:
         series = gen_series(random.Random(20240602))
         want = {ls: [(t, bits(v)) for t, v in s] for ls, s in series.items()}

@@ -23,17 +23,9 @@ import time
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Run, check, free_port, http, main  # noqa: E402
+from harness import Run, check, find_tool, free_port, http, main  # noqa: E402
 
 RUN_SECONDS = 15
-
-
-def find_dump(build):
-    for sub in ("tests", "bin"):
-        path = os.path.join(build, sub, "tsdb_wal_dump")
-        if os.path.exists(path):
-            return path
-    raise AssertionError(f"tsdb_wal_dump not found under {build}")
 
 
 def query_up(port):
@@ -128,7 +120,7 @@ def body():
         sys.exit(2)
     if not shutil.which("prometheus"):
         raise AssertionError("prometheus is not installed")
-    dump = find_dump(sys.argv[2])
+    dump = find_tool(sys.argv[2], "tsdb_wal_dump")
     one_run(dump, compress=False)
     one_run(dump, compress=True)
 

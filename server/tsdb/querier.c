@@ -1,0 +1,437 @@
+/*
+ * querier.c - selecting series by matchers over blocks and iterating their
+ * samples, as upstream's blockQuerier and its merge of block queriers.
+ *
+ * Per block, matchers become sets of series refs (sorted u32 arrays): each
+ * positive matcher contributes the union of the postings of the values it
+ * accepts (one list for =), the intersection of them is the candidate set
+ * (every series when there is none), and each matcher that accepts "" takes
+ * away the postings of the values it rejects.  The survivors are read from
+ * the index, their chunks trimmed to [mint, maxt]; then the series of all
+ * blocks are sorted by labels and those with equal labels merged.
+ */
+#include "tsdb/tsdb.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* ---- Matchers */
+
+bool tsdb_matcher_matches(const tsdb_matcher *m, tsdb_str v)
+{
+    switch (m->type) {
+    case TSDB_MATCH_EQ: return tsdb_str_cmp(m->value, v) == 0;
+    case TSDB_MATCH_NEQ: return tsdb_str_cmp(m->value, v) != 0;
+    case TSDB_MATCH_RE: return m->re_match(m->ctx, v);
+    case TSDB_MATCH_NRE: return !m->re_match(m->ctx, v);
+    }
+    return false;
+}
+
+/* ---- Opening a data directory */
+
+static int cmp_block(const void *a, const void *b)
+{
+    const tsdb_block *x = a, *y = b;
+    if (x->meta.mint != y->meta.mint) return x->meta.mint < y->meta.mint ? -1 : 1;
+    return strcmp(x->dir, y->dir);
+}
+
+int tsdb_querier_open(tsdb_querier *q, const char *dir, core_err *err)
+{
+    memset(q, 0, sizeof(*q));
+    DIR *d = opendir(dir);
+    if (!d) return core_err_set(err, "open data directory %s: %s", dir, strerror(errno));
+    char **paths = NULL;
+    size_t n = 0, cap = 0;
+    struct dirent *de;
+    core_sb sb = CORE_SB_INIT;
+    while ((de = readdir(d))) {
+        if (de->d_name[0] == '.') continue;
+        core_sb_reset(&sb);
+        core_sb_addf(&sb, "%s/%s/%s", dir, de->d_name, TSDB_META_FILENAME);
+        struct stat st;
+        if (stat(sb.buf, &st) < 0 || !S_ISREG(st.st_mode)) continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 8;
+            paths = core_reallocarray(paths, cap, sizeof(*paths));
+        }
+        core_sb_reset(&sb);
+        core_sb_addf(&sb, "%s/%s", dir, de->d_name);
+        paths[n++] = core_strdup(sb.buf);
+    }
+    closedir(d);
+    core_sb_destroy(&sb);
+    q->blocks = core_calloc(n ? n : 1, sizeof(*q->blocks));
+    int rc = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (rc == 0 && tsdb_block_open(&q->blocks[q->n], paths[i], err) < 0)
+            rc = -1;
+        else if (rc == 0)
+            q->n++;
+        free(paths[i]);
+    }
+    free(paths);
+    if (rc < 0) {
+        tsdb_querier_close(q);
+        return -1;
+    }
+    qsort(q->blocks, q->n, sizeof(*q->blocks), cmp_block);
+    return 0;
+}
+
+void tsdb_querier_close(tsdb_querier *q)
+{
+    for (size_t i = 0; i < q->n; i++)
+        tsdb_block_close(&q->blocks[i]);
+    free(q->blocks);
+    memset(q, 0, sizeof(*q));
+}
+
+/* ---- Sets of series refs: sorted, unique, malloc'd */
+
+typedef struct refset {
+    uint32_t *v;
+    size_t n, cap;
+} refset;
+
+static void set_push(refset *s, uint32_t r)
+{
+    if (s->n == s->cap) {
+        s->cap = s->cap ? s->cap * 2 : 64;
+        s->v = core_reallocarray(s->v, s->cap, sizeof(*s->v));
+    }
+    s->v[s->n++] = r;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Sorts and removes duplicates. */
+static void set_normalize(refset *s)
+{
+    if (s->n < 2) return;
+    qsort(s->v, s->n, sizeof(*s->v), cmp_u32);
+    size_t k = 1;
+    for (size_t i = 1; i < s->n; i++)
+        if (s->v[i] != s->v[k - 1]) s->v[k++] = s->v[i];
+    s->n = k;
+}
+
+/* a = a ∩ b (intersect) or a = a \ b (subtract). */
+static void set_merge(refset *a, const refset *b, bool intersect)
+{
+    size_t i = 0, j = 0, k = 0;
+    while (i < a->n) {
+        while (j < b->n && b->v[j] < a->v[i])
+            j++;
+        bool in_b = j < b->n && b->v[j] == a->v[i];
+        if (in_b == intersect) a->v[k++] = a->v[i];
+        i++;
+    }
+    a->n = k;
+}
+
+static int add_postings(refset *s, const tsdb_index_reader *ix, uint64_t off, core_err *err)
+{
+    tsdb_postings p;
+    if (tsdb_index_postings_at(ix, off, &p, err) < 0) return -1;
+    for (uint32_t k = 0; k < p.n; k++)
+        set_push(s, tsdb_postings_at(&p, k));
+    return 0;
+}
+
+/* The series whose value of m's label satisfies m (accept) or fails it
+ * (!accept), among those that have the label. */
+static int matching_values(const tsdb_index_reader *ix, const tsdb_matcher *m, bool accept,
+                           refset *out, core_err *err)
+{
+    if (accept && m->type == TSDB_MATCH_EQ) {
+        tsdb_postings p;
+        if (tsdb_index_postings(ix, m->name, m->value, &p, err) < 0) return -1;
+        for (uint32_t k = 0; k < p.n; k++)
+            set_push(out, tsdb_postings_at(&p, k));
+        return 0;
+    }
+    size_t n;
+    const tsdb_index_entry *e = tsdb_index_label_values(ix, m->name, &n);
+    for (size_t i = 0; i < n; i++)
+        if (tsdb_matcher_matches(m, e[i].value) == accept)
+            if (add_postings(out, ix, e[i].off, err) < 0) return -1;
+    set_normalize(out);
+    return 0;
+}
+
+static int block_refs(const tsdb_block *b, const tsdb_matcher *m, size_t nm, refset *out,
+                      core_err *err)
+{
+    const tsdb_index_reader *ix = &b->index;
+    bool have = false;
+    refset tmp = {0};
+    int rc = 0;
+    for (size_t i = 0; i < nm && rc == 0; i++) {
+        if (tsdb_matcher_matches(&m[i], tsdb_str_c(""))) continue;
+        tmp.n = 0;
+        rc = matching_values(ix, &m[i], true, have ? &tmp : out, err);
+        if (have) set_merge(out, &tmp, true);
+        have = true;
+    }
+    if (rc == 0 && !have) {
+        tsdb_postings all;
+        rc = tsdb_index_postings(ix, tsdb_str_c(""), tsdb_str_c(""), &all, err);
+        for (uint32_t k = 0; rc == 0 && k < all.n; k++)
+            set_push(out, tsdb_postings_at(&all, k));
+    }
+    for (size_t i = 0; i < nm && rc == 0 && out->n; i++) {
+        if (!tsdb_matcher_matches(&m[i], tsdb_str_c(""))) continue;
+        tmp.n = 0;
+        rc = matching_values(ix, &m[i], false, &tmp, err);
+        set_merge(out, &tmp, false);
+    }
+    free(tmp.v);
+    return rc;
+}
+
+/* ---- Select */
+
+static bool deleted(const tsdb_stone *st, int64_t mint, int64_t maxt)
+{
+    for (size_t i = 0; st && i < st->n; i++)
+        if (st->iv[i].mint <= mint && maxt <= st->iv[i].maxt) return true;
+    return false;
+}
+
+typedef struct found {
+    core_labels *labels;
+    tsdb_qpart part;
+    size_t block; /* index in the querier */
+} found;
+
+typedef struct found_list {
+    found *v;
+    size_t n, cap;
+} found_list;
+
+static int block_select(const tsdb_querier *q, size_t bi, const tsdb_matcher *m, size_t nm,
+                        int64_t mint, int64_t maxt, core_arena *arena, found_list *out,
+                        core_err *err)
+{
+    const tsdb_block *b = &q->blocks[bi];
+    if (b->meta.maxt <= mint || b->meta.mint > maxt) return 0;
+    refset refs = {0};
+    tsdb_index_series s = {0};
+    int rc = block_refs(b, m, nm, &refs, err);
+    for (size_t i = 0; rc == 0 && i < refs.n; i++) {
+        if ((rc = tsdb_index_series_read(&b->index, refs.v[i], &s, err)) < 0) break;
+        const tsdb_stone *st = tsdb_tombstones_get(&b->tombstones, refs.v[i]);
+        size_t keep = 0;
+        for (size_t c = 0; c < s.nchunks; c++)
+            if (s.chunks[c].maxt >= mint && s.chunks[c].mint <= maxt &&
+                !deleted(st, s.chunks[c].mint, s.chunks[c].maxt))
+                keep++;
+        if (!keep) continue;
+        tsdb_chunk_meta *cm = core_arena_calloc(arena, keep, sizeof(*cm));
+        keep = 0;
+        for (size_t c = 0; c < s.nchunks; c++)
+            if (s.chunks[c].maxt >= mint && s.chunks[c].mint <= maxt &&
+                !deleted(st, s.chunks[c].mint, s.chunks[c].maxt))
+                cm[keep++] = s.chunks[c];
+        core_label *pairs = core_arena_calloc(arena, s.nlabels + 1, sizeof(*pairs));
+        for (size_t l = 0; l < s.nlabels; l++) {
+            pairs[l].name = core_arena_strndup(arena, s.labels[l].name.p, s.labels[l].name.len);
+            pairs[l].value = core_arena_strndup(arena, s.labels[l].value.p, s.labels[l].value.len);
+        }
+        if (out->n == out->cap) {
+            out->cap = out->cap ? out->cap * 2 : 64;
+            out->v = core_reallocarray(out->v, out->cap, sizeof(*out->v));
+        }
+        out->v[out->n++] = (found){
+            .labels = core_labels_new_in(arena, pairs, s.nlabels),
+            .part = {.block = b, .chunks = cm, .nchunks = keep, .stone = st},
+            .block = bi,
+        };
+    }
+    tsdb_index_series_destroy(&s);
+    free(refs.v);
+    return rc;
+}
+
+static int cmp_found(const void *a, const void *b)
+{
+    const found *x = a, *y = b;
+    int c = core_labels_compare(x->labels, y->labels);
+    if (c) return c;
+    return x->block < y->block ? -1 : x->block > y->block;
+}
+
+int tsdb_querier_select(const tsdb_querier *q, const tsdb_matcher *m, size_t nm, int64_t mint,
+                        int64_t maxt, core_arena *arena, tsdb_qseries **out, size_t *nout,
+                        core_err *err)
+{
+    found_list f = {0};
+    *out = NULL;
+    *nout = 0;
+    for (size_t i = 0; i < q->n; i++)
+        if (block_select(q, i, m, nm, mint, maxt, arena, &f, err) < 0) {
+            free(f.v);
+            return -1;
+        }
+    qsort(f.v, f.n, sizeof(*f.v), cmp_found);
+    tsdb_qseries *s = core_arena_calloc(arena, f.n + 1, sizeof(*s));
+    size_t n = 0;
+    for (size_t i = 0; i < f.n;) {
+        size_t j = i + 1;
+        while (j < f.n && core_labels_equal(f.v[i].labels, f.v[j].labels))
+            j++;
+        tsdb_qseries *o = &s[n++];
+        o->labels = f.v[i].labels;
+        o->parts = core_arena_calloc(arena, j - i, sizeof(*o->parts));
+        o->nparts = j - i;
+        for (size_t k = i; k < j; k++)
+            o->parts[k - i] = f.v[k].part;
+        o->mint = mint;
+        o->maxt = maxt;
+        i = j;
+    }
+    free(f.v);
+    *out = s;
+    *nout = n;
+    return 0;
+}
+
+/* ---- Iteration */
+
+void tsdb_qiter_init(tsdb_qiter *it, const tsdb_qseries *s)
+{
+    memset(it, 0, sizeof(*it));
+    it->s = s;
+    it->last = INT64_MIN;
+}
+
+static bool in_stone(const tsdb_stone *st, int64_t t)
+{
+    for (size_t i = 0; st && i < st->n; i++) {
+        if (t < st->iv[i].mint) return false;
+        if (t <= st->iv[i].maxt) return true;
+    }
+    return false;
+}
+
+/* Opens the chunk at (part, chunk), moving past the end of a part; false
+ * when every chunk was read or a chunk cannot be read. */
+static bool open_chunk(tsdb_qiter *it)
+{
+    const tsdb_qseries *s = it->s;
+    while (it->part < s->nparts && it->chunk >= s->parts[it->part].nchunks) {
+        it->part++;
+        it->chunk = 0;
+    }
+    if (it->part >= s->nparts) return false;
+    const tsdb_qpart *p = &s->parts[it->part];
+    tsdb_chunk c;
+    core_err e = {{0}};
+    if (tsdb_chunk_reader_chunk(&p->block->chunks, p->chunks[it->chunk].ref, &c, &e) < 0 ||
+        (c.enc & ~TSDB_ENC_OOO_MASK) != TSDB_ENC_XOR ||
+        tsdb_xor_iter_init(&it->xi, c.data, c.len, &e) < 0) {
+        it->failure = "unreadable chunk";
+        return false;
+    }
+    return true;
+}
+
+/* Whether the current raw sample of the chunk iterator should be returned. */
+static bool acceptable(const tsdb_qiter *it)
+{
+    const tsdb_qseries *s = it->s;
+    int64_t t = it->xi.t;
+    return t > it->last && t >= s->mint && t <= s->maxt && !in_stone(s->parts[it->part].stone, t);
+}
+
+static bool emit(tsdb_qiter *it)
+{
+    it->t = it->xi.t;
+    it->v = it->xi.v;
+    it->last = it->t;
+    return true;
+}
+
+static bool stop(tsdb_qiter *it)
+{
+    it->done = true;
+    return false;
+}
+
+/* Advances the raw chunk iterator until an acceptable sample. */
+static bool advance(tsdb_qiter *it)
+{
+    for (;;) {
+        if (tsdb_xor_iter_next(&it->xi)) {
+            if (it->xi.t > it->s->maxt) {
+                it->chunk++;
+                if (!open_chunk(it)) return stop(it);
+                continue;
+            }
+            if (acceptable(it)) return emit(it);
+            continue;
+        }
+        if (it->xi.failure) {
+            it->failure = it->xi.failure;
+            return stop(it);
+        }
+        it->chunk++;
+        if (!open_chunk(it)) return stop(it);
+    }
+}
+
+bool tsdb_qiter_next(tsdb_qiter *it)
+{
+    if (it->done) return false;
+    if (!it->started) {
+        it->started = true;
+        if (!open_chunk(it)) return stop(it);
+    }
+    return advance(it);
+}
+
+bool tsdb_qiter_seek(tsdb_qiter *it, int64_t t)
+{
+    if (it->done) return false;
+    if (it->started && it->last != INT64_MIN && it->t >= t) return true;
+    const tsdb_qseries *s = it->s;
+    /* Skip whole chunks that end before t. */
+    size_t part = it->part, chunk = it->chunk;
+    while (part < s->nparts) {
+        const tsdb_qpart *p = &s->parts[part];
+        while (chunk < p->nchunks && p->chunks[chunk].maxt < t)
+            chunk++;
+        if (chunk < p->nchunks) break;
+        part++;
+        chunk = 0;
+    }
+    if (!it->started || part != it->part || chunk != it->chunk) {
+        it->started = true;
+        it->part = part;
+        it->chunk = chunk;
+        if (!open_chunk(it)) return stop(it);
+    }
+    if (!tsdb_xor_iter_seek(&it->xi, t)) {
+        if (it->xi.failure) {
+            it->failure = it->xi.failure;
+            return stop(it);
+        }
+        return advance(it);
+    }
+    if (it->xi.t > s->maxt) {
+        it->chunk++;
+        if (!open_chunk(it)) return stop(it);
+        return advance(it);
+    }
+    if (acceptable(it)) return emit(it);
+    return advance(it);
+}
