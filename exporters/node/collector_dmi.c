@@ -53,7 +53,7 @@ static int collect(nx_out *o)
                             "%s: %m",
                             path);
         if (k == N_LABELS) continue;
-        values[k] = mi_valid_utf8(o, v);
+        values[k] = nx_valid_utf8(o, v);
         any = true;
     }
     if (!any) return nx_no_data(o, "no DMI information");

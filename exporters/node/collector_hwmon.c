@@ -269,35 +269,6 @@ static void put(nx_out *o, const char *name, const char *help, prom_type type, d
     nx_samplev(o, v, chip, sensor, NULL);
 }
 
-/* Replaces invalid UTF-8 sequences by U+FFFD, as strings.ToValidUTF8. */
-static const char *valid_utf8(nx_out *o, const char *s)
-{
-    core_sb sb = CORE_SB_INIT;
-    bool bad_run = false;
-    for (const unsigned char *p = (const unsigned char *)s; *p != '\0';) {
-        size_t len = *p < 0x80             ? 1
-                     : (*p & 0xE0) == 0xC0 ? 2
-                     : (*p & 0xF0) == 0xE0 ? 3
-                     : (*p & 0xF8) == 0xF0 ? 4
-                                           : 0;
-        bool ok = len > 0 && !(len == 2 && *p < 0xC2);
-        for (size_t k = 1; ok && k < len; k++)
-            ok = (p[k] & 0xC0) == 0x80;
-        if (ok) {
-            core_sb_add(&sb, (const char *)p, len);
-            p += len;
-            bad_run = false;
-        } else {
-            if (!bad_run) core_sb_add(&sb, "\xEF\xBF\xBD", 3);
-            bad_run = true;
-            p++;
-        }
-    }
-    const char *out = core_arena_strndup(nx_arena(o), sb.buf ? sb.buf : "", sb.len);
-    core_sb_destroy(&sb);
-    return out;
-}
-
 static void emit_element(nx_out *o, const char *chip, const hw_sensor *s, const char *stype,
                          const hw_elem *e)
 {
@@ -376,7 +347,7 @@ static void emit_sensor(nx_out *o, const char *chip, const hw_sensor *s)
     if (label != NULL && label->text != NULL) {
         static const char *const l[] = {"chip", "sensor", "label", NULL};
         nx_family(o, "node_hwmon_sensor_label", "Label for given chip and sensor", PROM_GAUGE, l);
-        nx_samplev(o, 1, chip, s->name, valid_utf8(o, label->text), NULL);
+        nx_samplev(o, 1, chip, s->name, nx_valid_utf8(o, label->text), NULL);
     }
     const hw_elem *bare = find_elem(s, "");
     double v;

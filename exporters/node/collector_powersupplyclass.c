@@ -88,35 +88,6 @@ typedef struct supply {
     const char *text[N_TEXTS];
 } supply;
 
-/* Replaces invalid UTF-8 by U+FFFD, one per bad byte run (strings.ToValidUTF8). */
-static const char *valid_utf8(nx_out *o, const char *s)
-{
-    core_sb sb = CORE_SB_INIT;
-    bool bad = false;
-    for (const unsigned char *p = (const unsigned char *)s; *p != '\0';) {
-        size_t len = *p < 0x80             ? 1
-                     : (*p & 0xE0) == 0xC0 ? 2
-                     : (*p & 0xF0) == 0xE0 ? 3
-                     : (*p & 0xF8) == 0xF0 ? 4
-                                           : 0;
-        bool ok = len > 0 && !(len == 2 && *p < 0xC2);
-        for (size_t k = 1; ok && k < len; k++)
-            ok = (p[k] & 0xC0) == 0x80;
-        if (ok) {
-            core_sb_add(&sb, (const char *)p, len);
-            p += len;
-            bad = false;
-            continue;
-        }
-        if (!bad) core_sb_add(&sb, "\xEF\xBF\xBD", 3);
-        bad = true;
-        p++;
-    }
-    const char *out = core_arena_strndup(nx_arena(o), sb.buf ? sb.buf : "", sb.len);
-    core_sb_destroy(&sb);
-    return out;
-}
-
 static int read_supply(nx_out *o, const char *dir, supply *s)
 {
     char **names;
@@ -135,7 +106,7 @@ static int read_supply(nx_out *o, const char *dir, supply *s)
             return nx_error(o, "failed to read file %s: %m", path);
         }
         for (size_t k = 0; k < N_TEXTS; k++)
-            if (strcmp(names[i], texts[k]) == 0) s->text[k] = *v ? valid_utf8(o, v) : NULL;
+            if (strcmp(names[i], texts[k]) == 0) s->text[k] = *v ? nx_valid_utf8(o, v) : NULL;
         for (size_t k = 0; k < N_NUMBERS; k++) {
             if (strcmp(names[i], numbers[k].file) != 0) continue;
             int64_t x;

@@ -28,39 +28,6 @@ typedef struct mi_mount {
     bool read_only;
 } mi_mount;
 
-/* Copies s with each invalid UTF-8 sequence replaced by U+FFFD (as Go's
- * strings.ToValidUTF8: one replacement per run of bad bytes). */
-static inline char *mi_valid_utf8(nx_out *o, const char *s)
-{
-    size_t n = strlen(s);
-    char *out = core_arena_alloc(nx_arena(o), 3 * n + 1), *w = out;
-    const unsigned char *p = (const unsigned char *)s;
-    bool in_bad = false;
-    while (*p != '\0') {
-        size_t len = *p < 0x80             ? 1
-                     : (*p & 0xE0) == 0xC0 ? 2
-                     : (*p & 0xF0) == 0xE0 ? 3
-                     : (*p & 0xF8) == 0xF0 ? 4
-                                           : 0;
-        bool ok = len > 0 && (len != 2 || *p >= 0xC2) && (len != 4 || *p <= 0xF4);
-        for (size_t i = 1; ok && i < len; i++)
-            ok = (p[i] & 0xC0) == 0x80;
-        if (ok && len == 3) ok = !(p[0] == 0xE0 && p[1] < 0xA0) && !(p[0] == 0xED && p[1] >= 0xA0);
-        if (ok && len == 4) ok = !(p[0] == 0xF0 && p[1] < 0x90) && !(p[0] == 0xF4 && p[1] >= 0x90);
-        if (!ok) {
-            if (!in_bad) memcpy(w, "\xEF\xBF\xBD", 3), w += 3;
-            in_bad = true;
-            p++;
-            continue;
-        }
-        in_bad = false;
-        memcpy(w, p, len);
-        w += len, p += len;
-    }
-    *w = '\0';
-    return out;
-}
-
 /* Replaces every `from` in s (in place, `to` is one byte). */
 static inline void mi_unescape(char *s, const char *from, char to)
 {
@@ -118,9 +85,9 @@ static inline bool mi_parse_line(nx_out *o, char *line, mi_mount *m)
     if (sscanf(f[2], "%d:%d", &major, &minor) != 2) return false;
     mi_unescape(f[4], "\\040", ' ');
     mi_unescape(f[4], "\\011", '\t');
-    m->device = mi_valid_utf8(o, f[n - 2]);
-    m->mount_point = mi_valid_utf8(o, mi_strip_rootfs(f[4]));
-    m->fs_type = mi_valid_utf8(o, f[n - 3]);
+    m->device = nx_valid_utf8(o, f[n - 2]);
+    m->mount_point = nx_valid_utf8(o, mi_strip_rootfs(f[4]));
+    m->fs_type = nx_valid_utf8(o, f[n - 3]);
     m->major = nx_sprintf(o, "%d", major);
     m->minor = nx_sprintf(o, "%d", minor);
     m->read_only = mi_has_option(f[5], "ro") || mi_has_option(f[n - 1], "ro") ||

@@ -138,6 +138,9 @@ int nx_list_dir(nx_out *o, const char *path, char ***names);
 /* Splits `line` in place on runs of blanks (spaces and tabs); returns the
  * count, at most `max` fields. */
 size_t nx_fields(char *line, char **fields, size_t max);
+/* A copy of s in scrape memory with each invalid UTF-8 sequence replaced by
+ * U+FFFD, one per run of bad bytes, as Go's strings.ToValidUTF8. */
+char *nx_valid_utf8(nx_out *o, const char *s);
 /* Parses a whole string as a number. */
 bool nx_parse_double(const char *s, double *out);
 bool nx_parse_u64(const char *s, uint64_t *out);

@@ -307,6 +307,39 @@ bool nx_parse_u64(const char *s, uint64_t *out)
     return true;
 }
 
+/* ---- Text */
+
+char *nx_valid_utf8(nx_out *o, const char *s)
+{
+    size_t n = strlen(s);
+    char *out = core_arena_alloc(nx_arena(o), 3 * n + 1), *w = out;
+    const unsigned char *p = (const unsigned char *)s;
+    bool in_bad = false;
+    while (*p != '\0') {
+        size_t len = *p < 0x80             ? 1
+                     : (*p & 0xE0) == 0xC0 ? 2
+                     : (*p & 0xF0) == 0xE0 ? 3
+                     : (*p & 0xF8) == 0xF0 ? 4
+                                           : 0;
+        bool ok = len > 0 && (len != 2 || *p >= 0xC2) && (len != 4 || *p <= 0xF4);
+        for (size_t i = 1; ok && i < len; i++)
+            ok = (p[i] & 0xC0) == 0x80;
+        if (ok && len == 3) ok = !(p[0] == 0xE0 && p[1] < 0xA0) && !(p[0] == 0xED && p[1] >= 0xA0);
+        if (ok && len == 4) ok = !(p[0] == 0xF0 && p[1] < 0x90) && !(p[0] == 0xF4 && p[1] >= 0x90);
+        if (!ok) {
+            if (!in_bad) memcpy(w, "\xEF\xBF\xBD", 3), w += 3;
+            in_bad = true;
+            p++;
+            continue;
+        }
+        in_bad = false;
+        memcpy(w, p, len);
+        w += len, p += len;
+    }
+    *w = '\0';
+    return out;
+}
+
 /* ---- Regexes */
 
 /* The names a filter sees (devices, fields) are the same at every scrape, so
