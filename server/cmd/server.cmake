@@ -1,0 +1,1 @@
+prom_placeholder(prom-server "The Prometheus monitoring server" "issue 8")
