@@ -1,1 +1,6 @@
-prom_placeholder(prom-tool "Tooling for the Prometheus monitoring system" "issues 8 and 10")
+prom_program(prom-tool
+    SOURCES
+        ${CMAKE_CURRENT_SOURCE_DIR}/tool_main.c
+        ${CMAKE_CURRENT_SOURCE_DIR}/tool_tsdb.c
+    DEPS
+        prom_promql prom_tsdb prom_model prom_core PkgConfig::PCRE2)
