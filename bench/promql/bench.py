@@ -39,7 +39,7 @@ QUERIES = [
     ("count by", "count by (job, mode) (rate(node_cpu_seconds_total[5m]) > 0.1)"),
     ("quantile_over_time", "quantile_over_time(0.95, queue_length[15m])"),
     ("predict_linear", "predict_linear(node_memory_usage_bytes[30m], 3600)"),
-    ("aggregation / aggregation",
+    ("binary op of aggregations",
      'sum by (job) (rate(http_requests_total{code=~"5.."}[5m]))'
      " / sum by (job) (rate(http_requests_total[5m]))"),
 ]
@@ -51,9 +51,9 @@ def free_port():
         return s.getsockname()[1]
 
 
-def vmhwm_kb(pid):
+def status_kb(pid, field):
     for line in open(f"/proc/{pid}/status"):
-        if line.startswith("VmHWM:"):
+        if line.startswith(field + ":"):
             return int(line.split()[1])
     return 0
 
@@ -155,9 +155,12 @@ def run_ours(bindir, data, start, end, runs, tmp):
         f = line.split("\t")
         if f[0] == "query":
             rows.append({"eval": float(f[2]), "eval_med": float(f[3]), "best": float(f[4]),
-                         "median": float(f[5]), "error": f[8] != "-"})
+                         "median": float(f[5]), "error": f[8] != "-", "peak": int(f[9])})
         elif f[0] == "peak-rss-kb":
             peak = int(f[1])
+        elif f[0] == "rss-kb":
+            print(f"  ours at the end: RssAnon {int(f[1]) / 1024:.1f} MiB, "
+                  f"RssFile {int(f[2]) / 1024:.1f} MiB")
     with open(results) as f:
         data_lines = [json.loads(line) for line in f]
     for row, d in zip(rows, data_lines):
@@ -249,13 +252,15 @@ def main():
         t0 = time.monotonic()
         theirs = run_prometheus(port, start, end, runs)
         print(f"prometheus: {time.monotonic() - t0:.1f} s")
-        prom_peak = vmhwm_kb(prom.pid)
+        prom_peak = status_kb(prom.pid, "VmHWM")
+        print(f"  prometheus at the end: RssAnon {status_kb(prom.pid, 'RssAnon') / 1024:.1f} MiB, "
+              f"RssFile {status_kb(prom.pid, 'RssFile') / 1024:.1f} MiB")
 
         print()
         print(f"{'#':>2} {'query':<26} {'ours eval':>9} {'ours +JSON':>15} {'Prometheus':>15} "
-              f"{'ratio':>6} {'ratio':>6} {'series':>6} equal")
+              f"{'ratio':>6} {'ratio':>6} {'series':>6} {'ours':>7} equal")
         print(f"{'':>2} {'':<26} {'best ms':>9} {'best / median':>15} {'best / median':>15} "
-              f"{'+JSON':>6} {'eval':>6}")
+              f"{'+JSON':>6} {'eval':>6} {'':>6} {'MiB':>7}")
         all_equal, notes = True, []
         ratios, ratios_eval = [], []
         for i, ((name, q), o, (pbest, pmed, pdata)) in enumerate(zip(QUERIES, ours, theirs)):
@@ -268,12 +273,14 @@ def main():
             nseries = len(pdata.get("result", []))
             print(f"{i + 1:>2} {name:<26} {o['eval']:>9.1f} {o['best']:>6.1f} / {o['median']:<6.1f}"
                   f" {pbest:>6.1f} / {pmed:<6.1f} {ratio:>5.2f}x {ratio_eval:>5.2f}x {nseries:>6} "
+                  f"{o['peak'] / 1024:>7.1f} "
                   f"{'yes' if equal else 'NO'}")
             if not equal:
                 notes.append((i + 1, q, diffs))
         gmean = lambda v: math.exp(sum(map(math.log, v)) / len(v))  # noqa: E731
         print(f"{'':>2} {'geometric mean':<26} {'':>9} {'':>15} {'':>15} {gmean(ratios):>5.2f}x "
               f"{gmean(ratios_eval):>5.2f}x")
+        print("ours MiB: VmHWM of bench-promql over that query's runs alone (see bench_promql.c)")
         print(f"\npeak RSS (VmHWM): ours {ours_peak / 1024:.1f} MiB, prometheus "
               f"{prom_peak / 1024:.1f} MiB ({prom_peak / max(ours_peak, 1):.2f}x)")
         print("ratio: Prometheus best / ours best, > 1 when ours is faster (target >= 2x).\n"
