@@ -6,6 +6,7 @@
 
 #include "tsdb/tsdb.h"
 
+#include <pthread.h>
 #include <stdio.h>
 
 static inline uint32_t tsdb_get_be32(const uint8_t *p)
@@ -61,5 +62,107 @@ int tsdb_wal_last_segment(const char *dir, uint64_t *last, bool *any, core_err *
 #define TSDB_INDEX_HEADER_SIZE  5
 #define TSDB_INDEX_TOC_SIZE     (6 * 8 + 4)
 #define TSDB_INDEX_SERIES_ALIGN 16
+
+/* ---- Sets of series refs (refset.c): sorted, unique, malloc'd */
+
+typedef struct tsdb_refset {
+    uint64_t *v;
+    size_t n, cap;
+} tsdb_refset;
+
+void tsdb_refset_push(tsdb_refset *s, uint64_t r);
+/* Sorts and removes duplicates. */
+void tsdb_refset_normalize(tsdb_refset *s);
+/* a = a ∩ b (intersect) or a = a \ b (subtract); both normalized. */
+void tsdb_refset_merge(tsdb_refset *a, const tsdb_refset *b, bool intersect);
+
+/* ---- Head internals (head.c) */
+
+/* A cut chunk: in chunks_head/ at `ref`, or in memory (`mem`) without files. */
+typedef struct tsdb_hchunk {
+    uint64_t ref;
+    int64_t mint, maxt;
+    uint8_t *mem;
+    uint32_t len;
+} tsdb_hchunk;
+
+struct tsdb_hseries {
+    uint64_t ref;
+    uint64_t hash;
+    struct tsdb_hseries *next; /* hash chain in its stripe */
+    core_labels *labels;       /* the pairs point at interned strings */
+    /* Guarded by the head's data lock for ref: */
+    tsdb_hchunk *mm; /* cut chunks, oldest first */
+    uint32_t nmm, capmm;
+    tsdb_xor *open;    /* the open chunk, NULL before the first sample */
+    int64_t open_mint; /* its first sample, INT64_MAX when empty */
+    int64_t next_at;   /* cut the open chunk at a sample this late */
+    int64_t maxt;      /* newest sample, INT64_MIN when none */
+    uint64_t last_v;   /* its value bits */
+};
+
+struct tsdb_stripe {
+    pthread_mutex_t mtx;
+    tsdb_hseries **buckets;
+    size_t n, cap;
+};
+
+/* A postings list: sorted series refs. */
+typedef struct tsdb_plist {
+    uint64_t *refs;
+    uint32_t n, cap;
+} tsdb_plist;
+
+#define TSDB_HEAD_NAMES 1024 /* buckets of the label name table */
+
+struct tsdb_head {
+    int64_t chunk_range;
+    uint64_t file_size;
+    uint64_t next_ref;
+    int64_t mint, maxt, min_valid;
+    uint64_t nseries, series_created, series_removed, chunks_cut;
+    struct tsdb_stripe *stripes;
+    pthread_mutex_t *data_mtx;
+    struct tsdb_hseries ***refs; /* pages of series pointers by ref */
+    /* interned strings */
+    pthread_mutex_t intern_mtx;
+    struct istr **itab;
+    size_t icap, icount;
+    /* postings */
+    pthread_rwlock_t post_lock;
+    struct pentry **ptab;
+    size_t pcap, pcount;
+    struct nentry *ntab[TSDB_HEAD_NAMES];
+    size_t nnames;
+    tsdb_plist all; /* every series */
+    /* chunks_head/ */
+    char *chunks_dir;
+    pthread_mutex_t file_mtx;
+    struct hfile *files;
+    size_t nfiles, capfiles;
+    uint64_t first_seq;
+    uint8_t *buf; /* records not yet written to the last file */
+    size_t buflen;
+    pthread_rwlock_t gc;
+};
+
+/* A series found by tsdb_head_select, with its chunks copied. */
+typedef struct tsdb_head_found {
+    const core_labels *labels; /* the head's, valid while its read lock is held */
+    tsdb_qpart part;
+} tsdb_head_found;
+
+/* Removes a directory and everything in it (block_writer.c). */
+void tsdb_remove_tree(const char *path);
+int tsdb_fsync_dir(const char *path, core_err *err);
+/* Opens the blocks of a data directory (querier.c); with skip_bad, a block
+ * that fails to open is logged and left out instead of failing the call. */
+int tsdb_blocks_open(const char *dir, bool skip_bad, tsdb_block **out, size_t *n, core_err *err);
+
+/* Ends a querier made by tsdb_db_querier (db.c). */
+void tsdb_db_querier_release(tsdb_db *db);
+
+int tsdb_head_select(tsdb_head *h, const tsdb_matcher *m, size_t nm, int64_t mint, int64_t maxt,
+                     core_arena *arena, tsdb_head_found **out, size_t *nout, core_err *err);
 
 #endif

@@ -10,7 +10,7 @@
  * the index, their chunks trimmed to [mint, maxt]; then the series of all
  * blocks are sorted by labels and those with equal labels merged.
  */
-#include "tsdb/tsdb.h"
+#include "tsdb/internal.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -40,9 +40,10 @@ static int cmp_block(const void *a, const void *b)
     return strcmp(x->dir, y->dir);
 }
 
-int tsdb_querier_open(tsdb_querier *q, const char *dir, core_err *err)
+int tsdb_blocks_open(const char *dir, bool skip_bad, tsdb_block **out, size_t *nout, core_err *err)
 {
-    memset(q, 0, sizeof(*q));
+    *out = NULL;
+    *nout = 0;
     DIR *d = opendir(dir);
     if (!d) return core_err_set(err, "open data directory %s: %s", dir, strerror(errno));
     char **paths = NULL;
@@ -65,98 +66,77 @@ int tsdb_querier_open(tsdb_querier *q, const char *dir, core_err *err)
     }
     closedir(d);
     core_sb_destroy(&sb);
-    q->blocks = core_calloc(n ? n : 1, sizeof(*q->blocks));
+    tsdb_block *blocks = core_calloc(n ? n : 1, sizeof(*blocks));
+    size_t k = 0;
     int rc = 0;
     for (size_t i = 0; i < n; i++) {
-        if (rc == 0 && tsdb_block_open(&q->blocks[q->n], paths[i], err) < 0)
-            rc = -1;
-        else if (rc == 0)
-            q->n++;
+        core_err e = {{0}};
+        if (rc == 0 && tsdb_block_open(&blocks[k], paths[i], &e) < 0) {
+            if (skip_bad) {
+                core_error("tsdb", "Block is corrupt, left out of queries", "block", paths[i],
+                           "err", e.msg);
+            } else {
+                core_err_set(err, "%s", e.msg);
+                rc = -1;
+            }
+        } else if (rc == 0) {
+            k++;
+        }
         free(paths[i]);
     }
     free(paths);
     if (rc < 0) {
-        tsdb_querier_close(q);
+        for (size_t i = 0; i < k; i++)
+            tsdb_block_close(&blocks[i]);
+        free(blocks);
         return -1;
     }
-    qsort(q->blocks, q->n, sizeof(*q->blocks), cmp_block);
+    qsort(blocks, k, sizeof(*blocks), cmp_block);
+    *out = blocks;
+    *nout = k;
     return 0;
+}
+
+int tsdb_querier_open(tsdb_querier *q, const char *dir, core_err *err)
+{
+    memset(q, 0, sizeof(*q));
+    return tsdb_blocks_open(dir, false, &q->blocks, &q->n, err);
 }
 
 void tsdb_querier_close(tsdb_querier *q)
 {
+    if (q->db) {
+        tsdb_db_querier_release(q->db);
+        memset(q, 0, sizeof(*q));
+        return;
+    }
     for (size_t i = 0; i < q->n; i++)
         tsdb_block_close(&q->blocks[i]);
     free(q->blocks);
     memset(q, 0, sizeof(*q));
 }
 
-/* ---- Sets of series refs: sorted, unique, malloc'd */
+/* ---- Postings to ref sets */
 
-typedef struct refset {
-    uint32_t *v;
-    size_t n, cap;
-} refset;
-
-static void set_push(refset *s, uint32_t r)
-{
-    if (s->n == s->cap) {
-        s->cap = s->cap ? s->cap * 2 : 64;
-        s->v = core_reallocarray(s->v, s->cap, sizeof(*s->v));
-    }
-    s->v[s->n++] = r;
-}
-
-static int cmp_u32(const void *a, const void *b)
-{
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    return x < y ? -1 : x > y;
-}
-
-/* Sorts and removes duplicates. */
-static void set_normalize(refset *s)
-{
-    if (s->n < 2) return;
-    qsort(s->v, s->n, sizeof(*s->v), cmp_u32);
-    size_t k = 1;
-    for (size_t i = 1; i < s->n; i++)
-        if (s->v[i] != s->v[k - 1]) s->v[k++] = s->v[i];
-    s->n = k;
-}
-
-/* a = a ∩ b (intersect) or a = a \ b (subtract). */
-static void set_merge(refset *a, const refset *b, bool intersect)
-{
-    size_t i = 0, j = 0, k = 0;
-    while (i < a->n) {
-        while (j < b->n && b->v[j] < a->v[i])
-            j++;
-        bool in_b = j < b->n && b->v[j] == a->v[i];
-        if (in_b == intersect) a->v[k++] = a->v[i];
-        i++;
-    }
-    a->n = k;
-}
-
-static int add_postings(refset *s, const tsdb_index_reader *ix, uint64_t off, core_err *err)
+static int add_postings(tsdb_refset *s, const tsdb_index_reader *ix, uint64_t off, core_err *err)
 {
     tsdb_postings p;
     if (tsdb_index_postings_at(ix, off, &p, err) < 0) return -1;
     for (uint32_t k = 0; k < p.n; k++)
-        set_push(s, tsdb_postings_at(&p, k));
+        tsdb_refset_push(s, tsdb_postings_at(&p, k));
     return 0;
 }
 
 /* The series whose value of m's label satisfies m (accept) or fails it
  * (!accept), among those that have the label. */
 static int matching_values(const tsdb_index_reader *ix, const tsdb_matcher *m, bool accept,
-                           refset *out, core_err *err)
+                           tsdb_refset *out, core_err *err)
 {
     if (accept && m->type == TSDB_MATCH_EQ) {
         tsdb_postings p;
         if (tsdb_index_postings(ix, m->name, m->value, &p, err) < 0) return -1;
         for (uint32_t k = 0; k < p.n; k++)
-            set_push(out, tsdb_postings_at(&p, k));
+            tsdb_refset_push(out, tsdb_postings_at(&p, k));
         return 0;
     }
     size_t n;
@@ -164,35 +144,35 @@ static int matching_values(const tsdb_index_reader *ix, const tsdb_matcher *m, b
     for (size_t i = 0; i < n; i++)
         if (tsdb_matcher_matches(m, e[i].value) == accept)
             if (add_postings(out, ix, e[i].off, err) < 0) return -1;
-    set_normalize(out);
+    tsdb_refset_normalize(out);
     return 0;
 }
 
-static int block_refs(const tsdb_block *b, const tsdb_matcher *m, size_t nm, refset *out,
+static int block_refs(const tsdb_block *b, const tsdb_matcher *m, size_t nm, tsdb_refset *out,
                       core_err *err)
 {
     const tsdb_index_reader *ix = &b->index;
     bool have = false;
-    refset tmp = {0};
+    tsdb_refset tmp = {0};
     int rc = 0;
     for (size_t i = 0; i < nm && rc == 0; i++) {
         if (tsdb_matcher_matches(&m[i], tsdb_str_c(""))) continue;
         tmp.n = 0;
         rc = matching_values(ix, &m[i], true, have ? &tmp : out, err);
-        if (have) set_merge(out, &tmp, true);
+        if (have) tsdb_refset_merge(out, &tmp, true);
         have = true;
     }
     if (rc == 0 && !have) {
         tsdb_postings all;
         rc = tsdb_index_postings(ix, tsdb_str_c(""), tsdb_str_c(""), &all, err);
         for (uint32_t k = 0; rc == 0 && k < all.n; k++)
-            set_push(out, tsdb_postings_at(&all, k));
+            tsdb_refset_push(out, tsdb_postings_at(&all, k));
     }
     for (size_t i = 0; i < nm && rc == 0 && out->n; i++) {
         if (!tsdb_matcher_matches(&m[i], tsdb_str_c(""))) continue;
         tmp.n = 0;
         rc = matching_values(ix, &m[i], false, &tmp, err);
-        set_merge(out, &tmp, false);
+        tsdb_refset_merge(out, &tmp, false);
     }
     free(tmp.v);
     return rc;
@@ -218,13 +198,22 @@ typedef struct found_list {
     size_t n, cap;
 } found_list;
 
+static void found_push(found_list *out, found f)
+{
+    if (out->n == out->cap) {
+        out->cap = out->cap ? out->cap * 2 : 64;
+        out->v = core_reallocarray(out->v, out->cap, sizeof(*out->v));
+    }
+    out->v[out->n++] = f;
+}
+
 static int block_select(const tsdb_querier *q, size_t bi, const tsdb_matcher *m, size_t nm,
                         int64_t mint, int64_t maxt, core_arena *arena, found_list *out,
                         core_err *err)
 {
     const tsdb_block *b = &q->blocks[bi];
     if (b->meta.maxt <= mint || b->meta.mint > maxt) return 0;
-    refset refs = {0};
+    tsdb_refset refs = {0};
     tsdb_index_series s = {0};
     int rc = block_refs(b, m, nm, &refs, err);
     for (size_t i = 0; rc == 0 && i < refs.n; i++) {
@@ -247,19 +236,28 @@ static int block_select(const tsdb_querier *q, size_t bi, const tsdb_matcher *m,
             pairs[l].name = core_arena_strndup(arena, s.labels[l].name.p, s.labels[l].name.len);
             pairs[l].value = core_arena_strndup(arena, s.labels[l].value.p, s.labels[l].value.len);
         }
-        if (out->n == out->cap) {
-            out->cap = out->cap ? out->cap * 2 : 64;
-            out->v = core_reallocarray(out->v, out->cap, sizeof(*out->v));
-        }
-        out->v[out->n++] = (found){
-            .labels = core_labels_new_in(arena, pairs, s.nlabels),
-            .part = {.block = b, .chunks = cm, .nchunks = keep, .stone = st},
-            .block = bi,
-        };
+        found_push(out, (found){
+                            .labels = core_labels_new_in(arena, pairs, s.nlabels),
+                            .part = {.block = b, .chunks = cm, .nchunks = keep, .stone = st},
+                            .block = bi,
+                        });
     }
     tsdb_index_series_destroy(&s);
     free(refs.v);
     return rc;
+}
+
+/* The head's series come after every block's (its data is the newest). */
+static int head_select(const tsdb_querier *q, const tsdb_matcher *m, size_t nm, int64_t mint,
+                       int64_t maxt, core_arena *arena, found_list *out, core_err *err)
+{
+    tsdb_head_found *hf;
+    size_t n;
+    if (tsdb_head_select(q->head, m, nm, mint, maxt, arena, &hf, &n, err) < 0) return -1;
+    for (size_t i = 0; i < n; i++)
+        found_push(
+            out, (found){.labels = (core_labels *)hf[i].labels, .part = hf[i].part, .block = q->n});
+    return 0;
 }
 
 static int cmp_found(const void *a, const void *b)
@@ -282,7 +280,11 @@ int tsdb_querier_select(const tsdb_querier *q, const tsdb_matcher *m, size_t nm,
             free(f.v);
             return -1;
         }
-    qsort(f.v, f.n, sizeof(*f.v), cmp_found);
+    if (q->head && head_select(q, m, nm, mint, maxt, arena, &f, err) < 0) {
+        free(f.v);
+        return -1;
+    }
+    if (f.n) qsort(f.v, f.n, sizeof(*f.v), cmp_found);
     tsdb_qseries *s = core_arena_calloc(arena, f.n + 1, sizeof(*s));
     size_t n = 0;
     for (size_t i = 0; i < f.n;) {
@@ -336,6 +338,13 @@ static bool open_chunk(tsdb_qiter *it)
     const tsdb_qpart *p = &s->parts[it->part];
     tsdb_chunk c;
     core_err e = {{0}};
+    if (!p->block) { /* head: the bytes were copied at select time */
+        if (tsdb_xor_iter_init(&it->xi, p->bytes[it->chunk], p->lens[it->chunk], &e) < 0) {
+            it->failure = "unreadable chunk";
+            return false;
+        }
+        return true;
+    }
     if (tsdb_chunk_reader_chunk(&p->block->chunks, p->chunks[it->chunk].ref, &c, &e) < 0 ||
         (c.enc & ~TSDB_ENC_OOO_MASK) != TSDB_ENC_XOR ||
         tsdb_xor_iter_init(&it->xi, c.data, c.len, &e) < 0) {

@@ -375,6 +375,8 @@ typedef struct tsdb_wal_reader {
 
 /* Opens every numbered segment in `dir` (they must be consecutive). */
 int tsdb_wal_reader_open(tsdb_wal_reader *r, const char *dir, core_err *err);
+/* The same, starting at segment `first` (earlier ones are left out). */
+int tsdb_wal_reader_open_from(tsdb_wal_reader *r, const char *dir, uint64_t first, core_err *err);
 void tsdb_wal_reader_close(tsdb_wal_reader *r);
 /* The next record: 1 with the bytes (borrowed until the next call), 0 at the
  * end, -1 on corruption ("corruption in segment <dir>/<seq> at <offset>: ...",
@@ -795,22 +797,31 @@ typedef struct tsdb_matcher {
 /* Whether value `v` satisfies m. */
 bool tsdb_matcher_matches(const tsdb_matcher *m, tsdb_str v);
 
+typedef struct tsdb_head tsdb_head;
+typedef struct tsdb_db tsdb_db;
+
 typedef struct tsdb_querier {
     tsdb_block *blocks; /* sorted by mint */
     size_t n;
+    tsdb_head *head; /* also selects from the head when set (tsdb_db_querier) */
+    tsdb_db *db;     /* set by tsdb_db_querier: blocks are the db's, held until close */
 } tsdb_querier;
 
 /* Opens every block (a subdirectory holding meta.json) of a data directory;
  * other entries (wal/, chunks_head/, lock files) are ignored. */
 int tsdb_querier_open(tsdb_querier *q, const char *dir, core_err *err);
+/* Closes the blocks it opened, or releases a tsdb_db_querier. */
 void tsdb_querier_close(tsdb_querier *q);
 
-/* One series' chunks in one block. */
+/* One series' chunks in one block, or in the head (block NULL: the chunks'
+ * bytes were copied out of the head at select time, in bytes/lens). */
 typedef struct tsdb_qpart {
     const tsdb_block *block;
     tsdb_chunk_meta *chunks; /* overlapping [mint, maxt], sorted by mint */
     size_t nchunks;
     const tsdb_stone *stone; /* the series' tombstones in that block, or NULL */
+    const uint8_t **bytes;   /* head only: each chunk's data */
+    const uint32_t *lens;
 } tsdb_qpart;
 
 typedef struct tsdb_qseries {
@@ -843,5 +854,149 @@ void tsdb_qiter_init(tsdb_qiter *it, const tsdb_qseries *s);
 bool tsdb_qiter_next(tsdb_qiter *it);
 /* The first sample at or after t, never moving backwards. */
 bool tsdb_qiter_seek(tsdb_qiter *it, int64_t t);
+
+/* ---- The head (head.c): the newest data, in memory and chunks_head/.
+ *
+ * Series get refs 1, 2, ... in creation order (the refs WAL records carry);
+ * each appends into an open XOR chunk cut as upstream cuts them (at the end
+ * of the chunk range, about every 120 samples, at 240 at most); cut chunks go
+ * to chunks_head/ in upstream's format and are read back through a mapping.
+ * Postings map each label pair to its series.  Safe for concurrent use:
+ * appends, selects and creation from any thread; truncation excludes them
+ * (hold tsdb_head_read_lock while using series pointers). */
+
+#define TSDB_DEFAULT_BLOCK_MS (INT64_C(2) * 3600 * 1000)
+
+/* Outcomes of an append besides 0 (stored) and -1 (an I/O or encoding error). */
+enum {
+    TSDB_APPEND_OUT_OF_ORDER = 1,  /* older than the series' newest sample */
+    TSDB_APPEND_DUPLICATE = 2,     /* same timestamp, another value */
+    TSDB_APPEND_OUT_OF_BOUNDS = 3, /* older than what the head still takes */
+    TSDB_APPEND_REPEAT = 4,        /* same timestamp and value: dropped quietly */
+};
+
+typedef struct tsdb_hseries tsdb_hseries;
+
+typedef struct tsdb_head_opts {
+    int64_t chunk_range;      /* 0: 2h */
+    const char *chunks_dir;   /* chunks_head/; NULL keeps cut chunks in memory */
+    uint64_t chunk_file_size; /* 0: 128 MiB */
+} tsdb_head_opts;
+
+typedef struct tsdb_head_stats {
+    uint64_t series, series_created, series_removed, chunks_cut;
+    int64_t mint, maxt; /* INT64_MAX / INT64_MIN when empty */
+} tsdb_head_stats;
+
+tsdb_head *tsdb_head_new(const tsdb_head_opts *o, core_err *err);
+void tsdb_head_free(tsdb_head *h);
+/* The series with these labels, created (with ref want_ref, or the next ref
+ * when 0) if missing; *created tells which. */
+tsdb_hseries *tsdb_head_get_or_create(tsdb_head *h, const core_labels *ls, uint64_t want_ref,
+                                      bool *created);
+/* The series with this ref, or NULL. */
+tsdb_hseries *tsdb_head_series(tsdb_head *h, uint64_t ref);
+uint64_t tsdb_hseries_ref(const tsdb_hseries *s);
+const core_labels *tsdb_hseries_labels(const tsdb_hseries *s);
+/* Makes `ref` another name of s (WAL replay of a series logged twice). */
+void tsdb_head_alias_ref(tsdb_head *h, uint64_t ref, tsdb_hseries *s);
+/* Whether a sample would be taken (0) or which TSDB_APPEND_* refuses it. */
+int tsdb_head_check(tsdb_head *h, tsdb_hseries *s, int64_t t, uint64_t vbits);
+/* Appends one sample: 0, a TSDB_APPEND_* code, or -1 with err. */
+int tsdb_head_append(tsdb_head *h, tsdb_hseries *s, int64_t t, uint64_t vbits, core_err *err);
+/* Drops chunks that end before mint, and series left without data; samples
+ * before mint are refused from then on. */
+void tsdb_head_truncate(tsdb_head *h, int64_t mint);
+/* Refuses samples before mint (the end of the newest block). */
+void tsdb_head_set_min_valid(tsdb_head *h, int64_t mint);
+void tsdb_head_read_lock(tsdb_head *h);
+void tsdb_head_read_unlock(tsdb_head *h);
+/* Calls fn for every series (caller holds the read lock). */
+void tsdb_head_each(tsdb_head *h, void (*fn)(void *ctx, tsdb_hseries *s), void *ctx);
+/* Copies the chunks of s that overlap [mint, maxt] into the arena; returns
+ * their count, with their metas (ref unset), bytes and lengths. */
+size_t tsdb_head_series_chunks(tsdb_head *h, tsdb_hseries *s, int64_t mint, int64_t maxt,
+                               core_arena *arena, tsdb_chunk_meta **metas, const uint8_t ***bytes,
+                               uint32_t **lens);
+/* Writes buffered chunk records to chunks_head/. */
+int tsdb_head_flush(tsdb_head *h, core_err *err);
+tsdb_head_stats tsdb_head_get_stats(tsdb_head *h);
+/* Label names (sorted, unique) of the head's series, in the arena. */
+size_t tsdb_head_label_names(tsdb_head *h, core_arena *arena, const char ***out);
+/* Values of label `name` (sorted), in the arena. */
+size_t tsdb_head_label_values(tsdb_head *h, const char *name, core_arena *arena, const char ***out);
+
+/* ---- Writing a block (block_writer.c): series handed over in label order,
+ * each with its encoded chunks; the block appears under `parent` as
+ * <ULID>/ (written in <ULID>.tmp-for-creation and renamed) with chunks/,
+ * index, meta.json (level 1, its own ULID as source) and an empty
+ * tombstones file, as upstream's LeveledCompactor.write. */
+
+typedef struct tsdb_block_writer tsdb_block_writer;
+
+/* mint inclusive, maxt exclusive.  `symbols` are every label name and value
+ * the series will use, sorted and unique (the index needs them first). */
+tsdb_block_writer *tsdb_block_writer_new(const char *parent, int64_t mint, int64_t maxt,
+                                         const tsdb_str *symbols, size_t nsymbols, core_err *err);
+/* Adds a series; chunks are XOR chunk bytes with their time ranges (refs
+ * are filled in).  A series without chunks is skipped. */
+int tsdb_block_writer_add(tsdb_block_writer *w, const core_labels *ls, tsdb_chunk_meta *metas,
+                          const uint8_t *const *bytes, const uint32_t *lens, size_t n,
+                          core_err *err);
+/* Finishes the block; *ulid gets its name.  A block without series is not
+ * kept (*ulid zero, returns 0), as upstream. */
+int tsdb_block_writer_commit(tsdb_block_writer *w, tsdb_ulid *ulid, core_err *err);
+/* Removes the unfinished block. */
+void tsdb_block_writer_abort(tsdb_block_writer *w);
+/* A new ULID for time `ms` (random bits from getrandom). */
+void tsdb_ulid_new(tsdb_ulid *u, int64_t ms);
+
+/* ---- The database (db.c): a data directory with blocks, a head and its
+ * WAL, as upstream's tsdb.DB.
+ *
+ * Open replays wal/ (a checkpoint first, if there is one) into the head;
+ * a corrupt WAL tail is cut at the first bad record and logged.  Appenders
+ * collect samples and commit them at once: the new series and the samples go
+ * to the WAL as one series record and one samples record, then into the head.
+ * tsdb_db_compact writes the head's oldest chunk range to a block once the head
+ * spans 1.5 ranges, truncates the head, and applies retention. */
+
+typedef struct tsdb_db_opts {
+    int64_t min_block_ms;    /* 0: 2h */
+    int64_t retention_ms;    /* 0 with retention_bytes 0: 15d */
+    int64_t retention_bytes; /* 0: no size limit */
+    tsdb_wal_compression wal_compression;
+    bool wal_disabled;
+} tsdb_db_opts;
+
+typedef struct tsdb_db_stats {
+    tsdb_head_stats head;
+    uint64_t samples_appended, out_of_order, duplicates, out_of_bounds;
+    uint64_t wal_corruptions, wal_replayed_records, compactions, blocks, retention_deleted;
+} tsdb_db_stats;
+
+tsdb_db *tsdb_db_open(const char *dir, const tsdb_db_opts *o, core_err *err);
+/* Flushes and closes; returns -1 with err if something could not be written. */
+int tsdb_db_close(tsdb_db *db, core_err *err);
+tsdb_head *tsdb_db_head(tsdb_db *db);
+tsdb_db_stats tsdb_db_get_stats(tsdb_db *db);
+/* A querier over the db's blocks and head as they are now; the blocks stay
+ * open until tsdb_querier_close. */
+void tsdb_db_querier(tsdb_db *db, tsdb_querier *q);
+/* Head to blocks and retention, when due; safe to call from any thread. */
+int tsdb_db_compact(tsdb_db *db, core_err *err);
+
+typedef struct tsdb_appender tsdb_appender;
+
+tsdb_appender *tsdb_db_appender(tsdb_db *db);
+/* Adds a sample for the series `*ref` (from an earlier append; 0 when not
+ * known) or, when that ref is unknown, for labels `ls` (required then); sets
+ * *ref.  Returns 0, a TSDB_APPEND_* code (the sample is not taken), or -1. */
+int tsdb_appender_add(tsdb_appender *a, uint64_t *ref, const core_labels *ls, int64_t t, double v,
+                      core_err *err);
+/* Writes the WAL and applies the samples; frees the appender either way. */
+int tsdb_appender_commit(tsdb_appender *a, core_err *err);
+/* Forgets the samples; frees the appender. */
+void tsdb_appender_rollback(tsdb_appender *a);
 
 #endif

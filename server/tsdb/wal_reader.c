@@ -173,6 +173,21 @@ int tsdb_wal_reader_open(tsdb_wal_reader *r, const char *dir, core_err *err)
     return -1;
 }
 
+int tsdb_wal_reader_open_from(tsdb_wal_reader *r, const char *dir, uint64_t first, core_err *err)
+{
+    memset(r, 0, sizeof(*r));
+    if (tsdb_wal_segments(dir, &r->seqs, &r->nseg, err) < 0) return -1;
+    size_t skip = 0;
+    while (skip < r->nseg && r->seqs[skip] < first)
+        skip++;
+    memmove(r->seqs, r->seqs + skip, (r->nseg - skip) * sizeof(*r->seqs));
+    r->nseg -= skip;
+    r->dir = core_strdup(dir);
+    if (r->nseg == 0 || map_segment(r, 0, err) == 0) return 0;
+    tsdb_wal_reader_close(r);
+    return -1;
+}
+
 void tsdb_wal_reader_close(tsdb_wal_reader *r)
 {
     unmap_segment(r);

@@ -1,0 +1,1060 @@
+/*
+ * head.c - the in-memory head block: series, their chunks, and postings
+ * (upstream tsdb/head.go, head_append.go, index/postings.go).
+ *
+ * Series.  Each series has a ref (HeadSeriesRef: 1, 2, ... in creation order,
+ * the ref the WAL records carry) and a label set whose strings are interned in
+ * the head, so a value shared by a million series (`job="node"`) is stored
+ * once.  Two indexes find a series: a hash table keyed by the label set's
+ * hash, split in stripes that each have a mutex (creation from many scrape
+ * threads at once), and a ref table of fixed pages indexed by ref, read
+ * without a lock.
+ *
+ * Chunks.  A series appends into one open Gorilla XOR chunk.  The chunk is cut
+ * as upstream cuts it: at the end of the chunk range the first sample falls in
+ * (2h by default, so chunks never cross a block boundary), at a predicted end
+ * once a quarter full so chunks hold about 120 samples, and at 240 samples
+ * whatever happens.  A cut chunk goes to chunks_head/ in upstream's head
+ * chunk file format and the series keeps only its ref and time range; reads
+ * map the file (pages not yet written out are read from the write buffer).
+ * Memory per series is therefore the open chunk plus a few dozen bytes.
+ *
+ * Postings.  An inverted index from (name, value) to the sorted refs of the
+ * series that have it, plus per name the list of its values; all keyed by
+ * interned pointers, so lookups hash pointers, not strings.
+ *
+ * Locking.  Stripe mutexes guard the hash chains; `data_mtx[ref % N]` guards
+ * a series' chunks; a rwlock guards the postings; `gc` is held shared by
+ * every appender and query and taken exclusively by tsdb_head_truncate, the
+ * only place that frees series, so a series pointer stays valid while `gc`
+ * is held shared.
+ */
+#define _GNU_SOURCE
+#include "tsdb/internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define STRIPES      4096
+#define DATA_LOCKS   4096
+#define REF_PAGE     65536u
+#define REF_PAGES    65536u /* 2^32 refs */
+#define CHUNK_TARGET 120    /* upstream's samples per chunk */
+#define FILE_BUF     (256 * 1024)
+
+/* ---- Interned strings: refcounted, chained in a hash table */
+
+typedef struct istr {
+    struct istr *next;
+    uint64_t hash;
+    uint32_t refs;
+    uint32_t len;
+    char s[];
+} istr;
+
+static istr *istr_of(const char *s)
+{
+    return (istr *)(void *)(s - offsetof(istr, s));
+}
+
+static void intern_grow(tsdb_head *h)
+{
+    size_t ncap = h->icap ? h->icap * 2 : 4096;
+    istr **nb = core_calloc(ncap, sizeof(*nb));
+    for (size_t i = 0; i < h->icap; i++)
+        for (istr *e = h->itab[i], *next; e; e = next) {
+            next = e->next;
+            e->next = nb[e->hash & (ncap - 1)];
+            nb[e->hash & (ncap - 1)] = e;
+        }
+    free(h->itab);
+    h->itab = nb;
+    h->icap = ncap;
+}
+
+/* Caller holds intern_mtx. */
+static const char *intern(tsdb_head *h, const char *s)
+{
+    size_t len = strlen(s);
+    uint64_t hash = core_hash(s, len);
+    if (h->icap) {
+        for (istr *e = h->itab[hash & (h->icap - 1)]; e; e = e->next)
+            if (e->hash == hash && e->len == len && memcmp(e->s, s, len) == 0) {
+                e->refs++;
+                return e->s;
+            }
+    }
+    if (h->icount + 1 > h->icap) intern_grow(h);
+    istr *e = core_malloc(sizeof(*e) + len + 1);
+    e->hash = hash;
+    e->refs = 1;
+    e->len = (uint32_t)len;
+    memcpy(e->s, s, len + 1);
+    e->next = h->itab[hash & (h->icap - 1)];
+    h->itab[hash & (h->icap - 1)] = e;
+    h->icount++;
+    return e->s;
+}
+
+/* The interned copy of s, or NULL if no series uses the string. */
+static const char *interned(tsdb_head *h, const char *s, size_t len)
+{
+    const char *found = NULL;
+    uint64_t hash = core_hash(s, len);
+    pthread_mutex_lock(&h->intern_mtx);
+    for (istr *e = h->icap ? h->itab[hash & (h->icap - 1)] : NULL; e && !found; e = e->next)
+        if (e->hash == hash && e->len == len && memcmp(e->s, s, len) == 0) found = e->s;
+    pthread_mutex_unlock(&h->intern_mtx);
+    return found;
+}
+
+/* Caller holds intern_mtx. */
+static void unintern(tsdb_head *h, const char *s)
+{
+    istr *e = istr_of(s);
+    if (--e->refs) return;
+    istr **pp = &h->itab[e->hash & (h->icap - 1)];
+    while (*pp != e)
+        pp = &(*pp)->next;
+    *pp = e->next;
+    h->icount--;
+    free(e);
+}
+
+/* ---- Postings */
+
+typedef tsdb_plist plist;
+
+typedef struct pentry { /* (name, value) -> refs */
+    struct pentry *next;
+    const char *name, *value; /* interned */
+    plist refs;
+} pentry;
+
+typedef struct nentry { /* name -> values */
+    struct nentry *next;
+    const char *name;
+    const char **values; /* interned, unsorted */
+    uint32_t n, cap;
+} nentry;
+
+static uint64_t ptr_hash(const void *a, const void *b)
+{
+    uint64_t x = (uint64_t)(uintptr_t)a * UINT64_C(0x9E3779B97F4A7C15);
+    x ^= (uint64_t)(uintptr_t)b * UINT64_C(0xC2B2AE3D27D4EB4F);
+    return x ^ (x >> 29);
+}
+
+static void plist_add(plist *p, uint64_t ref)
+{
+    if (p->n == p->cap) {
+        p->cap = p->cap ? p->cap * 2 : 4;
+        p->refs = core_reallocarray(p->refs, p->cap, sizeof(*p->refs));
+    }
+    /* Refs arrive nearly sorted (creation order); insert from the end. */
+    uint32_t i = p->n++;
+    while (i > 0 && p->refs[i - 1] > ref) {
+        p->refs[i] = p->refs[i - 1];
+        i--;
+    }
+    p->refs[i] = ref;
+}
+
+static void plist_del(plist *p, uint64_t ref)
+{
+    uint32_t lo = 0, hi = p->n;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (p->refs[mid] < ref)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo < p->n && p->refs[lo] == ref) {
+        memmove(p->refs + lo, p->refs + lo + 1, (p->n - lo - 1) * sizeof(*p->refs));
+        p->n--;
+    }
+}
+
+static void ptab_grow(tsdb_head *h)
+{
+    size_t ncap = h->pcap ? h->pcap * 2 : 4096;
+    pentry **nb = core_calloc(ncap, sizeof(*nb));
+    for (size_t i = 0; i < h->pcap; i++)
+        for (pentry *e = h->ptab[i], *next; e; e = next) {
+            next = e->next;
+            size_t b = ptr_hash(e->name, e->value) & (ncap - 1);
+            e->next = nb[b];
+            nb[b] = e;
+        }
+    free(h->ptab);
+    h->ptab = nb;
+    h->pcap = ncap;
+}
+
+static pentry *pentry_find(const tsdb_head *h, const char *name, const char *value)
+{
+    if (!h->pcap) return NULL;
+    for (pentry *e = h->ptab[ptr_hash(name, value) & (h->pcap - 1)]; e; e = e->next)
+        if (e->name == name && e->value == value) return e;
+    return NULL;
+}
+
+static nentry *nentry_find(const tsdb_head *h, const char *name)
+{
+    for (nentry *e = h->ntab[ptr_hash(name, NULL) & (TSDB_HEAD_NAMES - 1)]; e; e = e->next)
+        if (e->name == name) return e;
+    return NULL;
+}
+
+/* Caller holds post_lock exclusively.  name and value are interned. */
+static void postings_add(tsdb_head *h, const char *name, const char *value, uint64_t ref)
+{
+    pentry *e = pentry_find(h, name, value);
+    if (!e) {
+        if (h->pcount + 1 > h->pcap) ptab_grow(h);
+        e = core_calloc(1, sizeof(*e));
+        e->name = name;
+        e->value = value;
+        size_t b = ptr_hash(name, value) & (h->pcap - 1);
+        e->next = h->ptab[b];
+        h->ptab[b] = e;
+        h->pcount++;
+        nentry *n = nentry_find(h, name);
+        if (!n) {
+            n = core_calloc(1, sizeof(*n));
+            n->name = name;
+            size_t nb = ptr_hash(name, NULL) & (TSDB_HEAD_NAMES - 1);
+            n->next = h->ntab[nb];
+            h->ntab[nb] = n;
+            h->nnames++;
+        }
+        if (n->n == n->cap) {
+            n->cap = n->cap ? n->cap * 2 : 4;
+            n->values = core_reallocarray(n->values, n->cap, sizeof(*n->values));
+        }
+        n->values[n->n++] = value;
+    }
+    plist_add(&e->refs, ref);
+}
+
+/* Caller holds post_lock exclusively. */
+static void postings_del(tsdb_head *h, const char *name, const char *value, uint64_t ref)
+{
+    pentry *e = pentry_find(h, name, value);
+    if (!e) return;
+    plist_del(&e->refs, ref);
+    if (e->refs.n) return;
+    pentry **pp = &h->ptab[ptr_hash(name, value) & (h->pcap - 1)];
+    while (*pp != e)
+        pp = &(*pp)->next;
+    *pp = e->next;
+    h->pcount--;
+    free(e->refs.refs);
+    free(e);
+    nentry **np = &h->ntab[ptr_hash(name, NULL) & (TSDB_HEAD_NAMES - 1)];
+    while (*np && (*np)->name != name)
+        np = &(*np)->next;
+    nentry *n = *np;
+    if (!n) return;
+    for (uint32_t i = 0; i < n->n; i++)
+        if (n->values[i] == value) {
+            n->values[i] = n->values[--n->n];
+            break;
+        }
+    if (n->n) return;
+    *np = n->next;
+    h->nnames--;
+    free(n->values);
+    free(n);
+}
+
+/* ---- Head chunk files */
+
+typedef struct hfile {
+    uint64_t seq;
+    int fd;
+    const uint8_t *map; /* the whole file size, read only */
+    size_t written;     /* bytes in the file */
+} hfile;
+
+static int hfile_flush(tsdb_head *h, core_err *err)
+{
+    if (!h->nfiles || !h->buflen) return 0;
+    hfile *f = &h->files[h->nfiles - 1];
+    size_t done = 0;
+    while (done < h->buflen) {
+        ssize_t n = pwrite(f->fd, h->buf + done, h->buflen - done, (off_t)(f->written + done));
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0)
+            return core_err_set(err, "write head chunk file %06llu: %s", (unsigned long long)f->seq,
+                                strerror(errno));
+        done += (size_t)n;
+    }
+    f->written += h->buflen;
+    h->buflen = 0;
+    return 0;
+}
+
+static int hfile_cut(tsdb_head *h, core_err *err)
+{
+    if (hfile_flush(h, err) < 0) return -1;
+    uint64_t seq = h->nfiles ? h->files[h->nfiles - 1].seq + 1 : h->first_seq;
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/%06llu", h->chunks_dir, (unsigned long long)seq);
+    int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0) return core_err_set(err, "create head chunk file %s: %s", path, strerror(errno));
+    void *map = mmap(NULL, h->file_size, PROT_READ, MAP_SHARED, fd, 0);
+    if (map == MAP_FAILED) {
+        close(fd);
+        return core_err_set(err, "map head chunk file %s: %s", path, strerror(errno));
+    }
+    if (h->nfiles == h->capfiles) {
+        h->capfiles = h->capfiles ? h->capfiles * 2 : 8;
+        h->files = core_reallocarray(h->files, h->capfiles, sizeof(*h->files));
+    }
+    h->files[h->nfiles++] = (hfile){.seq = seq, .fd = fd, .map = map, .written = 0};
+    uint8_t hdr[TSDB_SEGMENT_HEADER_SIZE] = {0};
+    tsdb_put_be32(hdr, TSDB_HEAD_CHUNKS_MAGIC);
+    hdr[4] = 1;
+    memcpy(h->buf, hdr, sizeof hdr);
+    h->buflen = sizeof hdr;
+    return 0;
+}
+
+static hfile *hfile_find(tsdb_head *h, uint64_t seq)
+{
+    for (size_t i = 0; i < h->nfiles; i++)
+        if (h->files[i].seq == seq) return &h->files[i];
+    return NULL;
+}
+
+/* Writes a cut chunk's record; *ref gets (file << 32) | offset. */
+static int hfile_write(tsdb_head *h, uint64_t series, int64_t mint, int64_t maxt,
+                       const uint8_t *data, size_t len, uint64_t *ref, core_err *err)
+{
+    size_t rec = 25 + 5 + len + 4;
+    pthread_mutex_lock(&h->file_mtx);
+    int rc = 0;
+    hfile *f = h->nfiles ? &h->files[h->nfiles - 1] : NULL;
+    if (!f || f->written + h->buflen + rec > h->file_size) rc = hfile_cut(h, err);
+    if (rc == 0 && h->buflen + rec > FILE_BUF) rc = hfile_flush(h, err);
+    if (rc == 0) {
+        f = &h->files[h->nfiles - 1];
+        uint64_t off = f->written + h->buflen;
+        uint8_t *p = h->buf + h->buflen;
+        tsdb_put_be64(p, series);
+        tsdb_put_be64(p + 8, (uint64_t)mint);
+        tsdb_put_be64(p + 16, (uint64_t)maxt);
+        p[24] = TSDB_ENC_XOR;
+        size_t n = 25 + tsdb_put_uvarint(p + 25, len);
+        memcpy(p + n, data, len);
+        n += len;
+        tsdb_put_be32(p + n, tsdb_crc32c(0, p, n));
+        h->buflen += n + 4;
+        *ref = f->seq << 32 | off;
+    }
+    pthread_mutex_unlock(&h->file_mtx);
+    return rc;
+}
+
+/* The data of a cut chunk, copied into the arena. */
+static const uint8_t *hfile_read(tsdb_head *h, uint64_t ref, size_t *len, core_arena *arena)
+{
+    uint64_t seq = ref >> 32, off = ref & 0xffffffffu;
+    const uint8_t *rec = NULL, *out = NULL;
+    pthread_mutex_lock(&h->file_mtx);
+    hfile *f = hfile_find(h, seq);
+    if (f && off >= f->written && f == &h->files[h->nfiles - 1] && off - f->written < h->buflen)
+        rec = h->buf + (off - f->written);
+    else if (f && off < f->written)
+        rec = f->map + off;
+    if (rec) {
+        uint64_t dlen;
+        int n = tsdb_uvarint(rec + 25, 5, &dlen);
+        if (n > 0) {
+            uint8_t *copy = core_arena_alloc(arena, dlen ? dlen : 1);
+            memcpy(copy, rec + 25 + n, dlen);
+            *len = dlen;
+            out = copy;
+        }
+    }
+    pthread_mutex_unlock(&h->file_mtx);
+    return out;
+}
+
+/* Removes files whose chunks all ended before the head's new mint. */
+static void hfile_drop_before(tsdb_head *h, uint64_t keep_seq)
+{
+    pthread_mutex_lock(&h->file_mtx);
+    size_t k = 0;
+    for (size_t i = 0; i < h->nfiles; i++) {
+        hfile *f = &h->files[i];
+        if (f->seq < keep_seq && i + 1 < h->nfiles) {
+            munmap((void *)f->map, h->file_size);
+            close(f->fd);
+            char path[PATH_MAX];
+            snprintf(path, sizeof path, "%s/%06llu", h->chunks_dir, (unsigned long long)f->seq);
+            unlink(path);
+        } else {
+            h->files[k++] = *f;
+        }
+    }
+    h->nfiles = k;
+    pthread_mutex_unlock(&h->file_mtx);
+}
+
+/* ---- Series */
+
+static uint64_t rangefor(int64_t t, int64_t width)
+{
+    /* The end of the range t falls in, as upstream's rangeForTimestamp. */
+    return (uint64_t)((t / width) * width + width);
+}
+
+static pthread_mutex_t *data_lock(tsdb_head *h, uint64_t ref)
+{
+    return &h->data_mtx[ref % DATA_LOCKS];
+}
+
+tsdb_hseries *tsdb_head_series(tsdb_head *h, uint64_t ref)
+{
+    if (ref == 0 || ref >= (uint64_t)REF_PAGE * REF_PAGES) return NULL;
+    tsdb_hseries **page = __atomic_load_n(&h->refs[ref / REF_PAGE], __ATOMIC_ACQUIRE);
+    if (!page) return NULL;
+    return __atomic_load_n(&page[ref % REF_PAGE], __ATOMIC_ACQUIRE);
+}
+
+static void set_ref(tsdb_head *h, uint64_t ref, tsdb_hseries *s)
+{
+    tsdb_hseries **page = __atomic_load_n(&h->refs[ref / REF_PAGE], __ATOMIC_ACQUIRE);
+    if (!page) {
+        tsdb_hseries **fresh = core_calloc(REF_PAGE, sizeof(*fresh));
+        tsdb_hseries **expected = NULL;
+        if (__atomic_compare_exchange_n(&h->refs[ref / REF_PAGE], &expected, fresh, false,
+                                        __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+            page = fresh;
+        else {
+            free(fresh);
+            page = expected;
+        }
+    }
+    __atomic_store_n(&page[ref % REF_PAGE], s, __ATOMIC_RELEASE);
+}
+
+static tsdb_hseries *series_new(tsdb_head *h, uint64_t ref, const core_labels *ls, uint64_t hash)
+{
+    tsdb_hseries *s = core_calloc(1, sizeof(*s));
+    s->ref = ref;
+    s->hash = hash;
+    s->maxt = INT64_MIN;
+    s->open_mint = INT64_MAX;
+    core_labels *own = core_malloc(sizeof(*own) + ls->len * sizeof(own->v[0]));
+    own->len = ls->len;
+    pthread_mutex_lock(&h->intern_mtx);
+    for (size_t i = 0; i < ls->len; i++) {
+        own->v[i].name = intern(h, ls->v[i].name);
+        own->v[i].value = intern(h, ls->v[i].value);
+    }
+    pthread_mutex_unlock(&h->intern_mtx);
+    s->labels = own;
+    return s;
+}
+
+static void series_free(tsdb_head *h, tsdb_hseries *s)
+{
+    pthread_mutex_lock(&h->intern_mtx);
+    for (size_t i = 0; i < s->labels->len; i++) {
+        unintern(h, s->labels->v[i].name);
+        unintern(h, s->labels->v[i].value);
+    }
+    pthread_mutex_unlock(&h->intern_mtx);
+    free(s->labels);
+    if (s->open) tsdb_xor_destroy(s->open);
+    free(s->open);
+    free(s->mm);
+    free(s);
+}
+
+static void index_series(tsdb_head *h, tsdb_hseries *s)
+{
+    pthread_rwlock_wrlock(&h->post_lock);
+    for (size_t i = 0; i < s->labels->len; i++)
+        postings_add(h, s->labels->v[i].name, s->labels->v[i].value, s->ref);
+    plist_add(&h->all, s->ref);
+    pthread_rwlock_unlock(&h->post_lock);
+}
+
+/* Finds the series with these labels in the stripe; caller holds its mutex. */
+static tsdb_hseries *stripe_find(tsdb_head *h, const core_labels *ls, uint64_t hash)
+{
+    struct tsdb_stripe *st = &h->stripes[hash % STRIPES];
+    if (!st->cap) return NULL;
+    for (tsdb_hseries *s = st->buckets[(hash / STRIPES) & (st->cap - 1)]; s; s = s->next)
+        if (s->hash == hash && core_labels_equal(s->labels, ls)) return s;
+    return NULL;
+}
+
+static void stripe_insert(tsdb_head *h, tsdb_hseries *s)
+{
+    struct tsdb_stripe *st = &h->stripes[s->hash % STRIPES];
+    if (st->n + 1 > st->cap) {
+        size_t ncap = st->cap ? st->cap * 2 : 16;
+        tsdb_hseries **nb = core_calloc(ncap, sizeof(*nb));
+        for (size_t i = 0; i < st->cap; i++)
+            for (tsdb_hseries *e = st->buckets[i], *next; e; e = next) {
+                next = e->next;
+                size_t b = (e->hash / STRIPES) & (ncap - 1);
+                e->next = nb[b];
+                nb[b] = e;
+            }
+        free(st->buckets);
+        st->buckets = nb;
+        st->cap = ncap;
+    }
+    size_t b = (s->hash / STRIPES) & (st->cap - 1);
+    s->next = st->buckets[b];
+    st->buckets[b] = s;
+    st->n++;
+}
+
+static void stripe_remove(tsdb_head *h, tsdb_hseries *s)
+{
+    struct tsdb_stripe *st = &h->stripes[s->hash % STRIPES];
+    tsdb_hseries **pp = &st->buckets[(s->hash / STRIPES) & (st->cap - 1)];
+    while (*pp && *pp != s)
+        pp = &(*pp)->next;
+    if (*pp) {
+        *pp = s->next;
+        st->n--;
+    }
+}
+
+tsdb_hseries *tsdb_head_get_or_create(tsdb_head *h, const core_labels *ls, uint64_t want_ref,
+                                      bool *created)
+{
+    uint64_t hash = core_labels_hash(ls);
+    pthread_mutex_t *mtx = &h->stripes[hash % STRIPES].mtx;
+    pthread_mutex_lock(mtx);
+    tsdb_hseries *s = stripe_find(h, ls, hash);
+    *created = false;
+    if (!s) {
+        uint64_t ref;
+        if (want_ref) {
+            ref = want_ref;
+            uint64_t next = __atomic_load_n(&h->next_ref, __ATOMIC_RELAXED);
+            while (next <= ref &&
+                   !__atomic_compare_exchange_n(&h->next_ref, &next, ref + 1, false,
+                                                __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+            }
+        } else {
+            ref = __atomic_fetch_add(&h->next_ref, 1, __ATOMIC_RELAXED);
+        }
+        s = series_new(h, ref, ls, hash);
+        stripe_insert(h, s);
+        set_ref(h, ref, s);
+        *created = true;
+    }
+    pthread_mutex_unlock(mtx);
+    if (*created) {
+        index_series(h, s);
+        __atomic_fetch_add(&h->nseries, 1, __ATOMIC_RELAXED);
+        __atomic_fetch_add(&h->series_created, 1, __ATOMIC_RELAXED);
+    }
+    return s;
+}
+
+void tsdb_head_alias_ref(tsdb_head *h, uint64_t ref, tsdb_hseries *s)
+{
+    if (!tsdb_head_series(h, ref)) set_ref(h, ref, s);
+    uint64_t next = __atomic_load_n(&h->next_ref, __ATOMIC_RELAXED);
+    while (next <= ref && !__atomic_compare_exchange_n(&h->next_ref, &next, ref + 1, false,
+                                                       __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+    }
+}
+
+/* ---- Appending */
+
+/* Upstream's computeChunkEndTime: the time at which a chunk that spans
+ * [start, cur] after a quarter of its samples will hold about 120, spread so
+ * the chunks up to max are even. */
+static int64_t chunk_end(int64_t start, int64_t cur, int64_t max, int64_t ratio)
+{
+    double n = (double)(max - start) / ((double)(cur - start + 1) * (double)ratio);
+    if (n <= 1) return max;
+    return (int64_t)((double)start + (double)(max - start) / floor(n));
+}
+
+/* Moves the open chunk to a chunk file.  Caller holds the series' data lock. */
+static int cut_open(tsdb_head *h, tsdb_hseries *s, core_err *err)
+{
+    size_t len;
+    const uint8_t *data = tsdb_xor_bytes(s->open, &len);
+    uint64_t ref = 0;
+    if (h->chunks_dir) {
+        if (hfile_write(h, s->ref, s->open_mint, s->maxt, data, len, &ref, err) < 0) return -1;
+    }
+    if (s->nmm == s->capmm) {
+        s->capmm = s->capmm ? s->capmm * 2 : 2;
+        s->mm = core_reallocarray(s->mm, s->capmm, sizeof(*s->mm));
+    }
+    tsdb_hchunk *c = &s->mm[s->nmm++];
+    *c = (tsdb_hchunk){.ref = ref, .mint = s->open_mint, .maxt = s->maxt};
+    if (!h->chunks_dir) { /* kept in memory: hand the open chunk's buffer over */
+        c->mem = s->open->b.buf;
+        c->len = (uint32_t)len;
+        s->open->b.buf = NULL;
+        s->open->b.cap = 0;
+    }
+    tsdb_xor_destroy(s->open);
+    tsdb_xor_init(s->open);
+    s->open_mint = INT64_MAX;
+    __atomic_fetch_add(&h->chunks_cut, 1, __ATOMIC_RELAXED);
+    return 0;
+}
+
+int tsdb_head_check(tsdb_head *h, tsdb_hseries *s, int64_t t, uint64_t vbits)
+{
+    if (t < __atomic_load_n(&h->min_valid, __ATOMIC_RELAXED)) return TSDB_APPEND_OUT_OF_BOUNDS;
+    pthread_mutex_t *mtx = data_lock(h, s->ref);
+    pthread_mutex_lock(mtx);
+    int rc = 0;
+    if (t < s->maxt)
+        rc = TSDB_APPEND_OUT_OF_ORDER;
+    else if (t == s->maxt && vbits != s->last_v)
+        rc = TSDB_APPEND_DUPLICATE;
+    pthread_mutex_unlock(mtx);
+    return rc;
+}
+
+int tsdb_head_append(tsdb_head *h, tsdb_hseries *s, int64_t t, uint64_t vbits, core_err *err)
+{
+    if (t < __atomic_load_n(&h->min_valid, __ATOMIC_RELAXED)) return TSDB_APPEND_OUT_OF_BOUNDS;
+    pthread_mutex_t *mtx = data_lock(h, s->ref);
+    pthread_mutex_lock(mtx);
+    int rc = 0;
+    if (t < s->maxt) {
+        rc = TSDB_APPEND_OUT_OF_ORDER;
+        goto out;
+    }
+    if (t == s->maxt) { /* a repeat of the last sample is dropped; another value is refused */
+        rc = vbits == s->last_v ? TSDB_APPEND_REPEAT : TSDB_APPEND_DUPLICATE;
+        goto out;
+    }
+    if (!s->open) {
+        s->open = core_malloc(sizeof(*s->open));
+        tsdb_xor_init(s->open);
+    }
+    uint16_t n = tsdb_xor_num_samples(s->open);
+    if (n > 0 && (t >= s->next_at || n >= 2 * CHUNK_TARGET)) {
+        if (cut_open(h, s, err) < 0) {
+            rc = -1;
+            goto out;
+        }
+        n = 0;
+    }
+    if (n == 0) {
+        s->open_mint = t;
+        s->next_at = (int64_t)rangefor(t, h->chunk_range);
+    }
+    if (tsdb_xor_append_bits(s->open, t, vbits, err) < 0) {
+        rc = -1;
+        goto out;
+    }
+    n++;
+    s->maxt = t;
+    s->last_v = vbits;
+    if (n == CHUNK_TARGET / 4) s->next_at = chunk_end(s->open_mint, t, s->next_at, 4);
+    int64_t cur = __atomic_load_n(&h->maxt, __ATOMIC_RELAXED);
+    while (t > cur && !__atomic_compare_exchange_n(&h->maxt, &cur, t, false, __ATOMIC_RELAXED,
+                                                   __ATOMIC_RELAXED)) {
+    }
+    cur = __atomic_load_n(&h->mint, __ATOMIC_RELAXED);
+    while (t < cur && !__atomic_compare_exchange_n(&h->mint, &cur, t, false, __ATOMIC_RELAXED,
+                                                   __ATOMIC_RELAXED)) {
+    }
+out:
+    pthread_mutex_unlock(mtx);
+    return rc;
+}
+
+/* ---- Life cycle */
+
+tsdb_head *tsdb_head_new(const tsdb_head_opts *o, core_err *err)
+{
+    tsdb_head *h = core_calloc(1, sizeof(*h));
+    h->chunk_range = o->chunk_range > 0 ? o->chunk_range : TSDB_DEFAULT_BLOCK_MS;
+    h->file_size = o->chunk_file_size ? o->chunk_file_size : TSDB_HEAD_CHUNK_FILE_SIZE;
+    h->next_ref = 1;
+    h->mint = INT64_MAX;
+    h->maxt = INT64_MIN;
+    h->min_valid = INT64_MIN;
+    h->stripes = core_calloc(STRIPES, sizeof(*h->stripes));
+    for (size_t i = 0; i < STRIPES; i++)
+        pthread_mutex_init(&h->stripes[i].mtx, NULL);
+    h->data_mtx = core_calloc(DATA_LOCKS, sizeof(*h->data_mtx));
+    for (size_t i = 0; i < DATA_LOCKS; i++)
+        pthread_mutex_init(&h->data_mtx[i], NULL);
+    h->refs = core_calloc(REF_PAGES, sizeof(*h->refs));
+    pthread_mutex_init(&h->intern_mtx, NULL);
+    pthread_mutex_init(&h->file_mtx, NULL);
+    pthread_rwlock_init(&h->post_lock, NULL);
+    pthread_rwlock_init(&h->gc, NULL);
+    if (o->chunks_dir) {
+        h->chunks_dir = core_strdup(o->chunks_dir);
+        if (mkdir(h->chunks_dir, 0777) < 0 && errno != EEXIST) {
+            core_err_set(err, "create %s: %s", h->chunks_dir, strerror(errno));
+            tsdb_head_free(h);
+            return NULL;
+        }
+        uint64_t last = 0;
+        if (tsdb_segfiles_last_seq(h->chunks_dir, &last, err) < 0) {
+            tsdb_head_free(h);
+            return NULL;
+        }
+        h->first_seq = last + 1;
+        h->buf = core_malloc(FILE_BUF);
+    }
+    return h;
+}
+
+void tsdb_head_free(tsdb_head *h)
+{
+    if (!h) return;
+    core_err ferr = {{0}};
+    pthread_mutex_lock(&h->file_mtx);
+    if (hfile_flush(h, &ferr) < 0) core_error("tsdb", "Cannot write head chunks", "err", ferr.msg);
+    for (size_t i = 0; i < h->nfiles; i++) {
+        munmap((void *)h->files[i].map, h->file_size);
+        fsync(h->files[i].fd);
+        close(h->files[i].fd);
+    }
+    pthread_mutex_unlock(&h->file_mtx);
+    free(h->files);
+    /* Aliases (WAL replay) first, while every series is still alive. */
+    for (uint64_t p = 0; p < REF_PAGES && h->refs; p++)
+        for (uint64_t i = 0; h->refs[p] && i < REF_PAGE; i++)
+            if (h->refs[p][i] && h->refs[p][i]->ref != p * REF_PAGE + i) h->refs[p][i] = NULL;
+    for (uint64_t p = 0; p < REF_PAGES && h->refs; p++) {
+        if (!h->refs[p]) continue;
+        for (uint64_t i = 0; i < REF_PAGE; i++) {
+            tsdb_hseries *s = h->refs[p][i];
+            if (!s) continue;
+            for (uint32_t c = 0; c < s->nmm; c++)
+                free(s->mm[c].mem);
+            series_free(h, s);
+        }
+        free(h->refs[p]);
+    }
+    free(h->refs);
+    for (size_t i = 0; h->stripes && i < STRIPES; i++) {
+        free(h->stripes[i].buckets);
+        pthread_mutex_destroy(&h->stripes[i].mtx);
+    }
+    free(h->stripes);
+    for (size_t i = 0; h->data_mtx && i < DATA_LOCKS; i++)
+        pthread_mutex_destroy(&h->data_mtx[i]);
+    free(h->data_mtx);
+    for (size_t i = 0; i < h->pcap; i++)
+        for (pentry *e = h->ptab[i], *next; e; e = next) {
+            next = e->next;
+            free(e->refs.refs);
+            free(e);
+        }
+    free(h->ptab);
+    for (size_t i = 0; i < TSDB_HEAD_NAMES; i++)
+        for (nentry *e = h->ntab[i], *next; e; e = next) {
+            next = e->next;
+            free(e->values);
+            free(e);
+        }
+    free(h->all.refs);
+    for (size_t i = 0; i < h->icap; i++)
+        for (istr *e = h->itab[i], *next; e; e = next) {
+            next = e->next;
+            free(e);
+        }
+    free(h->itab);
+    pthread_mutex_destroy(&h->intern_mtx);
+    pthread_mutex_destroy(&h->file_mtx);
+    pthread_rwlock_destroy(&h->post_lock);
+    pthread_rwlock_destroy(&h->gc);
+    free(h->chunks_dir);
+    free(h->buf);
+    free(h);
+}
+
+void tsdb_head_read_lock(tsdb_head *h)
+{
+    pthread_rwlock_rdlock(&h->gc);
+}
+
+void tsdb_head_read_unlock(tsdb_head *h)
+{
+    pthread_rwlock_unlock(&h->gc);
+}
+
+/* ---- Reading */
+
+/* Copies the chunks of s overlapping [mint, maxt] into the arena (a snapshot
+ * that later appends and truncations cannot disturb); returns their count. */
+static size_t copy_chunks(tsdb_head *h, tsdb_hseries *s, int64_t mint, int64_t maxt,
+                          core_arena *arena, tsdb_chunk_meta **metas, const uint8_t ***bytes,
+                          uint32_t **lens)
+{
+    pthread_mutex_t *mtx = data_lock(h, s->ref);
+    pthread_mutex_lock(mtx);
+    size_t total = s->nmm + 1, n = 0;
+    tsdb_chunk_meta *cm = core_arena_calloc(arena, total, sizeof(*cm));
+    const uint8_t **b = core_arena_calloc(arena, total, sizeof(*b));
+    uint32_t *l = core_arena_calloc(arena, total, sizeof(*l));
+    for (uint32_t c = 0; c < s->nmm; c++) {
+        const tsdb_hchunk *hc = &s->mm[c];
+        if (hc->maxt < mint || hc->mint > maxt) continue;
+        size_t len = 0;
+        const uint8_t *data;
+        if (hc->mem) {
+            uint8_t *copy = core_arena_alloc(arena, hc->len);
+            memcpy(copy, hc->mem, hc->len);
+            data = copy;
+            len = hc->len;
+        } else {
+            data = hfile_read(h, hc->ref, &len, arena);
+        }
+        if (!data) continue;
+        cm[n] = (tsdb_chunk_meta){.mint = hc->mint, .maxt = hc->maxt};
+        b[n] = data;
+        l[n++] = (uint32_t)len;
+    }
+    if (s->open && tsdb_xor_num_samples(s->open) && s->maxt >= mint && s->open_mint <= maxt) {
+        size_t len;
+        const uint8_t *data = tsdb_xor_bytes(s->open, &len);
+        uint8_t *copy = core_arena_alloc(arena, len);
+        memcpy(copy, data, len);
+        cm[n] = (tsdb_chunk_meta){.mint = s->open_mint, .maxt = s->maxt};
+        b[n] = copy;
+        l[n++] = (uint32_t)len;
+    }
+    pthread_mutex_unlock(mtx);
+    *metas = cm;
+    *bytes = b;
+    *lens = l;
+    return n;
+}
+
+/* The refs of the series matching every matcher, as the block querier
+ * computes them (see querier.c); caller holds post_lock shared. */
+static void head_refs(tsdb_head *h, const tsdb_matcher *m, size_t nm, tsdb_refset *out)
+{
+    bool have = false;
+    tsdb_refset tmp = {0};
+    const char *empty = "";
+    for (size_t pass = 0; pass < 2; pass++) {
+        for (size_t i = 0; i < nm; i++) {
+            bool matches_empty = tsdb_matcher_matches(&m[i], tsdb_str_c(empty));
+            if (matches_empty != (pass == 1)) continue;
+            if (pass == 1 && !out->n) break;
+            tmp.n = 0;
+            tsdb_refset *dst = pass == 0 && !have ? out : &tmp;
+            /* pass 0: series whose value is accepted; pass 1: rejected. */
+            const char *name = interned(h, m[i].name.p, m[i].name.len);
+            nentry *ne = name ? nentry_find(h, name) : NULL;
+            for (uint32_t v = 0; ne && v < ne->n; v++) {
+                const char *val = ne->values[v];
+                if (tsdb_matcher_matches(&m[i], tsdb_str_c(val)) != (pass == 0)) continue;
+                pentry *pe = pentry_find(h, name, val);
+                for (uint32_t k = 0; pe && k < pe->refs.n; k++)
+                    tsdb_refset_push(dst, pe->refs.refs[k]);
+            }
+            tsdb_refset_normalize(dst);
+            if (pass == 0) {
+                if (have) tsdb_refset_merge(out, &tmp, true);
+                have = true;
+            } else {
+                tsdb_refset_merge(out, &tmp, false);
+            }
+        }
+        if (pass == 0 && !have)
+            for (uint32_t k = 0; k < h->all.n; k++)
+                tsdb_refset_push(out, h->all.refs[k]);
+    }
+    free(tmp.v);
+}
+
+int tsdb_head_select(tsdb_head *h, const tsdb_matcher *m, size_t nm, int64_t mint, int64_t maxt,
+                     core_arena *arena, tsdb_head_found **out, size_t *nout, core_err *err)
+{
+    (void)err;
+    tsdb_refset refs = {0};
+    pthread_rwlock_rdlock(&h->post_lock);
+    head_refs(h, m, nm, &refs);
+    pthread_rwlock_unlock(&h->post_lock);
+    tsdb_head_found *f = core_arena_calloc(arena, refs.n ? refs.n : 1, sizeof(*f));
+    size_t n = 0;
+    for (size_t i = 0; i < refs.n; i++) {
+        tsdb_hseries *s = tsdb_head_series(h, refs.v[i]);
+        if (!s || s->ref != refs.v[i]) continue;
+        tsdb_chunk_meta *cm;
+        const uint8_t **bytes;
+        uint32_t *lens;
+        size_t k = copy_chunks(h, s, mint, maxt, arena, &cm, &bytes, &lens);
+        if (!k) continue;
+        f[n++] = (tsdb_head_found){
+            .labels = s->labels,
+            .part = {.chunks = cm, .nchunks = k, .bytes = bytes, .lens = lens},
+        };
+    }
+    free(refs.v);
+    *out = f;
+    *nout = n;
+    return 0;
+}
+
+/* ---- Truncation */
+
+void tsdb_head_truncate(tsdb_head *h, int64_t mint)
+{
+    pthread_rwlock_wrlock(&h->gc);
+    if (mint > h->min_valid) __atomic_store_n(&h->min_valid, mint, __ATOMIC_RELAXED);
+    uint64_t keep_seq = UINT64_MAX;
+    int64_t newmin = INT64_MAX;
+    uint64_t top = __atomic_load_n(&h->next_ref, __ATOMIC_RELAXED);
+    for (uint64_t ref = 1; ref < top; ref++) {
+        tsdb_hseries *s = tsdb_head_series(h, ref);
+        if (!s) continue;
+        if (s->ref != ref) { /* an alias from WAL replay: drop it */
+            set_ref(h, ref, NULL);
+            continue;
+        }
+        uint32_t k = 0;
+        for (uint32_t c = 0; c < s->nmm; c++) {
+            if (s->mm[c].maxt < mint) {
+                free(s->mm[c].mem);
+                continue;
+            }
+            s->mm[k++] = s->mm[c];
+        }
+        s->nmm = k;
+        for (uint32_t c = 0; c < s->nmm; c++)
+            if (!s->mm[c].mem && s->mm[c].ref >> 32 < keep_seq) keep_seq = s->mm[c].ref >> 32;
+        bool open = s->open && tsdb_xor_num_samples(s->open);
+        if (!s->nmm && (!open || s->maxt < mint)) {
+            /* No data left in the head: the series goes (upstream's gc). */
+            pthread_mutex_lock(&h->stripes[s->hash % STRIPES].mtx);
+            stripe_remove(h, s);
+            pthread_mutex_unlock(&h->stripes[s->hash % STRIPES].mtx);
+            pthread_rwlock_wrlock(&h->post_lock);
+            for (size_t i = 0; i < s->labels->len; i++)
+                postings_del(h, s->labels->v[i].name, s->labels->v[i].value, s->ref);
+            plist_del(&h->all, s->ref);
+            pthread_rwlock_unlock(&h->post_lock);
+            set_ref(h, ref, NULL);
+            series_free(h, s);
+            __atomic_fetch_sub(&h->nseries, 1, __ATOMIC_RELAXED);
+            __atomic_fetch_add(&h->series_removed, 1, __ATOMIC_RELAXED);
+            continue;
+        }
+        int64_t smin = s->nmm ? s->mm[0].mint : s->open_mint;
+        if (smin < newmin) newmin = smin;
+    }
+    if (h->chunks_dir) hfile_drop_before(h, keep_seq);
+    h->mint = newmin < mint ? mint : newmin;
+    if (newmin == INT64_MAX) h->mint = INT64_MAX;
+    pthread_rwlock_unlock(&h->gc);
+}
+
+/* ---- Walking every series (compaction, checkpoints, stats) */
+
+void tsdb_head_each(tsdb_head *h, void (*fn)(void *ctx, tsdb_hseries *s), void *ctx)
+{
+    uint64_t top = __atomic_load_n(&h->next_ref, __ATOMIC_RELAXED);
+    for (uint64_t ref = 1; ref < top; ref++) {
+        tsdb_hseries *s = tsdb_head_series(h, ref);
+        if (s && s->ref == ref) fn(ctx, s);
+    }
+}
+
+size_t tsdb_head_series_chunks(tsdb_head *h, tsdb_hseries *s, int64_t mint, int64_t maxt,
+                               core_arena *arena, tsdb_chunk_meta **metas, const uint8_t ***bytes,
+                               uint32_t **lens)
+{
+    return copy_chunks(h, s, mint, maxt, arena, metas, bytes, lens);
+}
+
+int tsdb_head_flush(tsdb_head *h, core_err *err)
+{
+    pthread_mutex_lock(&h->file_mtx);
+    int rc = hfile_flush(h, err);
+    pthread_mutex_unlock(&h->file_mtx);
+    return rc;
+}
+
+tsdb_head_stats tsdb_head_get_stats(tsdb_head *h)
+{
+    return (tsdb_head_stats){
+        .series = __atomic_load_n(&h->nseries, __ATOMIC_RELAXED),
+        .series_created = __atomic_load_n(&h->series_created, __ATOMIC_RELAXED),
+        .series_removed = __atomic_load_n(&h->series_removed, __ATOMIC_RELAXED),
+        .chunks_cut = __atomic_load_n(&h->chunks_cut, __ATOMIC_RELAXED),
+        .mint = __atomic_load_n(&h->mint, __ATOMIC_RELAXED),
+        .maxt = __atomic_load_n(&h->maxt, __ATOMIC_RELAXED),
+    };
+}
+
+void tsdb_head_set_min_valid(tsdb_head *h, int64_t mint)
+{
+    __atomic_store_n(&h->min_valid, mint, __ATOMIC_RELAXED);
+}
+
+uint64_t tsdb_hseries_ref(const tsdb_hseries *s)
+{
+    return s->ref;
+}
+
+const core_labels *tsdb_hseries_labels(const tsdb_hseries *s)
+{
+    return s->labels;
+}
+
+/* ---- Label names and values */
+
+static int cmp_cstr(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+size_t tsdb_head_label_names(tsdb_head *h, core_arena *arena, const char ***out)
+{
+    pthread_rwlock_rdlock(&h->post_lock);
+    const char **v = core_arena_calloc(arena, h->nnames ? h->nnames : 1, sizeof(*v));
+    size_t n = 0;
+    for (size_t i = 0; i < TSDB_HEAD_NAMES; i++)
+        for (nentry *e = h->ntab[i]; e; e = e->next)
+            v[n++] = core_arena_strdup(arena, e->name);
+    pthread_rwlock_unlock(&h->post_lock);
+    qsort(v, n, sizeof(*v), cmp_cstr);
+    *out = v;
+    return n;
+}
+
+size_t tsdb_head_label_values(tsdb_head *h, const char *name, core_arena *arena, const char ***out)
+{
+    const char *iname = interned(h, name, strlen(name));
+    pthread_rwlock_rdlock(&h->post_lock);
+    nentry *ne = iname ? nentry_find(h, iname) : NULL;
+    size_t n = ne ? ne->n : 0;
+    const char **v = core_arena_calloc(arena, n ? n : 1, sizeof(*v));
+    for (size_t i = 0; i < n; i++)
+        v[i] = core_arena_strdup(arena, ne->values[i]);
+    pthread_rwlock_unlock(&h->post_lock);
+    qsort(v, n, sizeof(*v), cmp_cstr);
+    *out = v;
+    return n;
+}
