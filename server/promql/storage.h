@@ -49,7 +49,33 @@ struct pql_storage {
      * have a sample in [mint, maxt], sorted by labels.  Returns 0, or -1 with err. */
     int (*select)(pql_storage *s, const pql_matcher *m, size_t nm, int64_t mint, int64_t maxt,
                   core_arena *arena, pql_series **out, size_t *nout, core_err *err);
+    /* The label names of the series that match every matcher (nm 0: of every
+     * series) within [mint, maxt], sorted, each once, the empty name never:
+     * *out gets an array of NUL-terminated strings, array and strings in the
+     * arena.  How finely [mint, maxt] is applied is the storage's business, as
+     * upstream's (whole blocks for the TSDB's blocks, series for the in-memory
+     * store).  May be NULL: see pql_storage_label_names.  Returns 0, or -1. */
+    int (*label_names)(pql_storage *s, const pql_matcher *m, size_t nm, int64_t mint, int64_t maxt,
+                       core_arena *arena, const char ***out, size_t *nout, core_err *err);
+    /* The values of label `name` in the same series, sorted, each once, the
+     * empty value never (a series without the label has none).  May be NULL. */
+    int (*label_values)(pql_storage *s, const char *name, const pql_matcher *m, size_t nm,
+                        int64_t mint, int64_t maxt, core_arena *arena, const char ***out,
+                        size_t *nout, core_err *err);
 };
+
+/* Calls s->label_names, or when a storage leaves it NULL, derives the names
+ * from select() over [mint, maxt] (every series when nm is 0). */
+int pql_storage_label_names(pql_storage *s, const pql_matcher *m, size_t nm, int64_t mint,
+                            int64_t maxt, core_arena *arena, const char ***out, size_t *nout,
+                            core_err *err);
+/* Calls s->label_values, or derives the values from select() likewise. */
+int pql_storage_label_values(pql_storage *s, const char *name, const pql_matcher *m, size_t nm,
+                             int64_t mint, int64_t maxt, core_arena *arena, const char ***out,
+                             size_t *nout, core_err *err);
+/* Sorts n strings bytewise and drops repeats; returns the count kept.  For
+ * implementations of label_names and label_values. */
+size_t pql_strings_sort_unique(const char **v, size_t n);
 
 /* Compiles matcher `m` (=~ or !~) into a PCRE2 code; NULL with err on a bad
  * regex.  Free with pql_regex_free. */

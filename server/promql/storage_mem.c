@@ -1,11 +1,15 @@
 /*
  * storage_mem.c - the in-memory pql_storage used by tests and the conformance
- * runner, and the matcher helpers every storage shares.
+ * runner, and the helpers every storage shares (matchers, label name and
+ * value lookups derived from select()).
  *
  * Series live in one growable array, each with its own arrays of timestamps
  * and values; select() scans every series (tests hold a few hundred at most)
  * and hands out iterators that binary-search on seek.  Regex matchers are
- * compiled once per select() call.
+ * compiled once per call.  label_names() and label_values() apply the time
+ * range per series (a series counts when it has a sample in [mint, maxt]),
+ * which is finer than upstream's head, which only checks the head's range as
+ * a whole; for a test store the finer rule is the useful one.
  */
 #include "promql/storage.h"
 
@@ -85,11 +89,19 @@ bool pql_matcher_matches(const pql_matcher *m, const void *re, const char *value
 
 static int mem_select(pql_storage *st, const pql_matcher *m, size_t nm, int64_t mint, int64_t maxt,
                       core_arena *arena, pql_series **out, size_t *nout, core_err *err);
+static int mem_label_names(pql_storage *st, const pql_matcher *m, size_t nm, int64_t mint,
+                           int64_t maxt, core_arena *arena, const char ***out, size_t *nout,
+                           core_err *err);
+static int mem_label_values(pql_storage *st, const char *name, const pql_matcher *m, size_t nm,
+                            int64_t mint, int64_t maxt, core_arena *arena, const char ***out,
+                            size_t *nout, core_err *err);
 
 pql_mem_storage *pql_mem_storage_new(void)
 {
     pql_mem_storage *ms = core_calloc(1, sizeof *ms);
     ms->iface.select = mem_select;
+    ms->iface.label_names = mem_label_names;
+    ms->iface.label_values = mem_label_values;
     return ms;
 }
 
@@ -197,15 +209,32 @@ static int cmp_series(const void *a, const void *b)
     return core_labels_compare(((const pql_series *)a)->labels, ((const pql_series *)b)->labels);
 }
 
+/* Compiles the regexes of m into re[] (NULL for the others); frees what it
+ * compiled and returns -1 on a bad one. */
+static int compile_all(const pql_matcher *m, size_t nm, void **re, core_err *err)
+{
+    for (size_t i = 0; i < nm; i++)
+        if (m[i].type == PQL_MATCH_RE || m[i].type == PQL_MATCH_NRE)
+            if (!(re[i] = pql_regex_compile(&m[i], err))) {
+                while (i-- > 0)
+                    if (re[i]) pql_regex_free(re[i]), re[i] = NULL;
+                return -1;
+            }
+    return 0;
+}
+
+static void free_all(void **re, size_t nm)
+{
+    for (size_t i = 0; i < nm; i++)
+        if (re[i]) pql_regex_free(re[i]);
+}
+
 static int mem_select(pql_storage *st, const pql_matcher *m, size_t nm, int64_t mint, int64_t maxt,
                       core_arena *arena, pql_series **out, size_t *nout, core_err *err)
 {
     pql_mem_storage *ms = (pql_mem_storage *)st;
     void **re = core_arena_calloc(arena, nm + 1, sizeof *re);
-    int rc = 0;
-    for (size_t i = 0; i < nm && rc == 0; i++)
-        if (m[i].type == PQL_MATCH_RE || m[i].type == PQL_MATCH_NRE)
-            if (!(re[i] = pql_regex_compile(&m[i], err))) rc = -1;
+    int rc = compile_all(m, nm, re, err);
     *out = core_arena_calloc(arena, ms->n + 1, sizeof **out);
     *nout = 0;
     for (size_t i = 0; i < ms->n && rc == 0; i++) {
@@ -215,10 +244,116 @@ static int mem_select(pql_storage *st, const pql_matcher *m, size_t nm, int64_t 
         o->labels = s->labels;
         o->it = (pql_iter){.seek = it_seek, .next = it_next, .impl = s};
     }
-    for (size_t i = 0; i < nm; i++)
-        if (re[i]) pql_regex_free(re[i]);
+    free_all(re, nm);
     if (rc == 0) qsort(*out, *nout, sizeof **out, cmp_series);
     return rc;
+}
+
+/* Label names (name NULL) or values of `name` of the matching series with a
+ * sample in [mint, maxt]. */
+static int mem_labels(pql_mem_storage *ms, const char *name, const pql_matcher *m, size_t nm,
+                      int64_t mint, int64_t maxt, core_arena *arena, const char ***out,
+                      size_t *nout, core_err *err)
+{
+    void **re = core_arena_calloc(arena, nm + 1, sizeof *re);
+    if (compile_all(m, nm, re, err) < 0) return -1;
+    size_t n = 0, cap = 16;
+    const char **v = core_calloc(cap, sizeof *v);
+    for (size_t i = 0; i < ms->n; i++) {
+        const mem_series *s = &ms->s[i];
+        if (!has_sample_in(s, mint, maxt) || !series_matches(s, m, re, nm)) continue;
+        for (size_t l = 0; l < s->labels->len; l++) {
+            const core_label *lb = &s->labels->v[l];
+            if (name && strcmp(lb->name, name) != 0) continue;
+            const char *str = name ? lb->value : lb->name;
+            if (!str[0]) continue;
+            if (n == cap) v = core_reallocarray(v, cap *= 2, sizeof *v);
+            v[n++] = str;
+        }
+    }
+    free_all(re, nm);
+    n = pql_strings_sort_unique(v, n);
+    *out = core_arena_calloc(arena, n + 1, sizeof **out);
+    for (size_t i = 0; i < n; i++)
+        (*out)[i] = core_arena_strdup(arena, v[i]);
+    *nout = n;
+    free(v);
+    return 0;
+}
+
+static int mem_label_names(pql_storage *st, const pql_matcher *m, size_t nm, int64_t mint,
+                           int64_t maxt, core_arena *arena, const char ***out, size_t *nout,
+                           core_err *err)
+{
+    return mem_labels((pql_mem_storage *)st, NULL, m, nm, mint, maxt, arena, out, nout, err);
+}
+
+static int mem_label_values(pql_storage *st, const char *name, const pql_matcher *m, size_t nm,
+                            int64_t mint, int64_t maxt, core_arena *arena, const char ***out,
+                            size_t *nout, core_err *err)
+{
+    return mem_labels((pql_mem_storage *)st, name, m, nm, mint, maxt, arena, out, nout, err);
+}
+
+/* ---- Helpers for every storage */
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+size_t pql_strings_sort_unique(const char **v, size_t n)
+{
+    if (n < 2) return n;
+    qsort(v, n, sizeof *v, cmp_str);
+    size_t k = 1;
+    for (size_t i = 1; i < n; i++)
+        if (strcmp(v[i], v[k - 1]) != 0) v[k++] = v[i];
+    return k;
+}
+
+/* The fallback of both lookups: select() and read the labels. */
+static int labels_by_select(pql_storage *s, const char *name, const pql_matcher *m, size_t nm,
+                            int64_t mint, int64_t maxt, core_arena *arena, const char ***out,
+                            size_t *nout, core_err *err)
+{
+    pql_series *series;
+    size_t ns;
+    if (s->select(s, m, nm, mint, maxt, arena, &series, &ns, err) < 0) return -1;
+    size_t n = 0, cap = 16;
+    const char **v = core_arena_calloc(arena, cap, sizeof *v);
+    for (size_t i = 0; i < ns; i++)
+        for (size_t l = 0; l < series[i].labels->len; l++) {
+            const core_label *lb = &series[i].labels->v[l];
+            if (name && strcmp(lb->name, name) != 0) continue;
+            const char *str = name ? lb->value : lb->name;
+            if (!str[0]) continue;
+            if (n == cap) {
+                const char **nv = core_arena_calloc(arena, cap * 2, sizeof *nv);
+                memcpy(nv, v, n * sizeof *v);
+                v = nv, cap *= 2;
+            }
+            v[n++] = str;
+        }
+    *out = v;
+    *nout = pql_strings_sort_unique(v, n);
+    return 0;
+}
+
+int pql_storage_label_names(pql_storage *s, const pql_matcher *m, size_t nm, int64_t mint,
+                            int64_t maxt, core_arena *arena, const char ***out, size_t *nout,
+                            core_err *err)
+{
+    if (s->label_names) return s->label_names(s, m, nm, mint, maxt, arena, out, nout, err);
+    return labels_by_select(s, NULL, m, nm, mint, maxt, arena, out, nout, err);
+}
+
+int pql_storage_label_values(pql_storage *s, const char *name, const pql_matcher *m, size_t nm,
+                             int64_t mint, int64_t maxt, core_arena *arena, const char ***out,
+                             size_t *nout, core_err *err)
+{
+    if (s->label_values) return s->label_values(s, name, m, nm, mint, maxt, arena, out, nout, err);
+    return labels_by_select(s, name, m, nm, mint, maxt, arena, out, nout, err);
 }
 
 pql_storage *pql_mem_storage_iface(pql_mem_storage *ms)

@@ -6,6 +6,17 @@
  * here with PCRE2, as storage_mem.c compiles them, and matched fully anchored
  * through a callback, so tsdb needs no regex engine), asks the querier and
  * wraps each series' tsdb_qiter, kept in the query's arena, as a pql_iter.
+ *
+ * label_names() and label_values() work block by block, as upstream's
+ * blockQuerier does: a block counts when it overlaps [mint, maxt] (closed
+ * interval, upstream's OverlapsClosedInterval), and within it the time range
+ * is not looked at again.  Without matchers the answer comes straight from
+ * the index's postings offset table (names, and each name's values); with
+ * matchers the block's matching series are selected over the whole block and
+ * their labels read.  Upstream reads the postings there and so also counts a
+ * series whose every chunk a tombstone deletes; this adapter's select() drops
+ * such series first - a deliberate difference in a corner.  The blocks'
+ * answers are merged, sorted and made unique.
  */
 #include "promql/storage.h"
 #include "tsdb/tsdb.h"
@@ -49,12 +60,14 @@ static bool it_seek(pql_iter *it, int64_t t)
     return true;
 }
 
-static int tsdb_select(pql_storage *st, const pql_matcher *m, size_t nm, int64_t mint, int64_t maxt,
-                       core_arena *arena, pql_series **out, size_t *nout, core_err *err)
+/* The parser's matchers as tsdb's, regexes compiled (free with free_matchers
+ * whatever it returns). */
+static int to_tsdb_matchers(const pql_matcher *m, size_t nm, core_arena *arena, tsdb_matcher **out,
+                            core_err *err)
 {
-    pql_tsdb_storage *ts = (pql_tsdb_storage *)st;
     tsdb_matcher *tm = core_arena_calloc(arena, nm + 1, sizeof *tm);
     int rc = 0;
+    *out = tm;
     for (size_t i = 0; i < nm; i++) {
         static const tsdb_match_type types[] = {
             [PQL_MATCH_EQ] = TSDB_MATCH_EQ,
@@ -71,11 +84,25 @@ static int tsdb_select(pql_storage *st, const pql_matcher *m, size_t nm, int64_t
         if (rc == 0 && (m[i].type == PQL_MATCH_RE || m[i].type == PQL_MATCH_NRE))
             if (!(tm[i].ctx = pql_regex_compile(&m[i], err))) rc = -1;
     }
+    return rc;
+}
+
+static void free_matchers(tsdb_matcher *tm, size_t nm)
+{
+    for (size_t i = 0; i < nm; i++)
+        if (tm[i].ctx) pql_regex_free(tm[i].ctx);
+}
+
+static int tsdb_select(pql_storage *st, const pql_matcher *m, size_t nm, int64_t mint, int64_t maxt,
+                       core_arena *arena, pql_series **out, size_t *nout, core_err *err)
+{
+    pql_tsdb_storage *ts = (pql_tsdb_storage *)st;
+    tsdb_matcher *tm;
+    int rc = to_tsdb_matchers(m, nm, arena, &tm, err);
     tsdb_qseries *qs = NULL;
     size_t n = 0;
     if (rc == 0) rc = tsdb_querier_select(&ts->q, tm, nm, mint, maxt, arena, &qs, &n, err);
-    for (size_t i = 0; i < nm; i++)
-        if (tm[i].ctx) pql_regex_free(tm[i].ctx);
+    free_matchers(tm, nm);
     if (rc < 0) return -1;
     *out = core_arena_calloc(arena, n + 1, sizeof **out);
     *nout = n;
@@ -88,6 +115,104 @@ static int tsdb_select(pql_storage *st, const pql_matcher *m, size_t nm, int64_t
     return 0;
 }
 
+/* ---- Label names and values */
+
+/* A growable list of strings in an arena. */
+typedef struct strlist {
+    const char **v;
+    size_t n, cap;
+} strlist;
+
+static void strlist_push(strlist *l, core_arena *arena, const char *p, size_t len)
+{
+    if (len == 0) return;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 64;
+        const char **nv = core_arena_calloc(arena, cap + 1, sizeof *nv);
+        if (l->n) memcpy(nv, l->v, l->n * sizeof *nv);
+        l->v = nv, l->cap = cap;
+    }
+    l->v[l->n++] = core_arena_strndup(arena, p, len);
+}
+
+/* Names (name NULL) or values of `name` in block b, without matchers: the
+ * index's own tables. */
+static void block_labels_all(const tsdb_block *b, const char *name, core_arena *arena, strlist *l)
+{
+    if (!name) {
+        size_t n;
+        const tsdb_index_name *names = tsdb_index_label_names(&b->index, &n);
+        for (size_t i = 0; i < n; i++)
+            strlist_push(l, arena, names[i].name.p, names[i].name.len);
+        return;
+    }
+    size_t n;
+    const tsdb_index_entry *e = tsdb_index_label_values(&b->index, tsdb_str_c(name), &n);
+    for (size_t i = 0; i < n; i++)
+        strlist_push(l, arena, e[i].value.p, e[i].value.len);
+}
+
+/* The same among the series of block b that match tm: selected over the whole
+ * block (a querier over that block alone), labels read.  The series live in a
+ * scratch arena; only the strings kept are copied out. */
+static int block_labels_matching(const tsdb_block *b, const char *name, const tsdb_matcher *tm,
+                                 size_t nm, core_arena *arena, strlist *l, core_err *err)
+{
+    tsdb_querier one = {.blocks = (tsdb_block *)b, .n = 1};
+    core_arena scratch = {0};
+    tsdb_qseries *qs;
+    size_t n;
+    int rc = tsdb_querier_select(&one, tm, nm, INT64_MIN, INT64_MAX, &scratch, &qs, &n, err);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        const core_labels *ls = qs[i].labels;
+        for (size_t k = 0; k < ls->len; k++) {
+            if (name && strcmp(ls->v[k].name, name) != 0) continue;
+            const char *str = name ? ls->v[k].value : ls->v[k].name;
+            strlist_push(l, arena, str, strlen(str));
+        }
+    }
+    core_arena_destroy(&scratch);
+    return rc;
+}
+
+static int tsdb_labels(pql_tsdb_storage *ts, const char *name, const pql_matcher *m, size_t nm,
+                       int64_t mint, int64_t maxt, core_arena *arena, const char ***out,
+                       size_t *nout, core_err *err)
+{
+    tsdb_matcher *tm;
+    int rc = to_tsdb_matchers(m, nm, arena, &tm, err);
+    strlist l = {0};
+    for (size_t i = 0; rc == 0 && i < ts->q.n; i++) {
+        const tsdb_block *b = &ts->q.blocks[i];
+        if (b->meta.mint > maxt || b->meta.maxt <= mint) continue;
+        if (nm == 0)
+            block_labels_all(b, name, arena, &l);
+        else
+            rc = block_labels_matching(b, name, tm, nm, arena, &l, err);
+    }
+    free_matchers(tm, nm);
+    if (rc < 0) return -1;
+    *out = l.v ? l.v : core_arena_calloc(arena, 1, sizeof **out);
+    *nout = pql_strings_sort_unique(l.v, l.n);
+    return 0;
+}
+
+static int tsdb_label_names(pql_storage *st, const pql_matcher *m, size_t nm, int64_t mint,
+                            int64_t maxt, core_arena *arena, const char ***out, size_t *nout,
+                            core_err *err)
+{
+    return tsdb_labels((pql_tsdb_storage *)st, NULL, m, nm, mint, maxt, arena, out, nout, err);
+}
+
+static int tsdb_label_values(pql_storage *st, const char *name, const pql_matcher *m, size_t nm,
+                             int64_t mint, int64_t maxt, core_arena *arena, const char ***out,
+                             size_t *nout, core_err *err)
+{
+    return tsdb_labels((pql_tsdb_storage *)st, name, m, nm, mint, maxt, arena, out, nout, err);
+}
+
+/* ---- Opening */
+
 pql_tsdb_storage *pql_tsdb_storage_open(const char *dir, core_err *err)
 {
     pql_tsdb_storage *ts = core_calloc(1, sizeof *ts);
@@ -96,6 +221,8 @@ pql_tsdb_storage *pql_tsdb_storage_open(const char *dir, core_err *err)
         return NULL;
     }
     ts->iface.select = tsdb_select;
+    ts->iface.label_names = tsdb_label_names;
+    ts->iface.label_values = tsdb_label_values;
     return ts;
 }
 
