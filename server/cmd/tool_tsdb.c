@@ -949,6 +949,11 @@ static int analyze_compaction(const tsdb_block *b, const uint32_t *refs, size_t 
         for (size_t k = 0; k < s.nchunks; k++) {
             tsdb_chunk c;
             if (tsdb_chunk_reader_chunk(&b->chunks, s.chunks[k].ref, &c, err) < 0) {
+                core_sb sb = CORE_SB_INIT;
+                series_desc(&sb, &s);
+                core_err_prefix(err, "series %s: chunk %" PRIu64 " of block %s", sb.buf,
+                                s.chunks[k].ref, b->dir);
+                core_sb_destroy(&sb);
                 rc = -1;
                 break;
             }
@@ -1288,9 +1293,24 @@ static int dump_series(const tsdb_qseries *qs, dump_format fmt, core_sb *line, c
     }
     int rc = 0;
     if (it.failure) {
+        /* Read the failing chunk again for the reader's own words. */
+        core_err why = {{0}};
+        const tsdb_qpart *p = it.part < qs->nparts ? &qs->parts[it.part] : NULL;
+        tsdb_chunk c;
         core_sb_reset(line);
         add_labels(line, ls);
-        rc = core_err_set(err, "series %s: %s", line->buf, it.failure);
+        if (p && p->block && it.chunk < p->nchunks &&
+            tsdb_chunk_reader_chunk(&p->block->chunks, p->chunks[it.chunk].ref, &c, &why) < 0)
+            rc = core_err_set(err, "series %s: chunk %" PRIu64 " of block %s: %s", line->buf,
+                              p->chunks[it.chunk].ref, p->block->dir, why.msg);
+        else if (p && p->block && it.chunk < p->nchunks &&
+                 (c.enc & ~TSDB_ENC_OOO_MASK) != TSDB_ENC_XOR)
+            rc = core_err_set(err,
+                              "series %s: chunk encoding %u (native histograms) is not "
+                              "supported yet",
+                              line->buf, c.enc);
+        else
+            rc = core_err_set(err, "series %s: %s", line->buf, it.failure);
     }
     core_sb_destroy(&prefix);
     return rc;
