@@ -604,10 +604,9 @@ static const uint8_t *trim_chunk(const uint8_t *data, uint32_t len, int64_t mint
     return out;
 }
 
-/* Writes the head's data in [mint, maxt) as a block; *ulid zero if empty. */
-static int write_head_block(tsdb_db *db, int64_t mint, int64_t maxt, tsdb_ulid *ulid, core_err *err)
+int tsdb_head_write_block(tsdb_head *h, const char *parent, int64_t mint, int64_t maxt,
+                          tsdb_ulid *ulid, core_err *err)
 {
-    tsdb_head *h = db->head;
     collect c = {0};
     tsdb_head_read_lock(h);
     tsdb_head_each(h, collect_series, &c);
@@ -615,7 +614,7 @@ static int write_head_block(tsdb_db *db, int64_t mint, int64_t maxt, tsdb_ulid *
     size_t nsym;
     tsdb_str *sym = symbols_of(c.v, c.n, &nsym);
     int rc = 0;
-    tsdb_block_writer *w = tsdb_block_writer_new(db->dir, mint, maxt, sym, nsym, err);
+    tsdb_block_writer *w = tsdb_block_writer_new(parent, mint, maxt, sym, nsym, err);
     if (!w) rc = -1;
     core_arena arena;
     core_arena_init(&arena, 0);
@@ -882,7 +881,7 @@ int tsdb_db_compact(tsdb_db *db, core_err *err)
         int64_t maxt = (mint / range) * range + range;
         if (mint < 0 && mint % range) maxt -= range; /* floor for negative times */
         tsdb_ulid ulid;
-        if (write_head_block(db, mint, maxt, &ulid, err) < 0) {
+        if (tsdb_head_write_block(db->head, db->dir, mint, maxt, &ulid, err) < 0) {
             rc = -1;
             break;
         }

@@ -948,6 +948,12 @@ int tsdb_block_writer_add(tsdb_block_writer *w, const core_labels *ls, tsdb_chun
 int tsdb_block_writer_commit(tsdb_block_writer *w, tsdb_ulid *ulid, core_err *err);
 /* Removes the unfinished block. */
 void tsdb_block_writer_abort(tsdb_block_writer *w);
+/* Writes the head's samples in [mint, maxt) as a block under `parent`
+ * (chunks copied, or re-encoded where they cross the range's edges); *ulid is
+ * zero when the range holds no sample.  Backfilling builds a head per range
+ * and writes it out through this, as upstream's BlockWriter. */
+int tsdb_head_write_block(tsdb_head *h, const char *parent, int64_t mint, int64_t maxt,
+                          tsdb_ulid *ulid, core_err *err);
 /* A new ULID for time `ms` (random bits from getrandom). */
 void tsdb_ulid_new(tsdb_ulid *u, int64_t ms);
 
