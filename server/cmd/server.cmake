@@ -1,1 +1,1 @@
-prom_placeholder(prom-server "The Prometheus monitoring server" "issue 8")
+prom_program(prom-server SOURCES server_main.c DEPS prom_web)

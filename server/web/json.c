@@ -1,0 +1,367 @@
+/*
+ * json.c - JSON written as upstream's API writes it.
+ *
+ * Upstream marshals every answer with jsoniter's standard-library-compatible
+ * configuration plus its own encoders for samples, series and label sets
+ * (web/api/v1/json_codec.go, util/jsonutil), so the bytes here follow those:
+ *
+ *   - strings: HTML-escaped (<, >, & as \u003c ...), \n \r \t by name and
+ *     other control bytes as \u00xx, U+2028/U+2029 escaped, each byte of
+ *     invalid UTF-8 as \ufffd;
+ *   - sample values: strings from strconv.FormatFloat(v, 'f', -1, 64), with
+ *     the 'e' form below 1e-6 and from 1e21 on, and "NaN", "+Inf", "-Inf";
+ *   - timestamps: Unix seconds, with exactly three decimals when there is a
+ *     fraction (1.500, 12.050, -0.001, 7);
+ *   - a vector's samples {"metric":{...},"value":[t,"v"]}, a matrix's series
+ *     {"metric":{...},"values":[[t,"v"],...]} ("values" left out when a series
+ *     has no points), a scalar [t,"v"], a string [t,"s"].
+ *
+ * The shortest round-trip digits of a double come from model_format_float
+ * (Go's 'g' format, checked against Go there); this file only lays those
+ * digits out in the 'f' or 'e' form, so the digit search exists once.
+ */
+#include "web/internal.h"
+
+#include "model/model.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- Strings */
+
+static const char hexdigits[] = "0123456789abcdef";
+
+/* Length of the valid UTF-8 sequence at s (n bytes left) and its code point,
+ * or 0 when the bytes there are not valid UTF-8 (Go's DecodeRune rules:
+ * no overlongs, no surrogates, nothing past U+10FFFF). */
+static size_t utf8_decode(const unsigned char *s, size_t n, uint32_t *cp)
+{
+    unsigned char c = s[0];
+    size_t len;
+    uint32_t min, v;
+    if (c < 0x80) {
+        *cp = c;
+        return 1;
+    } else if (c >= 0xC2 && c <= 0xDF) {
+        len = 2, min = 0x80, v = c & 0x1F;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        len = 3, min = 0x800, v = c & 0x0F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        len = 4, min = 0x10000, v = c & 0x07;
+    } else {
+        return 0;
+    }
+    if (n < len) return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xC0) != 0x80) return 0;
+        v = v << 6 | (s[i] & 0x3F);
+    }
+    if (v < min || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF)) return 0;
+    *cp = v;
+    return len;
+}
+
+void web_json_str(core_sb *sb, const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    core_sb_grow(sb, n + 2);
+    core_sb_addc(sb, '"');
+    size_t run = 0, i = 0;
+    while (i < n) {
+        unsigned char c = p[i];
+        char esc[8];
+        size_t elen = 0, adv = 1;
+        if (c < 0x80) {
+            switch (c) {
+            case '"': memcpy(esc, "\\\"", 2), elen = 2; break;
+            case '\\': memcpy(esc, "\\\\", 2), elen = 2; break;
+            case '\n': memcpy(esc, "\\n", 2), elen = 2; break;
+            case '\r': memcpy(esc, "\\r", 2), elen = 2; break;
+            case '\t': memcpy(esc, "\\t", 2), elen = 2; break;
+            default:
+                if (c < 0x20 || c == '<' || c == '>' || c == '&') {
+                    memcpy(esc, "\\u00", 4);
+                    esc[4] = hexdigits[c >> 4], esc[5] = hexdigits[c & 15];
+                    elen = 6;
+                }
+            }
+        } else {
+            uint32_t cp;
+            adv = utf8_decode(p + i, n - i, &cp);
+            if (adv == 0) {
+                memcpy(esc, "\\ufffd", 6), elen = 6, adv = 1;
+            } else if (cp == 0x2028 || cp == 0x2029) {
+                memcpy(esc, "\\u202", 5), esc[5] = hexdigits[cp & 15], elen = 6;
+            }
+        }
+        if (elen) {
+            core_sb_add(sb, s + run, i - run);
+            core_sb_add(sb, esc, elen);
+            run = i + adv;
+        }
+        i += adv;
+    }
+    core_sb_add(sb, s + run, n - run);
+    core_sb_addc(sb, '"');
+}
+
+void web_json_cstr(core_sb *sb, const char *s)
+{
+    web_json_str(sb, s, strlen(s));
+}
+
+void web_json_strings(core_sb *sb, const char *const *v, size_t n)
+{
+    core_sb_addc(sb, '[');
+    for (size_t i = 0; i < n; i++) {
+        if (i) core_sb_addc(sb, ',');
+        web_json_cstr(sb, v[i]);
+    }
+    core_sb_addc(sb, ']');
+}
+
+/* ---- Numbers */
+
+/* A finite non-zero double as its shortest digits d (no leading or trailing
+ * zeros) and exponent: |v| = 0.d x 10^dp. */
+typedef struct digits {
+    char d[24];
+    int nd;
+    int dp;
+    bool neg;
+} digits;
+
+/* Reads model_format_float's 'g' output ("-1.25e+21", "0.000123", "1e+06"). */
+static void to_digits(double v, digits *x)
+{
+    char buf[MODEL_FLOAT_BUFSZ];
+    model_format_float(v, buf);
+    const char *p = buf;
+    x->neg = *p == '-';
+    if (x->neg) p++;
+    int nd = 0, point = -1, lead = 0;
+    for (; *p && *p != 'e'; p++) {
+        if (*p == '.') {
+            point = nd + lead;
+            continue;
+        }
+        if (*p == '0' && nd == 0) {
+            lead++;
+            continue;
+        }
+        x->d[nd++] = *p;
+    }
+    int intlen = point >= 0 ? point : nd + lead; /* digits before the point */
+    int exp = *p == 'e' ? atoi(p + 1) : 0;
+    x->dp = intlen - lead + exp;
+    while (nd > 1 && x->d[nd - 1] == '0')
+        nd--;
+    x->nd = nd;
+}
+
+static void layout_f(const digits *x, core_sb *sb)
+{
+    if (x->neg) core_sb_addc(sb, '-');
+    if (x->dp <= 0) {
+        core_sb_adds(sb, "0.");
+        for (int i = 0; i < -x->dp; i++)
+            core_sb_addc(sb, '0');
+        core_sb_add(sb, x->d, (size_t)x->nd);
+        return;
+    }
+    for (int i = 0; i < x->dp; i++)
+        core_sb_addc(sb, i < x->nd ? x->d[i] : '0');
+    if (x->nd > x->dp) {
+        core_sb_addc(sb, '.');
+        core_sb_add(sb, x->d + x->dp, (size_t)(x->nd - x->dp));
+    }
+}
+
+/* Go's %e with the shortest digits: d[.ddd]e±dd.  `min_exp_digits` is 2 for
+ * strconv, 1 for encoding/json's cleaned-up form. */
+static void layout_e(const digits *x, core_sb *sb, int min_exp_digits)
+{
+    if (x->neg) core_sb_addc(sb, '-');
+    core_sb_addc(sb, x->d[0]);
+    if (x->nd > 1) {
+        core_sb_addc(sb, '.');
+        core_sb_add(sb, x->d + 1, (size_t)(x->nd - 1));
+    }
+    int e = x->dp - 1;
+    core_sb_addc(sb, 'e');
+    core_sb_addc(sb, e < 0 ? '-' : '+');
+    if (e < 0) e = -e;
+    core_sb_addf(sb, "%0*d", min_exp_digits, e);
+}
+
+static bool special(double v, core_sb *sb)
+{
+    if (isnan(v)) {
+        core_sb_adds(sb, "NaN");
+        return true;
+    }
+    if (isinf(v)) {
+        core_sb_adds(sb, v > 0 ? "+Inf" : "-Inf");
+        return true;
+    }
+    if (v == 0) {
+        core_sb_adds(sb, signbit(v) ? "-0" : "0");
+        return true;
+    }
+    return false;
+}
+
+void web_format_float_f(double v, core_sb *sb)
+{
+    if (special(v, sb)) return;
+    digits x;
+    to_digits(v, &x);
+    layout_f(&x, sb);
+}
+
+static void append_value(core_sb *sb, double v)
+{
+    if (special(v, sb)) return;
+    double a = fabs(v);
+    digits x;
+    to_digits(v, &x);
+    if (a < 1e-6 || a >= 1e21)
+        layout_e(&x, sb, 2);
+    else
+        layout_f(&x, sb);
+}
+
+size_t web_format_value(double v, char buf[WEB_VALUE_BUFSZ])
+{
+    core_sb sb = CORE_SB_INIT;
+    append_value(&sb, v);
+    /* 'f' below 1e21 has at most 21 integer digits and 17 significant ones,
+     * or 17 digits after "0.00000"; the 'e' form is shorter: all fit. */
+    size_t n = sb.len < WEB_VALUE_BUFSZ - 1 ? sb.len : WEB_VALUE_BUFSZ - 1;
+    memcpy(buf, sb.buf, n);
+    buf[n] = '\0';
+    core_sb_destroy(&sb);
+    return n;
+}
+
+void web_json_value(core_sb *sb, double v)
+{
+    core_sb_addc(sb, '"');
+    append_value(sb, v);
+    core_sb_addc(sb, '"');
+}
+
+void web_json_number(core_sb *sb, double v)
+{
+    if (!isfinite(v)) {
+        core_sb_addc(sb, '0'); /* Go refuses these; never produced here */
+        return;
+    }
+    if (v == 0) {
+        core_sb_addc(sb, '0');
+        return;
+    }
+    digits x;
+    to_digits(v, &x);
+    double a = fabs(v);
+    if (a < 1e-6 || a >= 1e21)
+        layout_e(&x, sb, 1);
+    else
+        layout_f(&x, sb);
+}
+
+void web_json_time(core_sb *sb, int64_t ms)
+{
+    uint64_t u = ms < 0 ? (uint64_t)0 - (uint64_t)ms : (uint64_t)ms;
+    if (ms < 0) core_sb_addc(sb, '-');
+    core_sb_add_u64(sb, u / 1000);
+    unsigned frac = (unsigned)(u % 1000);
+    if (frac) core_sb_addf(sb, ".%03u", frac);
+}
+
+/* ---- Labels and results */
+
+void web_json_labels(core_sb *sb, const core_labels *ls)
+{
+    core_sb_addc(sb, '{');
+    for (size_t i = 0; ls && i < ls->len; i++) {
+        if (i) core_sb_addc(sb, ',');
+        web_json_cstr(sb, ls->v[i].name);
+        core_sb_addc(sb, ':');
+        web_json_cstr(sb, ls->v[i].value);
+    }
+    core_sb_addc(sb, '}');
+}
+
+static void point(core_sb *sb, int64_t t, double v)
+{
+    core_sb_addc(sb, '[');
+    web_json_time(sb, t);
+    core_sb_addc(sb, ',');
+    web_json_value(sb, v);
+    core_sb_addc(sb, ']');
+}
+
+static const char *type_name(pql_type t)
+{
+    switch (t) {
+    case PQL_TYPE_SCALAR: return "scalar";
+    case PQL_TYPE_VECTOR: return "vector";
+    case PQL_TYPE_MATRIX: return "matrix";
+    case PQL_TYPE_STRING: return "string";
+    default: return "none";
+    }
+}
+
+void web_json_result(core_sb *sb, const pql_result *r, size_t limit)
+{
+    core_sb_adds(sb, "{\"resultType\":\"");
+    core_sb_adds(sb, type_name(r->type));
+    core_sb_adds(sb, "\",\"result\":");
+    size_t n = r->nseries;
+    if (limit && n > limit) n = limit;
+    switch (r->type) {
+    case PQL_TYPE_SCALAR: point(sb, r->t, r->scalar); break;
+    case PQL_TYPE_STRING:
+        core_sb_addc(sb, '[');
+        web_json_time(sb, r->t);
+        core_sb_addc(sb, ',');
+        web_json_cstr(sb, r->str ? r->str : "");
+        core_sb_addc(sb, ']');
+        break;
+    case PQL_TYPE_VECTOR:
+        core_sb_addc(sb, '[');
+        for (size_t i = 0; i < n; i++) {
+            const pql_result_series *s = &r->series[i];
+            if (i) core_sb_addc(sb, ',');
+            core_sb_adds(sb, "{\"metric\":");
+            web_json_labels(sb, s->labels);
+            core_sb_adds(sb, ",\"value\":");
+            point(sb, s->n ? s->pts[0].t : r->t, s->n ? s->pts[0].v : NAN);
+            core_sb_addc(sb, '}');
+        }
+        core_sb_addc(sb, ']');
+        break;
+    default:
+        core_sb_addc(sb, '[');
+        for (size_t i = 0; i < n; i++) {
+            const pql_result_series *s = &r->series[i];
+            if (i) core_sb_addc(sb, ',');
+            core_sb_adds(sb, "{\"metric\":");
+            web_json_labels(sb, s->labels);
+            if (s->n) {
+                core_sb_adds(sb, ",\"values\":[");
+                for (size_t k = 0; k < s->n; k++) {
+                    if (k) core_sb_addc(sb, ',');
+                    point(sb, s->pts[k].t, s->pts[k].v);
+                }
+                core_sb_addc(sb, ']');
+            }
+            core_sb_addc(sb, '}');
+        }
+        core_sb_addc(sb, ']');
+    }
+    core_sb_addc(sb, '}');
+}

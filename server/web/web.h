@@ -1,0 +1,84 @@
+/*
+ * web.h - the door of server/web: prom-server's HTTP API v1.
+ *
+ * A web_api answers /api/v1/... the way Prometheus 3.x does, through a
+ * core_http server whose routing, route prefix, gzip and limits it shares:
+ *
+ *   GET/POST /api/v1/query, /query_range        PromQL through the engine
+ *   GET/POST /api/v1/format_query, /parse_query  the parser's view of a query
+ *   GET/POST /api/v1/series, /labels             series and label names
+ *   GET      /api/v1/label/:name/values          label values
+ *   GET      /api/v1/status/buildinfo, /flags, /runtimeinfo, /config
+ *   OPTIONS  /api/v1/...                         CORS preflight (204)
+ *
+ * Any other path under /api/v1/ gets core_http's 404, as upstream's router
+ * answers it.  Every answer uses upstream's envelope:
+ *
+ *   {"status":"success","data":...,"warnings":[...],"infos":[...]}
+ *   {"status":"error","errorType":"bad_data","error":"..."}
+ *
+ * with errorType bad_data 400, execution 422, canceled 499, timeout 503,
+ * internal 500, not_found 404, and JSON written byte for byte as upstream's
+ * jsoniter writes it (HTML-escaped strings, sample values as strings,
+ * timestamps as Unix seconds).
+ *
+ * Queries run through pql_eval_instant / pql_eval_range on the storage
+ * given here, at most max_concurrency at a time (the others wait in a queue
+ * until their deadline), each bounded by the smaller of its `timeout`
+ * parameter and --query.timeout.
+ *
+ *     web_api_opts o = {.storage = st, .engine = PQL_ENGINE_OPTS_DEFAULT, ...};
+ *     web_api *api = web_api_new(&o, &err);
+ *     web_api_register(api, srv, &err);      // before core_http_start
+ *     ...
+ *     core_http_free(srv);                   // stops handlers first
+ *     web_api_free(api);
+ */
+#ifndef WEB_WEB_H
+#define WEB_WEB_H
+
+#include "core/core.h"
+#include "promql/engine.h"
+#include "promql/promql.h"
+#include "promql/storage.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* One command-line flag as /api/v1/status/flags shows it. */
+typedef struct web_flag {
+    const char *name;  /* "query.timeout" */
+    const char *value; /* "2m" */
+} web_flag;
+
+typedef struct web_api_opts {
+    /* What queries, series and label lookups read.  Borrowed: it must live
+     * until web_api_free and be safe for concurrent readers. */
+    pql_storage *storage;
+    pql_engine_opts engine;   /* lookback delta, max samples, subquery step */
+    pql_parse_opts parse;     /* language features turned on by --enable-feature */
+    int64_t query_timeout_ms; /* --query.timeout; 0: 2m */
+    unsigned max_concurrency; /* --query.max-concurrency; 0: 20 */
+    const web_flag *flags;    /* /status/flags, copied; any order */
+    size_t nflags;
+    const char *config_yaml;       /* /status/config (copied; NULL: "") */
+    const char *storage_retention; /* runtimeinfo's storageRetention ("15d") */
+    const char *cors_origin;       /* --web.cors.origin, anchored regex; NULL: ".*" */
+    int64_t start_ms;              /* when the process started (runtimeinfo) */
+} web_api_opts;
+
+typedef struct web_api web_api;
+
+/* Copies what it needs from opts.  Fails on a CORS regex that does not compile. */
+web_api *web_api_new(const web_api_opts *opts, core_err *err);
+/* Adds the /api/v1 routes to srv (before core_http_start). */
+int web_api_register(web_api *api, core_http_server *srv, core_err *err);
+/* Replaces what /status/config and runtimeinfo report after a reload
+ * attempt: the text now in force, whether the attempt succeeded and when.
+ * Thread-safe. */
+void web_api_set_config(web_api *api, const char *yaml, bool success, int64_t when_ms);
+/* NULL is allowed.  The HTTP server must be stopped first. */
+void web_api_free(web_api *api);
+
+#endif
