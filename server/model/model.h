@@ -1,5 +1,6 @@
 /*
- * model.h - the door of server/model: the exposition-format parsers.
+ * model.h - the door of server/model: the exposition-format parsers, regexes
+ * and relabeling.
  *
  * Every server-side program that reads metrics from the outside goes through
  * these parsers: the scraper reads targets' bodies, the pushgateway reads
@@ -244,6 +245,12 @@ typedef enum model_escapes {
  * character is kept, as Prometheus keeps it. */
 void model_unescape(model_str raw, model_escapes which, core_sb *out);
 
+/* Decodes the UTF-8 rune at s[0..n) as Go's utf8.DecodeRuneInString: returns
+ * its size, or 0 when n is 0 or the bytes are not valid UTF-8 (overlong forms,
+ * surrogates and code points past U+10FFFF included), which Go reads as
+ * U+FFFD of width 1. */
+size_t model_utf8_decode(const char *s, size_t n, uint32_t *rune);
+
 /* Longest output of model_format_float, NUL included. */
 #define MODEL_FLOAT_BUFSZ 32
 
@@ -253,6 +260,163 @@ void model_unescape(model_str raw, model_escapes which, core_sb *out);
  * "1", "100000", "1e+06", "1.5e-07", "+Inf", "-Inf", "NaN", "-0").  Returns
  * the length; buf is NUL-terminated. */
 size_t model_format_float(double v, char buf[MODEL_FLOAT_BUFSZ]);
+
+/* ---- Regular expressions (regex.c)
+ *
+ * Prometheus's regexes are Go's (RE2 syntax) and match a whole value: a
+ * relabel rule's `regex: foo.*` and a PromQL matcher `=~"foo.*"` are compiled
+ * as `^(?s:foo.*)$`.  model_regex does the same on PCRE2: the pattern is
+ * parsed with Go's grammar (Go's messages, e.g. "error parsing regexp:
+ * missing closing ): `^(?s:(abc)$`", for every pattern Go refuses, such as
+ * look-arounds, backreferences, possessive or nested repetitions, \e or \Z),
+ * translated to PCRE2 syntax with the same meaning and compiled with JIT where
+ * the platform has it.  Submatches follow Go's leftmost-first rules, which
+ * are PCRE2's.
+ *
+ * Differences from Go, all on inputs a configuration rarely has:
+ * - Go runs in linear time; PCRE2 backtracks.  A match is bounded by a match
+ *   limit (MODEL_REGEX_MATCH_LIMIT steps); a pattern that exceeds it on some
+ *   value counts as not matching that value.
+ * - Invalid UTF-8 in a value never matches a `.` or a class (Go treats each
+ *   bad byte as U+FFFD); `.*` and `(.*)` still match everything.
+ * - `(?i)` does not widen \p{..} classes (PCRE2 ignores case there); Unicode
+ *   property names are checked by PCRE2, whose list is close to Go's.
+ * - Go's expression-size limits ("expression too large") are PCRE2's.
+ *
+ * Thread safety: a compiled model_regex is immutable; any number of threads
+ * may match with it at once.  The match data lives in thread-local storage,
+ * one block per thread (freed when the thread exits), so a match allocates
+ * nothing once a thread has seen its largest pattern.
+ */
+
+typedef struct model_regex model_regex;
+
+/* Steps a single match may take before it is given up (PCRE2 match limit). */
+#define MODEL_REGEX_MATCH_LIMIT 1000000
+
+/* An unset submatch offset. */
+#define MODEL_REGEX_UNSET ((size_t)-1)
+
+/* Compiles `pattern` (NUL-terminated) anchored as ^(?s:pattern)$.  NULL with
+ * Go's message in err when Go would refuse the pattern. */
+model_regex *model_regex_new(const char *pattern, core_err *err);
+/* The same for `len` bytes (the pattern may then hold NUL bytes). */
+model_regex *model_regex_new_n(const char *pattern, size_t len, core_err *err);
+void model_regex_free(model_regex *re);
+
+/* The pattern as given (without the anchors), NUL-terminated. */
+const char *model_regex_pattern(const model_regex *re);
+/* Number of capturing groups (group 0, the whole match, not counted). */
+size_t model_regex_groups(const model_regex *re);
+/* True when the pattern matches every value (".*", "(.*)"). */
+bool model_regex_matches_all(const model_regex *re);
+
+/* Whether the whole of s[0..len) matches. */
+bool model_regex_match(const model_regex *re, const char *s, size_t len);
+
+/* Matches s[0..len) and, on a match, writes the byte offsets of groups 0 ..
+ * npairs-1 into ov (start, end per group; MODEL_REGEX_UNSET for a group that
+ * did not take part).  Returns whether it matched. */
+bool model_regex_exec(const model_regex *re, const char *s, size_t len, size_t *ov, size_t npairs);
+
+/* Appends `tmpl` with $1, ${1}, $name and ${name} replaced by the submatches
+ * of a match of `subject` (offsets from model_regex_exec), exactly as Go's
+ * Regexp.Expand: a name is the longest run of letters, digits and '_' after
+ * the '$' (so "$1x" is the group named "1x", which is empty when there is
+ * none), "$$" is "$", a '$' not followed by a valid reference is copied, a
+ * number with a leading zero or past 1e8 is looked up as a name, and a named
+ * reference takes the first group of that name that took part in the match. */
+void model_regex_expand(const model_regex *re, const char *tmpl, size_t tlen, const char *subject,
+                        const size_t *ov, size_t npairs, core_sb *out);
+
+/* model_regex_exec then model_regex_expand into out; false (and out
+ * untouched) when s does not match. */
+bool model_regex_replace(const model_regex *re, const char *s, size_t len, const char *tmpl,
+                         size_t tlen, core_sb *out);
+
+/* ---- Relabeling (relabel.c)
+ *
+ * Prometheus's relabel_configs, metric_relabel_configs, alert_relabel_configs
+ * and write_relabel_configs: an ordered list of rules applied to a label set,
+ * each of which may rewrite it or drop it.  The rules and their checks are
+ * upstream's model/relabel (Prometheus 3.x).
+ */
+
+typedef enum model_relabel_action {
+    MODEL_RELABEL_NONE, /* `action:` given empty: refused by validation */
+    MODEL_RELABEL_REPLACE,
+    MODEL_RELABEL_KEEP,
+    MODEL_RELABEL_DROP,
+    MODEL_RELABEL_KEEPEQUAL,
+    MODEL_RELABEL_DROPEQUAL,
+    MODEL_RELABEL_HASHMOD,
+    MODEL_RELABEL_LABELMAP,
+    MODEL_RELABEL_LABELDROP,
+    MODEL_RELABEL_LABELKEEP,
+    MODEL_RELABEL_LOWERCASE,
+    MODEL_RELABEL_UPPERCASE,
+} model_relabel_action;
+
+/* "replace", ...; "" for MODEL_RELABEL_NONE. */
+const char *model_relabel_action_name(model_relabel_action a);
+/* Parses an action name case-insensitively as upstream does; -1 with
+ * `unknown relabel action "x"` when it is none. */
+int model_relabel_action_parse(const char *s, model_relabel_action *out, core_err *err);
+
+/* Label name checks of Prometheus 3.x: UTF-8 (the default: any non-empty valid
+ * UTF-8) or legacy ([a-zA-Z_][a-zA-Z0-9_]*). */
+typedef enum model_name_scheme {
+    MODEL_NAMES_UTF8,
+    MODEL_NAMES_LEGACY,
+} model_name_scheme;
+
+bool model_label_name_valid(model_name_scheme scheme, const char *s, size_t len);
+
+/* One rule.  Strings are owned by the rule (malloc'd) once it went through
+ * model_relabel_cfg_init and the setters below, and freed by
+ * model_relabel_cfg_destroy. */
+typedef struct model_relabel_cfg {
+    char **source_labels;
+    size_t n_source_labels;
+    bool source_labels_set; /* given in the config, even empty */
+    char *separator;        /* default ";" */
+    model_regex *regex;     /* default (.*) */
+    bool regex_set;         /* given in the config (upstream compares with its default) */
+    uint64_t modulus;
+    char *target_label; /* default "" */
+    char *replacement;  /* default "$1" */
+    model_relabel_action action;
+    model_name_scheme scheme; /* for target_label checks, set by validation */
+} model_relabel_cfg;
+
+/* A rule with upstream's defaults: separator ";", regex (.*), replacement
+ * "$1", action replace. */
+void model_relabel_cfg_init(model_relabel_cfg *c);
+void model_relabel_cfg_destroy(model_relabel_cfg *c);
+/* Replace a field (copies the strings; set_regex takes the regex). */
+void model_relabel_cfg_set_source_labels(model_relabel_cfg *c, const char *const *names, size_t n);
+void model_relabel_cfg_set_separator(model_relabel_cfg *c, const char *s);
+void model_relabel_cfg_set_target_label(model_relabel_cfg *c, const char *s);
+void model_relabel_cfg_set_replacement(model_relabel_cfg *c, const char *s);
+void model_relabel_cfg_set_regex(model_relabel_cfg *c, model_regex *re);
+
+/* Upstream's Config.Validate under `scheme`: e.g. "relabel configuration for
+ * hashmod requires non-zero modulus", "\"1x\" is invalid 'target_label' for
+ * replace action", "labeldrop action requires only 'regex', and no other
+ * fields".  Records the scheme in the rule for model_relabel_process. */
+int model_relabel_validate(model_relabel_cfg *c, model_name_scheme scheme, core_err *err);
+
+/* Applies rules cfgs[0..n) in order to the label set held by builder `b`, as
+ * upstream's relabel.ProcessBuilder.  Returns false as soon as a rule drops
+ * the set (the builder is then in an unspecified state).  New names and values
+ * are allocated in `arena`, which must outlive the builder's result (reset it
+ * after core_labels_builder_labels). */
+bool model_relabel_process(const model_relabel_cfg *cfgs, size_t n, core_labels_builder *b,
+                           core_arena *arena);
+
+/* The same on a label set: returns a new malloc'd set (free()), or NULL when
+ * the set was dropped. */
+core_labels *model_relabel_labels(const model_relabel_cfg *cfgs, size_t n, const core_labels *in);
 
 /*
  * Differences from Prometheus 2.42's textparse, all deliberate:
