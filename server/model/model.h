@@ -279,8 +279,12 @@ size_t model_format_float(double v, char buf[MODEL_FLOAT_BUFSZ]);
  *   value counts as not matching that value.
  * - Invalid UTF-8 in a value never matches a `.` or a class (Go treats each
  *   bad byte as U+FFFD); `.*` and `(.*)` still match everything.
- * - `(?i)` does not widen \p{..} classes (PCRE2 ignores case there); Unicode
+ * - `(?i)` does not widen \p{..} classes (PCRE2 ignores case there), nor
+ *   \w, \W and \b to U+017F and U+212A (which Go folds to s and k); Unicode
  *   property names are checked by PCRE2, whose list is close to Go's.
+ * - A repeated group whose body can match the empty string may end on an
+ *   empty last iteration, which Go never takes: `(a?)*` on "aa" captures ""
+ *   here and "a" in Go.  Whether a value matches is not affected.
  * - Go's expression-size limits ("expression too large") are PCRE2's.
  *
  * Thread safety: a compiled model_regex is immutable; any number of threads
