@@ -106,7 +106,7 @@ static void print_rows(FILE *out, const help_row *rows, size_t n)
 static void print_global_flags(FILE *out)
 {
     help_row rows[] = {
-        {"-h, --help", "Show context-sensitive help (also try --help-long and --help-man)."},
+        {"-h, --help", "Show context-sensitive help."},
         {"    --version", "Show application version."},
     };
     fprintf(out, "Flags:\n");
@@ -160,8 +160,7 @@ static void print_cmd_help(FILE *out, const tool_cmd *cmd, const tool_spec *spec
     fprintf(out, "usage: %s %s %s\n\n%s\n\n", TOOL_PROGRAM, cmd->name, cmd->usage, cmd->help);
     size_t n = 2 + spec->nflags;
     help_row *rows = core_calloc(n, sizeof *rows);
-    rows[0] = (help_row){core_strdup("-h, --help"),
-                         "Show context-sensitive help (also try --help-long and --help-man)."};
+    rows[0] = (help_row){core_strdup("-h, --help"), "Show context-sensitive help."};
     rows[1] = (help_row){core_strdup("    --version"), "Show application version."};
     for (size_t i = 0; i < spec->nflags; i++)
         rows[2 + i] = (help_row){flag_left(&spec->flags[i], spec), spec->flags[i].help};

@@ -398,7 +398,7 @@ static int selector_parse(const char *text, core_arena *a, selector *out, core_e
     if (!n && strstr(err->msg, "vector selector must contain at least one non-empty matcher")) {
         core_err again;
         pql_parse_opts opts = {.experimental_functions = true};
-        const char *wrapped = core_arena_sprintf(a, "info(prom_tool_selector, %s)", text);
+        const char *wrapped = core_arena_sprintf(a, "info(prom_tool_selector, %s\n)", text);
         pql_node *w = pql_parse(wrapped, &opts, a, &again);
         if (w && w->kind == PQL_NODE_CALL && w->u.call.nargs == 2) n = w->u.call.args[1];
     }
@@ -455,9 +455,9 @@ static bool selector_matches(const selector *s, const tsdb_index_series *ser)
 /* ---- The data directory (upstream's DBReadOnly) */
 
 typedef struct tool_db {
-    const char *dir;  /* as given on the command line */
-    tsdb_querier q;   /* persisted blocks by mint, after db_load_blocks */
-    bool head_loaded; /* db_load_head was called */
+    const char *dir; /* as given on the command line */
+    tsdb_querier q;  /* persisted blocks by mint, after db_load_blocks; the head
+                        will join them in q.head */
 } tool_db;
 
 /* Upstream's OpenDBReadOnly: the directory must exist. */
@@ -682,7 +682,6 @@ static bool wal_has_data(const char *wal, const dir_entry *ents, size_t nents, c
  * note on stderr, since its samples are left out. */
 static int db_load_head(tool_db *db, int64_t maxt, core_err *err)
 {
-    db->head_loaded = true;
     int64_t last = db->q.n ? db->q.blocks[db->q.n - 1].meta.maxt : INT64_MIN;
     if (last > maxt) return 0;
     char *wal = path_join(db->dir, "wal");

@@ -502,6 +502,25 @@ def check_errors(tool, data, blocks, tmp):
           f"analyze --extended of a damaged chunk: exit 1 ({o.stderr.strip()[:200]})")
 
 
+def check_list_times(tool, data, tmp):
+    """Block times far from now format as Go formats them (dates before year
+    1, durations below a second or negative)."""
+    odd = os.path.join(tmp, "odd-times")
+    shutil.copytree(data, odd)
+    times = [(-62_200_000_000_000, -62_100_000_000_001), (1, 501), (1000, -500),
+             (0, 90_061_001)]
+    for (ulid, _), (lo, hi) in zip(blocks_of(odd), times):
+        path = os.path.join(odd, ulid, "meta.json")
+        meta = json.load(open(path))
+        meta["minTime"], meta["maxTime"] = lo, hi
+        json.dump(meta, open(path, "w"), indent="\t")
+    for flag in ([], ["-r"]):
+        o = run([tool, "tsdb", "list"] + flag + [odd])
+        t = run(["promtool", "tsdb", "list"] + flag + [odd])
+        check(o.returncode == 0 and o.stdout == t.stdout and "-1.5s" in o.stdout
+              and "500ms" in o.stdout, f"list {' '.join(flag)} of blocks with odd times: identical")
+
+
 def crc32c(data):
     crc = 0xFFFFFFFF
     for byte in data:
@@ -589,6 +608,7 @@ def body():
         check_analyze(tool, data, blocks, fams)
         check_dump(tool, data, blocks, r.tmp)
         check_errors(tool, data, blocks, r.tmp)
+        check_list_times(tool, data, r.tmp)
         check_head(tool, data, blocks, r.tmp)
     print("PASS")
 
