@@ -267,7 +267,8 @@ static int replay_wal(tsdb_db *db, core_err *err)
         rc = replay_dir(&rp, cp, 0, false, err);
         if (rc < 0) core_err_prefix(err, "replay checkpoint");
     }
-    if (rc == 0 && stat(wal, &st) == 0) rc = replay_dir(&rp, wal, cp ? cpn + 1 : 0, true, err);
+    if (rc == 0 && stat(wal, &st) == 0)
+        rc = replay_dir(&rp, wal, cp ? cpn + 1 : 0, !db->opts.read_only, err);
     if (rp.unknown_refs) {
         char n[32];
         snprintf(n, sizeof n, "%llu", (unsigned long long)rp.unknown_refs);
@@ -299,30 +300,35 @@ tsdb_db *tsdb_db_open(const char *dir, const tsdb_db_opts *o, core_err *err)
     pthread_mutex_init(&db->wal_mtx, NULL);
     pthread_mutex_init(&db->compact_mtx, NULL);
     pthread_rwlock_init(&db->blocks_lock, NULL);
-    if (mkdir(dir, 0777) < 0 && errno != EEXIST) {
+    bool ro = db->opts.read_only;
+    if (!ro && mkdir(dir, 0777) < 0 && errno != EEXIST) {
         core_err_set(err, "create data directory %s: %s", dir, strerror(errno));
         goto fail;
     }
-    char *lock = path_join(dir, "lock");
-    db->lockfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    free(lock);
-    if (db->lockfd < 0 || flock(db->lockfd, LOCK_EX | LOCK_NB) < 0) {
-        core_err_set(err, "lock data directory %s: %s (is another server using it?)", dir,
-                     strerror(errno));
-        goto fail;
+    if (!ro) {
+        char *lock = path_join(dir, "lock");
+        db->lockfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+        free(lock);
+        if (db->lockfd < 0 || flock(db->lockfd, LOCK_EX | LOCK_NB) < 0) {
+            core_err_set(err, "lock data directory %s: %s (is another server using it?)", dir,
+                         strerror(errno));
+            goto fail;
+        }
+        remove_temporaries(dir);
     }
-    remove_temporaries(dir);
     if (tsdb_blocks_open(dir, true, &db->blocks, &db->nblocks, err) < 0) goto fail;
-    char *chunks = path_join(dir, "chunks_head");
-    mkdir(chunks, 0777);
-    clear_dir(chunks);
+    char *chunks = ro ? NULL : path_join(dir, "chunks_head");
+    if (chunks) {
+        mkdir(chunks, 0777);
+        clear_dir(chunks);
+    }
     db->head = tsdb_head_new(
         &(tsdb_head_opts){.chunk_range = db->opts.min_block_ms, .chunks_dir = chunks}, err);
     free(chunks);
     if (!db->head) goto fail;
     tsdb_head_set_min_valid(db->head, blocks_maxt(db));
     if (replay_wal(db, err) < 0) goto fail;
-    if (!db->opts.wal_disabled) {
+    if (!ro && !db->opts.wal_disabled) {
         char *wal = path_join(dir, "wal");
         int rc = tsdb_wal_writer_open(&db->wal, wal, 0, db->opts.wal_compression, err);
         free(wal);

@@ -973,6 +973,10 @@ typedef struct tsdb_db_opts {
     int64_t retention_bytes; /* 0: no size limit */
     tsdb_wal_compression wal_compression;
     bool wal_disabled;
+    /* Reads blocks and replays the WAL into a head kept in memory, writing
+     * nothing (no lock, no repair: a corrupt WAL is an error), as upstream's
+     * DBReadOnly for promtool; appending and compaction are not for it. */
+    bool read_only;
 } tsdb_db_opts;
 
 typedef struct tsdb_db_stats {
