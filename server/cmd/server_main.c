@@ -15,7 +15,8 @@
  *
  * Flag values shown on /api/v1/status/flags are written as upstream's
  * kingpin values print themselves: durations as Prometheus durations ("5m"),
- * byte sizes as base-2 units ("512MiB", "0B"), lists as "[a b]", and
+ * byte sizes as base-2 units ("512MiB", "0B"), repeated flags joined with
+ * commas (kingpin's accumulator: "0.0.0.0:9090", "" when empty), and
  * --web.route-prefix after upstream normalises it ("/" by default).
  */
 #include "core/core.h"
@@ -177,10 +178,8 @@ static char *flag_value(const core_flag *f, const char *route_prefix, int64_t re
         }
         case CORE_FLAG_LIST: {
             const core_strlist *l = f->dest;
-            core_sb_addc(&v, '[');
             for (size_t i = 0; i < l->len; i++)
-                core_sb_addf(&v, "%s%s", i ? " " : "", l->v[i]);
-            core_sb_addc(&v, ']');
+                core_sb_addf(&v, "%s%s", i ? "," : "", l->v[i]);
             break;
         }
         default: {
