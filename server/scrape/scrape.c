@@ -1,0 +1,875 @@
+/*
+ * scrape.c - the scrape manager: one thread, one libcurl multi handle, every
+ * target's loop as a timer (see scrape.h for the behaviour).
+ *
+ * The thread sleeps in curl_multi_poll until the next due scrape or a
+ * finished transfer; scrape_manager_sync and _free wake it with
+ * curl_multi_wakeup after leaving their request under the mutex.  Bodies are
+ * processed on the same thread: parsing and appending are cheap next to the
+ * network wait, and one thread keeps each target's cache free of locks.
+ *
+ * The series cache maps the raw series text of a scrape (model_parser_series_key)
+ * to what the first sight of it produced: the TSDB ref and final labels, or
+ * "dropped by relabeling".  An entry remembers the iteration it was last
+ * seen in; entries not seen in a successful scrape get a staleness marker
+ * and leave the cache.
+ */
+#define _GNU_SOURCE
+#include "scrape/scrape.h"
+
+#include "model/model.h"
+
+#include <curl/curl.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* ---- Times */
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int64_t scrape_first_delay(uint64_t target_hash, uint64_t seed, int64_t interval_ms, int64_t now)
+{
+    if (interval_ms <= 0) return 0;
+    int64_t base = interval_ms - now % interval_ms;
+    int64_t offset = (int64_t)((target_hash ^ seed) % (uint64_t)interval_ms);
+    int64_t next = base + offset;
+    if (next > interval_ms) next -= interval_ms;
+    return next;
+}
+
+/* ---- Accept header */
+
+static const struct {
+    const char *name, *media;
+} PROTOCOLS[] = {
+    {"PrometheusProto",
+     "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited"},
+    {"PrometheusText0.0.4", "text/plain;version=0.0.4"},
+    {"PrometheusText1.0.0", "text/plain;version=1.0.0"},
+    {"OpenMetricsText0.0.1", "application/openmetrics-text;version=0.0.1"},
+    {"OpenMetricsText1.0.0", "application/openmetrics-text;version=1.0.0"},
+};
+#define NPROTOCOLS (sizeof PROTOCOLS / sizeof PROTOCOLS[0])
+
+static const char *const DEFAULT_PROTOCOLS[] = {"OpenMetricsText1.0.0", "OpenMetricsText0.0.1",
+                                                "PrometheusText1.0.0", "PrometheusText0.0.4"};
+
+int scrape_accept_header(const char *const *protocols, size_t n, core_sb *out, core_err *err)
+{
+    if (!protocols) {
+        protocols = DEFAULT_PROTOCOLS;
+        n = sizeof DEFAULT_PROTOCOLS / sizeof DEFAULT_PROTOCOLS[0];
+    }
+    /* Weights count down from one more than the number of protocols known,
+     * and the catch-all takes the next one, as upstream's acceptHeader. */
+    size_t weight = NPROTOCOLS + 1;
+    for (size_t i = 0; i < n; i++) {
+        size_t k = 0;
+        while (k < NPROTOCOLS && strcmp(PROTOCOLS[k].name, protocols[i]) != 0)
+            k++;
+        if (k == NPROTOCOLS) return core_err_set(err, "unknown scrape protocol %s", protocols[i]);
+        core_sb_addf(out, "%s%s;q=0.%zu", i ? "," : "", PROTOCOLS[k].media, weight--);
+    }
+    core_sb_addf(out, "%s*/*;q=0.%zu", n ? "," : "", weight);
+    return 0;
+}
+
+/* ---- The series cache */
+
+typedef struct centry {
+    struct centry *next;
+    uint64_t hash;
+    char *key;
+    size_t keylen;
+    uint64_t ref;
+    core_labels *labels;  /* final labels; NULL when dropped by relabeling */
+    uint64_t first, seen; /* iterations it was first and last seen in */
+} centry;
+
+typedef struct cache {
+    centry **b;
+    size_t cap, n;
+} cache;
+
+static centry *cache_find(cache *c, const char *key, size_t len, uint64_t hash)
+{
+    if (!c->cap) return NULL;
+    for (centry *e = c->b[hash & (c->cap - 1)]; e; e = e->next)
+        if (e->hash == hash && e->keylen == len && memcmp(e->key, key, len) == 0) return e;
+    return NULL;
+}
+
+static void cache_insert(cache *c, centry *e)
+{
+    if (c->n + 1 > c->cap) {
+        size_t ncap = c->cap ? c->cap * 2 : 256;
+        centry **nb = core_calloc(ncap, sizeof(*nb));
+        for (size_t i = 0; i < c->cap; i++)
+            for (centry *x = c->b[i], *next; x; x = next) {
+                next = x->next;
+                x->next = nb[x->hash & (ncap - 1)];
+                nb[x->hash & (ncap - 1)] = x;
+            }
+        free(c->b);
+        c->b = nb;
+        c->cap = ncap;
+    }
+    e->next = c->b[e->hash & (c->cap - 1)];
+    c->b[e->hash & (c->cap - 1)] = e;
+    c->n++;
+}
+
+static void centry_free(centry *e)
+{
+    free(e->key);
+    free(e->labels);
+    free(e);
+}
+
+static void cache_destroy(cache *c)
+{
+    for (size_t i = 0; i < c->cap; i++)
+        for (centry *e = c->b[i], *next; e; e = next) {
+            next = e->next;
+            centry_free(e);
+        }
+    free(c->b);
+    memset(c, 0, sizeof(*c));
+}
+
+/* ---- Targets */
+
+typedef struct target {
+    /* The definition (owned copies). */
+    char *pool, *url, *accept, *auth, *basic_user, *basic_password;
+    char *ca_file, *cert_file, *key_file, *proxy_url;
+    core_labels *labels, *discovered;
+    scrape_target_def def; /* scalars; pointers above */
+    uint64_t hash;
+    /* The loop. */
+    int64_t next_ms; /* when the next scrape is due (wall clock) */
+    bool running;    /* a transfer is under way */
+    CURL *easy;
+    struct curl_slist *headers;
+    core_sb body;
+    bool body_too_big;
+    int64_t started_ms;
+    double started_mono;
+    char *content_type;
+    cache cache;
+    uint64_t iter;
+    uint64_t last_ok; /* the last iteration that succeeded */
+    core_labels *report_labels[5];
+    uint64_t report_refs[5];
+    /* Reported state (guarded by the manager's state mutex). */
+    scrape_health health;
+    char last_error[CORE_ERR_MAX];
+    int64_t last_scrape_ms;
+    double last_duration_s;
+    uint64_t last_samples;
+    model_parser *parser;
+} target;
+
+struct scrape_manager {
+    tsdb_db *db;
+    scrape_opts opts;
+    char *user_agent;
+    CURLM *multi;
+    pthread_t thread;
+    pthread_mutex_t mtx; /* guards the fields below and the targets' reported state */
+    bool stop;
+    bool have_sync;
+    target **pending; /* targets of the last sync, not yet taken by the thread */
+    size_t npending;
+    target **targets; /* the thread's */
+    size_t ntargets;
+};
+
+static char *dup_or_null(const char *s)
+{
+    return s ? core_strdup(s) : NULL;
+}
+
+static uint64_t target_hash(const scrape_target_def *d)
+{
+    uint64_t h = core_labels_hash(d->labels);
+    return h ^ core_hash_seeded(d->url, strlen(d->url), h);
+}
+
+static target *target_new(const scrape_target_def *d)
+{
+    target *t = core_calloc(1, sizeof(*t));
+    t->def = *d;
+    t->pool = core_strdup(d->pool ? d->pool : "");
+    t->url = core_strdup(d->url);
+    t->accept = dup_or_null(d->accept);
+    if (d->bearer) {
+        core_sb sb = CORE_SB_INIT;
+        core_sb_addf(&sb, "Authorization: %s %s", d->auth_type ? d->auth_type : "Bearer",
+                     d->bearer);
+        t->auth = core_strdup(sb.buf);
+        core_sb_destroy(&sb);
+    }
+    t->basic_user = dup_or_null(d->basic_user);
+    t->basic_password = dup_or_null(d->basic_password);
+    t->ca_file = dup_or_null(d->ca_file);
+    t->cert_file = dup_or_null(d->cert_file);
+    t->key_file = dup_or_null(d->key_file);
+    t->proxy_url = dup_or_null(d->proxy_url);
+    t->labels = core_labels_clone(d->labels);
+    t->discovered = d->discovered ? core_labels_clone(d->discovered) : NULL;
+    t->hash = target_hash(d);
+    t->body = (core_sb)CORE_SB_INIT;
+    return t;
+}
+
+static void target_free(target *t)
+{
+    free(t->pool), free(t->url), free(t->accept), free(t->auth), free(t->basic_user);
+    free(t->basic_password), free(t->ca_file), free(t->cert_file), free(t->key_file);
+    free(t->proxy_url), free(t->labels), free(t->discovered), free(t->content_type);
+    if (t->headers) curl_slist_free_all(t->headers);
+    if (t->easy) curl_easy_cleanup(t->easy);
+    core_sb_destroy(&t->body);
+    cache_destroy(&t->cache);
+    for (size_t i = 0; i < 5; i++)
+        free(t->report_labels[i]);
+    model_parser_free(t->parser);
+    free(t);
+}
+
+/* Same target: same URL and labels (its loop, cache and schedule carry over). */
+static bool same_target(const target *a, const target *b)
+{
+    return a->hash == b->hash && strcmp(a->url, b->url) == 0 &&
+           core_labels_equal(a->labels, b->labels) && strcmp(a->pool, b->pool) == 0;
+}
+
+static bool same_str(const char *a, const char *b)
+{
+    return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+/* Same scrape settings: the loop and its cache carry over a reload only
+ * then; any other change starts a fresh loop, as upstream's reload does. */
+static bool same_config(const target *a, const target *b)
+{
+    const scrape_target_def *x = &a->def, *y = &b->def;
+    return x->interval_ms == y->interval_ms && x->timeout_ms == y->timeout_ms &&
+           x->honor_labels == y->honor_labels && x->honor_timestamps == y->honor_timestamps &&
+           x->sample_limit == y->sample_limit && x->label_limit == y->label_limit &&
+           x->label_name_length_limit == y->label_name_length_limit &&
+           x->label_value_length_limit == y->label_value_length_limit &&
+           x->body_size_limit == y->body_size_limit &&
+           x->insecure_skip_verify == y->insecure_skip_verify &&
+           x->follow_redirects == y->follow_redirects && x->metric_relabel == y->metric_relabel &&
+           x->relabel_ctx == y->relabel_ctx && same_str(a->accept, b->accept) &&
+           same_str(a->auth, b->auth) && same_str(a->basic_user, b->basic_user) &&
+           same_str(a->basic_password, b->basic_password) && same_str(a->ca_file, b->ca_file) &&
+           same_str(a->cert_file, b->cert_file) && same_str(a->key_file, b->key_file) &&
+           same_str(a->proxy_url, b->proxy_url) && same_str(x->server_name, y->server_name);
+}
+
+/* ---- Building series labels */
+
+/* The scraped series' labels with the target's applied, as upstream's
+ * mutateSampleLabels; malloc'd. */
+static core_labels *apply_target_labels(const target *t, const core_labels *scraped)
+{
+    core_labels_builder b;
+    core_labels_builder_init(&b, scraped);
+    char **names = NULL; /* exported_* names built here */
+    size_t nnames = 0;
+    for (size_t i = 0; i < t->labels->len; i++) {
+        const core_label *l = &t->labels->v[i];
+        if (t->def.honor_labels) {
+            if (!core_labels_get(scraped, l->name)) core_labels_builder_set(&b, l->name, l->value);
+            continue;
+        }
+        const char *existing = core_labels_get(scraped, l->name);
+        if (existing && *existing) {
+            core_sb name = CORE_SB_INIT;
+            core_sb_adds(&name, "exported_");
+            core_sb_adds(&name, l->name);
+            while (core_labels_builder_get(&b, name.buf)) {
+                core_sb tmp = CORE_SB_INIT;
+                core_sb_adds(&tmp, "exported_");
+                core_sb_adds(&tmp, name.buf);
+                core_sb_destroy(&name);
+                name = tmp;
+            }
+            names = core_reallocarray(names, nnames + 1, sizeof(*names));
+            names[nnames++] = core_strdup(name.buf);
+            core_sb_destroy(&name);
+            core_labels_builder_set(&b, names[nnames - 1], existing);
+        }
+        core_labels_builder_set(&b, l->name, l->value);
+    }
+    core_labels *out = core_labels_builder_labels(&b, NULL);
+    core_labels_builder_destroy(&b);
+    for (size_t i = 0; i < nnames; i++)
+        free(names[i]);
+    free(names);
+    return out;
+}
+
+/* ---- Processing a body */
+
+typedef struct outcome {
+    uint64_t scraped, post_relabel, added;
+    bool failed;
+    char error[CORE_ERR_MAX];
+} outcome;
+
+static double stale_nan(void)
+{
+    uint64_t bits = TSDB_STALE_NAN_BITS;
+    double v;
+    memcpy(&v, &bits, sizeof v);
+    return v;
+}
+
+/* Checks the limits on one series' final labels. */
+static const char *label_limits(const target *t, const core_labels *ls, char *buf, size_t cap)
+{
+    if (t->def.label_limit && ls->len > t->def.label_limit) {
+        snprintf(buf, cap, "label_limit exceeded (metric: %s, number of labels: %zu, limit: %llu)",
+                 core_labels_get(ls, CORE_METRIC_NAME) ? core_labels_get(ls, CORE_METRIC_NAME) : "",
+                 ls->len, (unsigned long long)t->def.label_limit);
+        return buf;
+    }
+    for (size_t i = 0; i < ls->len; i++) {
+        size_t ln = strlen(ls->v[i].name), lv = strlen(ls->v[i].value);
+        if (t->def.label_name_length_limit && ln > t->def.label_name_length_limit) {
+            snprintf(buf, cap,
+                     "label_name_length_limit exceeded (label name: %.64s, length: %zu, "
+                     "limit: %llu)",
+                     ls->v[i].name, ln, (unsigned long long)t->def.label_name_length_limit);
+            return buf;
+        }
+        if (t->def.label_value_length_limit && lv > t->def.label_value_length_limit) {
+            snprintf(buf, cap,
+                     "label_value_length_limit exceeded (label name: %.64s, value: "
+                     "%.64s, length: %zu, limit: %llu)",
+                     ls->v[i].name, ls->v[i].value, lv,
+                     (unsigned long long)t->def.label_value_length_limit);
+            return buf;
+        }
+    }
+    return NULL;
+}
+
+/* Appends the scrape's samples; on a parse error or a limit the appender is
+ * rolled back and the scrape fails. */
+static void process_body(scrape_manager *m, target *t, int64_t ts, outcome *o)
+{
+    model_format fmt = model_format_from_content_type(t->content_type);
+    if (!t->parser)
+        t->parser = model_parser_new(fmt, t->body.buf ? t->body.buf : "", t->body.len, t->url);
+    else
+        model_parser_reset(t->parser, fmt, t->body.buf ? t->body.buf : "", t->body.len, t->url);
+    model_parser *p = t->parser;
+    tsdb_appender *app = tsdb_db_appender(m->db);
+    core_arena arena;
+    core_arena_init(&arena, 0);
+    uint64_t iter = ++t->iter;
+    core_err err = {{0}};
+    for (;;) {
+        model_entry e = model_parser_next(p, &err);
+        if (e == MODEL_ENTRY_EOF) break;
+        if (e == MODEL_ENTRY_ERROR) {
+            o->failed = true;
+            snprintf(o->error, sizeof o->error, "%s", err.msg);
+            break;
+        }
+        if (e != MODEL_ENTRY_SERIES) continue;
+        o->scraped++;
+        model_str key = model_parser_series_key(p);
+        uint64_t h = core_hash(key.p, key.len);
+        centry *ce = cache_find(&t->cache, key.p, key.len, h);
+        if (!ce) {
+            core_arena_reset(&arena);
+            core_labels *scraped = model_parser_labels_new(p, &arena, &err);
+            if (!scraped) {
+                o->failed = true;
+                snprintf(o->error, sizeof o->error, "%s", err.msg);
+                break;
+            }
+            core_labels *ls = apply_target_labels(t, scraped);
+            if (t->def.metric_relabel) {
+                core_labels *r = t->def.metric_relabel(t->def.relabel_ctx, ls);
+                free(ls);
+                ls = r;
+            }
+            if (ls && ls->len == 0) {
+                free(ls);
+                ls = NULL;
+            }
+            if (ls) {
+                char buf[256];
+                const char *why = label_limits(t, ls, buf, sizeof buf);
+                if (why) {
+                    free(ls);
+                    o->failed = true;
+                    snprintf(o->error, sizeof o->error, "%s", why);
+                    break;
+                }
+            }
+            ce = core_calloc(1, sizeof(*ce));
+            ce->hash = h;
+            ce->key = core_malloc(key.len + 1);
+            memcpy(ce->key, key.p, key.len);
+            ce->keylen = key.len;
+            ce->labels = ls;
+            ce->first = iter;
+            cache_insert(&t->cache, ce);
+            if (ls) o->added++;
+        }
+        if (ce->seen == iter) { /* the same series twice in one scrape: upstream drops it */
+            continue;
+        }
+        ce->seen = iter;
+        if (!ce->labels) continue; /* dropped by relabeling */
+        o->post_relabel++;
+        if (t->def.sample_limit && o->post_relabel > t->def.sample_limit) {
+            o->failed = true;
+            snprintf(o->error, sizeof o->error, "sample limit exceeded");
+            break;
+        }
+        int64_t sts = ts;
+        int64_t given;
+        if (t->def.honor_timestamps && model_parser_timestamp(p, &given)) sts = given;
+        int rc = tsdb_appender_add(app, &ce->ref, ce->labels, sts, model_parser_value(p), &err);
+        if (rc < 0) {
+            o->failed = true;
+            snprintf(o->error, sizeof o->error, "%s", err.msg);
+            break;
+        }
+    }
+    core_arena_destroy(&arena);
+    if (o->failed) {
+        tsdb_appender_rollback(app);
+        return;
+    }
+    /* Series of the last scrape that are gone: staleness markers. */
+    for (size_t i = 0; i < t->cache.cap; i++) {
+        centry **pp = &t->cache.b[i];
+        while (*pp) {
+            centry *e = *pp;
+            if (e->seen == iter) {
+                pp = &e->next;
+                continue;
+            }
+            if (e->labels && t->last_ok && e->seen == t->last_ok)
+                tsdb_appender_add(app, &e->ref, e->labels, ts, stale_nan(), &err);
+            *pp = e->next;
+            t->cache.n--;
+            centry_free(e);
+        }
+    }
+    if (tsdb_appender_commit(app, &err) < 0) {
+        o->failed = true;
+        snprintf(o->error, sizeof o->error, "%s", err.msg);
+        return;
+    }
+    t->last_ok = iter;
+}
+
+/* Staleness markers for every series of the last successful scrape (after
+ * a failed scrape, or when the target goes away); the cache is emptied. */
+static void stale_all(scrape_manager *m, target *t, int64_t ts)
+{
+    if (!t->cache.n) return;
+    tsdb_appender *app = tsdb_db_appender(m->db);
+    core_err err = {{0}};
+    for (size_t i = 0; i < t->cache.cap; i++)
+        for (centry *e = t->cache.b[i]; e; e = e->next)
+            if (e->labels && t->last_ok && e->first <= t->last_ok && e->seen >= t->last_ok)
+                tsdb_appender_add(app, &e->ref, e->labels, ts, stale_nan(), &err);
+    tsdb_appender_commit(app, &err);
+    cache_destroy(&t->cache);
+    t->last_ok = 0;
+}
+
+static const char *const REPORT_NAMES[] = {
+    "up", "scrape_duration_seconds", "scrape_samples_scraped",
+    "scrape_samples_post_metric_relabeling", "scrape_series_added"};
+
+static void append_report(scrape_manager *m, target *t, int64_t ts, const double *values)
+{
+    tsdb_appender *app = tsdb_db_appender(m->db);
+    core_err err = {{0}};
+    for (size_t i = 0; i < 5; i++) {
+        if (!t->report_labels[i]) {
+            core_labels_builder b;
+            core_labels_builder_init(&b, t->labels);
+            core_labels_builder_set(&b, CORE_METRIC_NAME, REPORT_NAMES[i]);
+            t->report_labels[i] = core_labels_builder_labels(&b, NULL);
+            core_labels_builder_destroy(&b);
+        }
+        tsdb_appender_add(app, &t->report_refs[i], t->report_labels[i], ts, values[i], &err);
+    }
+    tsdb_appender_commit(app, &err);
+}
+
+/* ---- Transfers */
+
+static size_t on_body(char *data, size_t size, size_t n, void *ud)
+{
+    target *t = ud;
+    size_t len = size * n;
+    if (t->def.body_size_limit > 0 && (int64_t)(t->body.len + len) > t->def.body_size_limit) {
+        t->body_too_big = true;
+        return 0; /* makes curl fail the transfer */
+    }
+    core_sb_add(&t->body, data, len);
+    return len;
+}
+
+static void start_scrape(scrape_manager *m, target *t)
+{
+    if (!t->easy) {
+        t->easy = curl_easy_init();
+        core_sb hdr = CORE_SB_INIT;
+        core_sb_adds(&hdr, "Accept: ");
+        if (t->accept)
+            core_sb_adds(&hdr, t->accept);
+        else
+            scrape_accept_header(NULL, 0, &hdr, NULL);
+        t->headers = curl_slist_append(NULL, hdr.buf);
+        core_sb_reset(&hdr);
+        core_sb_addf(&hdr, "X-Prometheus-Scrape-Timeout-Seconds: %g",
+                     (double)t->def.timeout_ms / 1000);
+        t->headers = curl_slist_append(t->headers, hdr.buf);
+        if (t->auth) t->headers = curl_slist_append(t->headers, t->auth);
+        core_sb_destroy(&hdr);
+        CURL *e = t->easy;
+        curl_easy_setopt(e, CURLOPT_URL, t->url);
+        curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->headers);
+        curl_easy_setopt(e, CURLOPT_USERAGENT, m->user_agent);
+        curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "gzip");
+        curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+        curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
+        curl_easy_setopt(e, CURLOPT_PRIVATE, t);
+        curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+        curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)t->def.timeout_ms);
+        curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, t->def.follow_redirects ? 1L : 0L);
+        curl_easy_setopt(e, CURLOPT_MAXREDIRS, 10L);
+        if (t->basic_user) {
+            curl_easy_setopt(e, CURLOPT_USERNAME, t->basic_user);
+            curl_easy_setopt(e, CURLOPT_PASSWORD, t->basic_password ? t->basic_password : "");
+        }
+        if (t->ca_file) curl_easy_setopt(e, CURLOPT_CAINFO, t->ca_file);
+        if (t->cert_file) curl_easy_setopt(e, CURLOPT_SSLCERT, t->cert_file);
+        if (t->key_file) curl_easy_setopt(e, CURLOPT_SSLKEY, t->key_file);
+        if (t->def.insecure_skip_verify) {
+            curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+            curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+        }
+        curl_easy_setopt(e, CURLOPT_PROXY, t->proxy_url ? t->proxy_url : "");
+    }
+    core_sb_reset(&t->body);
+    t->body_too_big = false;
+    t->started_ms = now_ms();
+    t->started_mono = mono_s();
+    t->running = true;
+    curl_multi_add_handle(m->multi, t->easy);
+}
+
+static void finish_scrape(scrape_manager *m, target *t, CURLcode code)
+{
+    curl_multi_remove_handle(m->multi, t->easy);
+    t->running = false;
+    long status = 0;
+    curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
+    char *ct = NULL;
+    curl_easy_getinfo(t->easy, CURLINFO_CONTENT_TYPE, &ct);
+    free(t->content_type);
+    t->content_type = dup_or_null(ct);
+    outcome o = {0};
+    if (t->body_too_big) {
+        o.failed = true;
+        snprintf(o.error, sizeof o.error, "body size limit exceeded");
+    } else if (code == CURLE_OPERATION_TIMEDOUT) {
+        o.failed = true;
+        snprintf(o.error, sizeof o.error, "Get \"%.150s\": context deadline exceeded", t->url);
+    } else if (code != CURLE_OK) {
+        o.failed = true;
+        snprintf(o.error, sizeof o.error, "Get \"%.150s\": %s", t->url, curl_easy_strerror(code));
+    } else if (status != 200) {
+        o.failed = true;
+        snprintf(o.error, sizeof o.error, "server returned HTTP status %ld", status);
+    }
+    if (!o.failed) process_body(m, t, t->started_ms, &o);
+    double dur = mono_s() - t->started_mono;
+    if (o.failed) { /* after a parse error or a limit, what was read is still reported */
+        stale_all(m, t, t->started_ms);
+        o.post_relabel = o.added = 0;
+    }
+    double report[5] = {o.failed ? 0 : 1, dur, (double)o.scraped, (double)o.post_relabel,
+                        (double)o.added};
+    append_report(m, t, t->started_ms, report);
+    pthread_mutex_lock(&m->mtx);
+    t->health = o.failed ? SCRAPE_DOWN : SCRAPE_UP;
+    snprintf(t->last_error, sizeof t->last_error, "%s", o.failed ? o.error : "");
+    t->last_scrape_ms = t->started_ms;
+    t->last_duration_s = dur;
+    t->last_samples = o.scraped;
+    pthread_mutex_unlock(&m->mtx);
+    if (o.failed)
+        core_debug("scrape", "Scrape failed", "scrape_pool", t->pool, "target", t->url, "err",
+                   o.error);
+}
+
+/* Staleness markers for a target that went away, its report series too. */
+static void retire(scrape_manager *m, target *t)
+{
+    int64_t ts = now_ms();
+    stale_all(m, t, ts);
+    if (t->last_scrape_ms) {
+        double stale[5];
+        for (size_t i = 0; i < 5; i++)
+            stale[i] = stale_nan();
+        append_report(m, t, ts, stale);
+    }
+    target_free(t);
+}
+
+/* ---- The thread */
+
+/* Takes the targets of the last sync: same ones keep their state. */
+static void apply_sync(scrape_manager *m)
+{
+    pthread_mutex_lock(&m->mtx);
+    target **next = m->pending;
+    size_t n = m->npending;
+    m->pending = NULL;
+    m->npending = 0;
+    m->have_sync = false;
+    target **old = m->targets;
+    size_t nold = m->ntargets;
+    bool *kept = core_calloc(nold ? nold : 1, sizeof(*kept));
+    target **replaced = core_calloc(nold ? nold : 1, sizeof(*replaced));
+    size_t nreplaced = 0;
+    int64_t now = now_ms();
+    for (size_t i = 0; i < n; i++) {
+        size_t j = 0;
+        while (j < nold && (kept[j] || !same_target(old[j], next[i])))
+            j++;
+        if (j < nold && same_config(old[j], next[i])) { /* the loop goes on */
+            kept[j] = true;
+            target_free(next[i]);
+            next[i] = old[j];
+        } else if (j < nold) { /* new settings: a fresh loop on the same schedule */
+            kept[j] = true;
+            next[i]->next_ms = old[j]->next_ms;
+            replaced[nreplaced++] = old[j];
+        } else {
+            next[i]->next_ms = now + scrape_first_delay(next[i]->hash, m->opts.offset_seed,
+                                                        next[i]->def.interval_ms, now);
+        }
+    }
+    m->targets = next;
+    m->ntargets = n;
+    pthread_mutex_unlock(&m->mtx);
+    for (size_t j = 0; j < nold; j++) {
+        if (kept[j]) continue;
+        if (old[j]->running) { /* wait for the transfer: retire when it ends */
+            curl_multi_remove_handle(m->multi, old[j]->easy);
+            old[j]->running = false;
+        }
+        retire(m, old[j]);
+    }
+    for (size_t j = 0; j < nreplaced; j++) { /* no staleness markers: the series go on */
+        if (replaced[j]->running) curl_multi_remove_handle(m->multi, replaced[j]->easy);
+        target_free(replaced[j]);
+    }
+    free(replaced);
+    free(kept);
+    free(old);
+}
+
+static void *run(void *arg)
+{
+    scrape_manager *m = arg;
+    for (;;) {
+        pthread_mutex_lock(&m->mtx);
+        bool stop = m->stop, sync = m->have_sync;
+        pthread_mutex_unlock(&m->mtx);
+        if (stop) break;
+        if (sync) apply_sync(m);
+        int64_t now = now_ms();
+        int64_t wait = 1000;
+        for (size_t i = 0; i < m->ntargets; i++) {
+            target *t = m->targets[i];
+            if (!t->running && t->next_ms <= now) {
+                start_scrape(m, t);
+                t->next_ms += t->def.interval_ms;
+                if (t->next_ms <= now) /* fell behind (a slow or stopped clock): skip ahead */
+                    t->next_ms = now + t->def.interval_ms -
+                                 (now - t->next_ms) % (t->def.interval_ms ? t->def.interval_ms : 1);
+            }
+            if (!t->running && t->next_ms - now < wait) wait = t->next_ms - now;
+        }
+        int running;
+        curl_multi_perform(m->multi, &running);
+        CURLMsg *msg;
+        int left;
+        while ((msg = curl_multi_info_read(m->multi, &left)))
+            if (msg->msg == CURLMSG_DONE) {
+                target *t;
+                curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&t);
+                finish_scrape(m, t, msg->data.result);
+            }
+        if (wait < 0) wait = 0;
+        curl_multi_poll(m->multi, NULL, 0, (int)(running ? (wait < 50 ? wait : 50) : wait), NULL);
+    }
+    for (size_t i = 0; i < m->ntargets; i++) {
+        if (m->targets[i]->running) curl_multi_remove_handle(m->multi, m->targets[i]->easy);
+        target_free(m->targets[i]);
+    }
+    free(m->targets);
+    m->targets = NULL;
+    m->ntargets = 0;
+    return NULL;
+}
+
+/* ---- Public */
+
+static void global_init(void)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+scrape_manager *scrape_manager_new(tsdb_db *db, const scrape_opts *opts, core_err *err)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, global_init);
+    scrape_manager *m = core_calloc(1, sizeof(*m));
+    m->db = db;
+    if (opts) m->opts = *opts;
+    if (m->opts.user_agent) {
+        m->user_agent = core_strdup(m->opts.user_agent);
+    } else {
+        core_sb ua = CORE_SB_INIT;
+        core_sb_addf(&ua, "Prometheus/%s", core_buildinfo_get()->version);
+        m->user_agent = core_strdup(ua.buf);
+        core_sb_destroy(&ua);
+    }
+    m->multi = curl_multi_init();
+    pthread_mutex_init(&m->mtx, NULL);
+    if (!m->multi || pthread_create(&m->thread, NULL, run, m) != 0) {
+        core_err_set(err, "cannot start the scrape manager");
+        if (m->multi) curl_multi_cleanup(m->multi);
+        pthread_mutex_destroy(&m->mtx);
+        free(m->user_agent);
+        free(m);
+        return NULL;
+    }
+    return m;
+}
+
+void scrape_manager_free(scrape_manager *m)
+{
+    if (!m) return;
+    pthread_mutex_lock(&m->mtx);
+    m->stop = true;
+    pthread_mutex_unlock(&m->mtx);
+    curl_multi_wakeup(m->multi);
+    pthread_join(m->thread, NULL);
+    for (size_t i = 0; i < m->npending; i++)
+        target_free(m->pending[i]);
+    free(m->pending);
+    curl_multi_cleanup(m->multi);
+    pthread_mutex_destroy(&m->mtx);
+    free(m->user_agent);
+    free(m);
+}
+
+int scrape_manager_sync(scrape_manager *m, const scrape_target_def *defs, size_t n, core_err *err)
+{
+    target **ts = core_calloc(n ? n : 1, sizeof(*ts));
+    for (size_t i = 0; i < n; i++) {
+        if (!defs[i].url || !defs[i].labels || defs[i].interval_ms <= 0) {
+            for (size_t j = 0; j < i; j++)
+                target_free(ts[j]);
+            free(ts);
+            return core_err_set(err, "target %zu: a URL, labels and an interval are required", i);
+        }
+        ts[i] = target_new(&defs[i]);
+    }
+    pthread_mutex_lock(&m->mtx);
+    for (size_t i = 0; i < m->npending; i++)
+        target_free(m->pending[i]);
+    free(m->pending);
+    m->pending = ts;
+    m->npending = n;
+    m->have_sync = true;
+    pthread_mutex_unlock(&m->mtx);
+    curl_multi_wakeup(m->multi);
+    return 0;
+}
+
+static int cmp_state(const void *a, const void *b)
+{
+    const scrape_target_state *x = a, *y = b;
+    int c = strcmp(x->pool, y->pool);
+    return c ? c : strcmp(x->url, y->url);
+}
+
+size_t scrape_manager_targets(scrape_manager *m, core_arena *arena, scrape_target_state **out)
+{
+    pthread_mutex_lock(&m->mtx);
+    /* A sync not yet applied is what the targets are about to be. */
+    target **ts = m->have_sync ? m->pending : m->targets;
+    size_t n = m->have_sync ? m->npending : m->ntargets;
+    scrape_target_state *s = core_arena_calloc(arena, n ? n : 1, sizeof(*s));
+    for (size_t i = 0; i < n; i++) {
+        const target *t = ts[i];
+        core_labels *ls = core_arena_alloc(arena, sizeof(*ls) + t->labels->len * sizeof(ls->v[0]));
+        ls->len = t->labels->len;
+        for (size_t l = 0; l < ls->len; l++)
+            ls->v[l] = (core_label){core_arena_strdup(arena, t->labels->v[l].name),
+                                    core_arena_strdup(arena, t->labels->v[l].value)};
+        core_labels *dl = NULL;
+        if (t->discovered) {
+            dl = core_arena_alloc(arena, sizeof(*dl) + t->discovered->len * sizeof(dl->v[0]));
+            dl->len = t->discovered->len;
+            for (size_t l = 0; l < dl->len; l++)
+                dl->v[l] = (core_label){core_arena_strdup(arena, t->discovered->v[l].name),
+                                        core_arena_strdup(arena, t->discovered->v[l].value)};
+        }
+        s[i] = (scrape_target_state){
+            .pool = core_arena_strdup(arena, t->pool),
+            .url = core_arena_strdup(arena, t->url),
+            .labels = ls,
+            .discovered = dl,
+            .health = t->health,
+            .last_error = core_arena_strdup(arena, t->last_error),
+            .last_scrape_ms = t->last_scrape_ms,
+            .last_duration_s = t->last_duration_s,
+            .last_samples = t->last_samples,
+            .interval_ms = t->def.interval_ms,
+            .timeout_ms = t->def.timeout_ms,
+        };
+    }
+    pthread_mutex_unlock(&m->mtx);
+    if (n) qsort(s, n, sizeof(*s), cmp_state);
+    *out = s;
+    return n;
+}

@@ -1,0 +1,110 @@
+/*
+ * scrape.h - scraping targets into the TSDB (upstream scrape/).
+ *
+ * The caller (prom-server, from the configuration and service discovery)
+ * hands the manager the complete list of targets, each already relabeled;
+ * the manager keeps one loop per target: a target that stays (same URL and
+ * labels) keeps its loop, its series cache and its schedule; a new one starts
+ * at its deterministic offset in the interval; one that goes away gets
+ * staleness markers for everything it last exposed.
+ *
+ * A scrape is an HTTP GET through libcurl's multi interface (one thread drives
+ * every transfer and timer), with upstream's Accept and
+ * X-Prometheus-Scrape-Timeout-Seconds headers, gzip, a timeout and a body size
+ * limit.  The body is parsed by server/model's zero-copy parsers; each series
+ * is looked up in the target's cache by its raw text, so a series seen before
+ * costs a hash lookup and an append by ref, with no label parsing.  New
+ * series get the target's labels (honor_labels, or the conflicting scraped
+ * labels renamed exported_*), then metric relabeling; the outcome, dropped or
+ * kept, is cached.  Series that vanished since the last scrape, every series
+ * of a failed scrape and of a removed target get staleness markers.  Each
+ * scrape also appends up, scrape_duration_seconds, scrape_samples_scraped,
+ * scrape_samples_post_metric_relabeling and scrape_series_added.
+ */
+#ifndef SCRAPE_SCRAPE_H
+#define SCRAPE_SCRAPE_H
+
+#include "core/core.h"
+#include "tsdb/tsdb.h"
+
+/* Metric relabeling: returns the relabeled set (malloc'd) or NULL when the
+ * series is dropped.  The manager calls it from its thread only. */
+typedef core_labels *(*scrape_relabel_fn)(void *ctx, const core_labels *in);
+
+/* One target, as discovery and target relabeling leave it.  The manager
+ * copies everything it keeps. */
+typedef struct scrape_target_def {
+    const char *pool;              /* job_name */
+    const char *url;               /* scheme://host:port/path?params */
+    const core_labels *labels;     /* added to every series: job, instance, ... */
+    const core_labels *discovered; /* before relabeling (API only; may be NULL) */
+    int64_t interval_ms;
+    int64_t timeout_ms;
+    bool honor_labels;
+    bool honor_timestamps;
+    uint64_t sample_limit; /* 0: none */
+    uint64_t label_limit;
+    uint64_t label_name_length_limit;
+    uint64_t label_value_length_limit;
+    int64_t body_size_limit; /* bytes, 0: none */
+    const char *accept;      /* Accept header; NULL: upstream's default */
+    const char *bearer;      /* Authorization credentials, or NULL */
+    const char *auth_type;   /* Authorization type; NULL: "Bearer" */
+    const char *basic_user;  /* basic auth, or NULL */
+    const char *basic_password;
+    const char *ca_file, *cert_file, *key_file, *server_name;
+    bool insecure_skip_verify;
+    bool follow_redirects;
+    const char *proxy_url;
+    scrape_relabel_fn metric_relabel; /* NULL: none */
+    void *relabel_ctx;                /* must outlive the target */
+} scrape_target_def;
+
+typedef enum scrape_health {
+    SCRAPE_UNKNOWN,
+    SCRAPE_UP,
+    SCRAPE_DOWN,
+} scrape_health;
+
+/* What the API and UI show of a target (strings in the caller's arena). */
+typedef struct scrape_target_state {
+    const char *pool, *url;
+    const core_labels *labels, *discovered;
+    scrape_health health;
+    const char *last_error; /* "" when none */
+    int64_t last_scrape_ms; /* 0 before the first */
+    double last_duration_s;
+    uint64_t last_samples;
+    int64_t interval_ms, timeout_ms;
+} scrape_target_state;
+
+typedef struct scrape_manager scrape_manager;
+
+typedef struct scrape_opts {
+    uint64_t offset_seed;   /* mixed into each target's offset (upstream: external labels + host) */
+    const char *user_agent; /* NULL: "Prometheus/<version>" */
+} scrape_opts;
+
+/* Starts the scrape thread; appends go to `db`. */
+scrape_manager *scrape_manager_new(tsdb_db *db, const scrape_opts *opts, core_err *err);
+/* Stops every loop (no staleness markers, as upstream at shutdown). */
+void scrape_manager_free(scrape_manager *m);
+/* Replaces the set of targets (see the top of this file). */
+int scrape_manager_sync(scrape_manager *m, const scrape_target_def *defs, size_t n, core_err *err);
+/* A snapshot of every target, in the arena, sorted by pool then URL. */
+size_t scrape_manager_targets(scrape_manager *m, core_arena *arena, scrape_target_state **out);
+
+/* Upstream's Accept header for scrape_protocols given by name
+ * ("OpenMetricsText1.0.0", "OpenMetricsText0.0.1", "PrometheusText1.0.0",
+ * "PrometheusText0.0.4", "PrometheusProto"); NULL names: the default list.
+ * Into out; -1 with err on an unknown name. */
+int scrape_accept_header(const char *const *protocols, size_t n, core_sb *out, core_err *err);
+
+/* How long after now_ms a target's first scrape comes, as upstream's
+ * scrapeLoop computes it: every target scrapes at a fixed offset within its
+ * interval, (hash ^ seed) mod interval after each multiple of the interval,
+ * so scrapes of many targets spread out and stay put across restarts. */
+int64_t scrape_first_delay(uint64_t target_hash, uint64_t seed, int64_t interval_ms,
+                           int64_t now_ms);
+
+#endif
