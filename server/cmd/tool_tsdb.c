@@ -17,12 +17,17 @@
  * persisted blocks (opened as upstream's Blocks() opens them: a block whose
  * meta.json cannot be read is skipped, one that fails to open is reported as
  * corrupted unless a loadable block was compacted from it), the last block's
- * ID, one block by ID, and the head.  The head (wal/ and chunks_head/) cannot
- * be read yet: db_load_head is where it will be replayed; for now it keeps
- * upstream's behaviour where it can (a dump that would replay a missing wal/
- * fails as upstream's does) and prints a note on stderr when wal/ holds data
- * that the dump leaves out.  upstream's analyze and list read persisted blocks
- * only, so only the dumps need the head.
+ * ID, one block by ID, and the head.  The head is what a dump reads besides
+ * the blocks when they end at or before --max-time, as upstream's
+ * loadDataAsQueryable decides: the TSDB's read-only open replays wal/ (its
+ * checkpoint first) into a head kept in memory, writing nothing, and that
+ * head joins the blocks loaded here in one querier.  The blocks are this
+ * file's rather than the read-only database's own list so that which
+ * directories count as blocks, and which corruption fails the command,
+ * stay upstream's (the database also opens leftover directories that hold
+ * a meta.json, and leaves corrupt blocks out with a log line).  upstream's
+ * analyze and list read persisted blocks only, so only the dumps need the
+ * head.
  *
  * Output goes through a large stdio buffer, a line at a time; floats are
  * printed as Go's %g prints them (model_format_float), label values quoted
@@ -31,9 +36,10 @@
  * deterministic here: ties by name, blocks by directory name.
  *
  * Not done yet: native histogram chunks (dump and analyze --extended stop
- * with an error naming them), and the head as said above.  --sandbox-dir-root
- * is accepted and unused: nothing here writes to the data directory (upstream
- * makes a sandbox there for chunks written while replaying the WAL).
+ * with an error naming them).  --sandbox-dir-root is accepted and unused:
+ * nothing here writes to the data directory (upstream makes a sandbox there
+ * for the head chunks it writes while replaying the WAL; our replay keeps
+ * them in memory).
  */
 #include "cmd/tool.h"
 #include "model/model.h"
@@ -457,7 +463,8 @@ static bool selector_matches(const selector *s, const tsdb_index_series *ser)
 typedef struct tool_db {
     const char *dir; /* as given on the command line */
     tsdb_querier q;  /* persisted blocks by mint, after db_load_blocks; the head
-                        will join them in q.head */
+                        joins them in q.head after db_load_head */
+    tsdb_db *wal;    /* the read-only database whose head q.head is, or NULL */
 } tool_db;
 
 /* Upstream's OpenDBReadOnly: the directory must exist. */
@@ -478,7 +485,11 @@ static int db_open(tool_db *db, const char *dir, core_err *err)
 
 static void db_close(tool_db *db)
 {
+    /* q.db is NULL: closing the querier closes this file's blocks only. */
+    db->q.head = NULL;
     tsdb_querier_close(&db->q);
+    tsdb_db_close(db->wal, NULL);
+    db->wal = NULL;
 }
 
 /* The names in a directory, sorted (Go's os.ReadDir), with whether each is a
@@ -656,30 +667,11 @@ static int db_block(tool_db *db, const char *id, tsdb_block *b, core_err *err)
     return rc;
 }
 
-/* Whether a WAL directory holds anything a replay would read: a checkpoint
- * or a record in a segment.  *why gets a reason it could not be read. */
-static bool wal_has_data(const char *wal, const dir_entry *ents, size_t nents, core_sb *why)
-{
-    for (size_t i = 0; i < nents; i++)
-        if (strncmp(ents[i].name, "checkpoint.", 11) == 0) return true;
-    tsdb_wal_reader r;
-    core_err e;
-    if (tsdb_wal_reader_open(&r, wal, &e) < 0) {
-        core_sb_adds(why, e.msg);
-        return true;
-    }
-    const uint8_t *rec;
-    size_t len;
-    int rc = tsdb_wal_reader_next(&r, &rec, &len, &e);
-    if (rc < 0) core_sb_adds(why, e.msg);
-    tsdb_wal_reader_close(&r);
-    return rc != 0;
-}
-
-/* The head block: what upstream's querier adds from wal/ (and chunks_head/)
- * when the persisted blocks end at or before maxt.  Not read yet: a missing
- * wal/ fails as upstream's replay fails, and a WAL that holds data gets a
- * note on stderr, since its samples are left out. */
+/* The head block: what upstream's querier adds from wal/ when the persisted
+ * blocks end at or before maxt.  A missing wal/ fails as upstream's replay
+ * fails (its first step, finding the last checkpoint, lists the directory);
+ * then the read-only database replays the WAL into a memory head, taking only
+ * samples after the blocks' end, as upstream's head.Init(maxBlockTime). */
 static int db_load_head(tool_db *db, int64_t maxt, core_err *err)
 {
     int64_t last = db->q.n ? db->q.blocks[db->q.n - 1].meta.maxt : INT64_MIN;
@@ -691,24 +683,18 @@ static int db_load_head(tool_db *db, int64_t maxt, core_err *err)
         free(wal);
         return core_err_prefix(err, "read WAL: find last checkpoint");
     }
-    for (size_t i = 0; i < nents; i++)
-        if (strncmp(ents[i].name, "checkpoint.", 11) == 0 && !ents[i].is_dir) {
-            core_err_set(err, "read WAL: find last checkpoint: checkpoint %s is not a directory",
-                         ents[i].name);
-            free_dir(ents, nents);
-            free(wal);
-            return -1;
-        }
-    core_sb why = CORE_SB_INIT;
-    if (wal_has_data(wal, ents, nents, &why)) {
-        fprintf(stderr,
-                "%s: note: %s holds data of the head block (samples not yet compacted into a "
-                "block), which %s cannot read yet; they are missing from this output%s%s\n",
-                TOOL_PROGRAM, wal, TOOL_PROGRAM, why.len ? ": " : "", why.len ? why.buf : "");
-    }
-    core_sb_destroy(&why);
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < nents; i++)
+        if (strncmp(ents[i].name, "checkpoint.", 11) == 0 && !ents[i].is_dir)
+            rc = core_err_set(err,
+                              "read WAL: find last checkpoint: checkpoint %s is not a directory",
+                              ents[i].name);
     free_dir(ents, nents);
     free(wal);
+    if (rc < 0) return -1;
+    db->wal = tsdb_db_open(db->dir, &(tsdb_db_opts){.read_only = true}, err);
+    if (!db->wal) return core_err_prefix(err, "read WAL");
+    db->q.head = tsdb_db_head(db->wal);
     return 0;
 }
 
