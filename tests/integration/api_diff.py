@@ -389,6 +389,11 @@ def build_requests(base):
          "3.x sorts the two duplicate series it names; 2.42 names them as found"),
         ("/api/v1/query", [("query", "http_requests_total[4h]"), ("time", secs(t3))], "exact",
          ""),
+        ("/api/v1/query", [("query", 'label_replace(node_temperature_celsius, "a", "$1", '
+                                     '"zone", "(")'), ("time", secs(t1))], "exact", ""),
+        ("/api/v1/query", [("query", 'up{job=~"("}')], "error",
+         "regex errors: PCRE2's words here, Go regexp's there"),
+        ("/api/v1/series", [("match[]", '{job=~"("}')], "error", "as above"),
         ("/api/v1/query", [("query", "node_temperature_celsius"), ("time", secs(t1)),
                            ("timeout", "0.000000001")], "error",
          "how far a query gets in 1 ns (queue or evaluation) is a race upstream"),
