@@ -47,22 +47,6 @@
 
 #define DAY_MS (INT64_C(24) * 3600 * 1000)
 
-struct tsdb_db {
-    char *dir;
-    tsdb_db_opts opts;
-    int lockfd;
-    tsdb_head *head;
-    pthread_mutex_t wal_mtx;
-    tsdb_wal_writer wal;
-    bool wal_open;
-    pthread_rwlock_t blocks_lock;
-    tsdb_block *blocks; /* sorted by mint */
-    size_t nblocks;
-    pthread_mutex_t compact_mtx;
-    uint64_t samples_appended, out_of_order, duplicates, out_of_bounds;
-    uint64_t wal_corruptions, wal_replayed_records, compactions, retention_deleted;
-};
-
 typedef struct pending {
     tsdb_hseries *s;
     int64_t t;
@@ -77,7 +61,7 @@ struct tsdb_appender {
     size_t ncreated, capcreated;
 };
 
-static char *path_join(const char *a, const char *b)
+char *tsdb_path_join(const char *a, const char *b)
 {
     size_t la = strlen(a), lb = strlen(b);
     char *p = core_malloc(la + lb + 2);
@@ -112,7 +96,7 @@ static void remove_temporaries(const char *dir)
         if (!has_suffix(de->d_name, ".tmp-for-creation") &&
             !has_suffix(de->d_name, ".tmp-for-deletion"))
             continue;
-        char *p = path_join(dir, de->d_name);
+        char *p = tsdb_path_join(dir, de->d_name);
         tsdb_remove_tree(p);
         free(p);
     }
@@ -127,7 +111,7 @@ static void clear_dir(const char *dir)
     struct dirent *de;
     while ((de = readdir(d))) {
         if (de->d_name[0] == '.') continue;
-        char *p = path_join(dir, de->d_name);
+        char *p = tsdb_path_join(dir, de->d_name);
         unlink(p);
         free(p);
     }
@@ -151,7 +135,7 @@ static bool last_checkpoint(const char *wal, uint64_t *n, char **path)
         if (!found || v > *n) {
             *n = v;
             free(*path);
-            *path = path_join(wal, name);
+            *path = tsdb_path_join(wal, name);
             found = true;
         }
     }
@@ -164,6 +148,7 @@ typedef struct replay {
     core_arena arena;
     tsdb_rec_series *series;
     tsdb_rec_sample *samples;
+    tsdb_rec_tombstone *stones;
     uint64_t unknown_refs, refused;
 } replay;
 
@@ -194,8 +179,20 @@ static void replay_record(replay *rp, const uint8_t *rec, size_t len)
             if (tsdb_head_append(h, s, rp->samples[i].t, rp->samples[i].v, &e) != 0) rp->refused++;
         }
         break;
-    default: /* tombstones, metadata, exemplars, histograms: not kept in the head yet */ break;
+    case TSDB_REC_TOMBSTONES:
+        tsdb_rec_decode_tombstones(rec, len, &rp->stones, &n, &e);
+        for (size_t i = 0; i < n; i++) {
+            tsdb_hseries *s = tsdb_head_series(h, rp->stones[i].ref);
+            if (s)
+                tsdb_head_add_stone(h, s->ref, rp->stones[i].mint, rp->stones[i].maxt);
+            else
+                rp->unknown_refs++;
+        }
+        break;
+    default: /* metadata, exemplars, histograms: not kept in the head yet */ break;
     }
+    free(rp->stones);
+    rp->stones = NULL;
     free(rp->series);
     free(rp->samples);
     rp->series = NULL;
@@ -209,7 +206,7 @@ static void repair(const char *wal, const tsdb_wal_reader *r)
 {
     char name[32];
     snprintf(name, sizeof name, "%08llu", (unsigned long long)r->err_seq);
-    char *p = path_join(wal, name);
+    char *p = tsdb_path_join(wal, name);
     if (truncate(p, (off_t)r->err_off) < 0)
         core_error("tsdb", "Cannot truncate WAL segment", "segment", p, "err", strerror(errno));
     free(p);
@@ -220,7 +217,7 @@ static void repair(const char *wal, const tsdb_wal_reader *r)
         for (size_t i = 0; i < n; i++)
             if (seqs[i] > r->err_seq) {
                 snprintf(name, sizeof name, "%08llu", (unsigned long long)seqs[i]);
-                p = path_join(wal, name);
+                p = tsdb_path_join(wal, name);
                 unlink(p);
                 free(p);
             }
@@ -256,7 +253,7 @@ static int replay_dir(replay *rp, const char *dir, uint64_t first, bool fix, cor
 
 static int replay_wal(tsdb_db *db, core_err *err)
 {
-    char *wal = path_join(db->dir, "wal");
+    char *wal = tsdb_path_join(db->dir, "wal");
     char *cp = NULL;
     uint64_t cpn = 0;
     replay rp = {.db = db};
@@ -306,7 +303,7 @@ tsdb_db *tsdb_db_open(const char *dir, const tsdb_db_opts *o, core_err *err)
         goto fail;
     }
     if (!ro) {
-        char *lock = path_join(dir, "lock");
+        char *lock = tsdb_path_join(dir, "lock");
         db->lockfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
         free(lock);
         if (db->lockfd < 0 || flock(db->lockfd, LOCK_EX | LOCK_NB) < 0) {
@@ -317,7 +314,7 @@ tsdb_db *tsdb_db_open(const char *dir, const tsdb_db_opts *o, core_err *err)
         remove_temporaries(dir);
     }
     if (tsdb_blocks_open(dir, true, &db->blocks, &db->nblocks, err) < 0) goto fail;
-    char *chunks = ro ? NULL : path_join(dir, "chunks_head");
+    char *chunks = ro ? NULL : tsdb_path_join(dir, "chunks_head");
     if (chunks) {
         mkdir(chunks, 0777);
         clear_dir(chunks);
@@ -329,7 +326,7 @@ tsdb_db *tsdb_db_open(const char *dir, const tsdb_db_opts *o, core_err *err)
     tsdb_head_set_min_valid(db->head, blocks_maxt(db));
     if (replay_wal(db, err) < 0) goto fail;
     if (!ro && !db->opts.wal_disabled) {
-        char *wal = path_join(dir, "wal");
+        char *wal = tsdb_path_join(dir, "wal");
         int rc = tsdb_wal_writer_open(&db->wal, wal, 0, db->opts.wal_compression, err);
         free(wal);
         if (rc < 0) goto fail;
@@ -579,9 +576,16 @@ static tsdb_str *symbols_of(tsdb_hseries **v, size_t n, size_t *nsym)
     return out;
 }
 
-/* Re-encodes a chunk keeping only samples in [mint, maxt]; NULL if none. */
-static const uint8_t *trim_chunk(const uint8_t *data, uint32_t len, int64_t mint, int64_t maxt,
-                                 core_arena *arena, tsdb_chunk_meta *meta, uint32_t *outlen)
+static bool deleted_at(const tsdb_stone *st, int64_t t)
+{
+    for (size_t i = 0; st && i < st->n; i++)
+        if (st->iv[i].mint <= t && t <= st->iv[i].maxt) return true;
+    return false;
+}
+
+const uint8_t *tsdb_trim_chunk(const uint8_t *data, uint32_t len, int64_t mint, int64_t maxt,
+                               const tsdb_stone *st, core_arena *arena, tsdb_chunk_meta *meta,
+                               uint32_t *outlen)
 {
     tsdb_xor_iter it;
     tsdb_xor x;
@@ -590,7 +594,7 @@ static const uint8_t *trim_chunk(const uint8_t *data, uint32_t len, int64_t mint
     tsdb_xor_init(&x);
     int64_t first = INT64_MAX, last = INT64_MIN;
     while (tsdb_xor_iter_next(&it)) {
-        if (it.t < mint || it.t > maxt) continue;
+        if (it.t < mint || it.t > maxt || deleted_at(st, it.t)) continue;
         tsdb_xor_append_bits(&x, it.t, it.v, &e);
         if (first == INT64_MAX) first = it.t;
         last = it.t;
@@ -631,11 +635,12 @@ int tsdb_head_write_block(tsdb_head *h, const char *parent, int64_t mint, int64_
         uint32_t *lens;
         size_t n =
             tsdb_head_series_chunks(h, c.v[i], mint, maxt - 1, &arena, &metas, &bytes, &lens);
+        const tsdb_stone *st = tsdb_head_stone_copy(h, c.v[i]->ref, &arena);
         size_t k = 0;
         for (size_t j = 0; j < n; j++) {
-            if (metas[j].mint < mint || metas[j].maxt >= maxt) {
-                bytes[j] =
-                    trim_chunk(bytes[j], lens[j], mint, maxt - 1, &arena, &metas[j], &lens[j]);
+            if (metas[j].mint < mint || metas[j].maxt >= maxt || st) {
+                bytes[j] = tsdb_trim_chunk(bytes[j], lens[j], mint, maxt - 1, st, &arena, &metas[j],
+                                           &lens[j]);
                 if (!bytes[j]) continue;
             }
             metas[k] = metas[j];
@@ -662,11 +667,11 @@ static int cmp_block_mint(const void *a, const void *b)
 }
 
 /* Adds a block directory just written to the list. */
-static int add_block(tsdb_db *db, const tsdb_ulid *ulid, core_err *err)
+int tsdb_db_add_block(tsdb_db *db, const tsdb_ulid *ulid, core_err *err)
 {
     char name[TSDB_ULID_LEN + 1];
     tsdb_ulid_format(ulid, name);
-    char *p = path_join(db->dir, name);
+    char *p = tsdb_path_join(db->dir, name);
     tsdb_block b;
     int rc = tsdb_block_open(&b, p, err);
     free(p);
@@ -687,6 +692,7 @@ typedef struct cp_state {
     core_arena arena;
     tsdb_rec_series *series;
     tsdb_rec_sample *samples;
+    tsdb_rec_tombstone *stones;
     tsdb_wal_writer out;
     core_sb rec;
 } cp_state;
@@ -712,12 +718,21 @@ static int checkpoint_record(cp_state *cp, const uint8_t *rec, size_t len, core_
             if (cp->samples[i].t >= cp->mint) cp->samples[k++] = cp->samples[i];
         if (k) tsdb_rec_encode_samples(&cp->rec, cp->samples, k);
         break;
+    case TSDB_REC_TOMBSTONES:
+        tsdb_rec_decode_tombstones(rec, len, &cp->stones, &n, &e);
+        for (size_t i = 0; i < n; i++)
+            if (cp->stones[i].maxt >= cp->mint && tsdb_head_series(cp->head, cp->stones[i].ref))
+                cp->stones[k++] = cp->stones[i];
+        if (k) tsdb_rec_encode_tombstones(&cp->rec, cp->stones, k);
+        break;
     default: break;
     }
     free(cp->series);
     free(cp->samples);
+    free(cp->stones);
     cp->series = NULL;
     cp->samples = NULL;
+    cp->stones = NULL;
     if (!cp->rec.len) return 0;
     return tsdb_wal_writer_log(&cp->out, (const uint8_t *)cp->rec.buf, cp->rec.len, err);
 }
@@ -745,14 +760,14 @@ static int checkpoint_dir(cp_state *cp, const char *dir, uint64_t first, uint64_
  * checkpoint.<last>, then deletes them and older checkpoints. */
 static int checkpoint(tsdb_db *db, uint64_t last, int64_t mint, core_err *err)
 {
-    char *wal = path_join(db->dir, "wal");
+    char *wal = tsdb_path_join(db->dir, "wal");
     char name[64], *tmp, *final, *prev = NULL;
     uint64_t prevn = 0;
     bool have_prev = last_checkpoint(wal, &prevn, &prev);
     snprintf(name, sizeof name, "checkpoint.%08llu.tmp", (unsigned long long)last);
-    tmp = path_join(wal, name);
+    tmp = tsdb_path_join(wal, name);
     snprintf(name, sizeof name, "checkpoint.%08llu", (unsigned long long)last);
-    final = path_join(wal, name);
+    final = tsdb_path_join(wal, name);
     tsdb_remove_tree(tmp);
     cp_state cp = {.head = db->head, .mint = mint};
     core_arena_init(&cp.arena, 0);
@@ -771,7 +786,7 @@ static int checkpoint(tsdb_db *db, uint64_t last, int64_t mint, core_err *err)
             for (size_t i = 0; i < n; i++)
                 if (seqs[i] <= last) {
                     snprintf(name, sizeof name, "%08llu", (unsigned long long)seqs[i]);
-                    char *p = path_join(wal, name);
+                    char *p = tsdb_path_join(wal, name);
                     unlink(p);
                     free(p);
                 }
@@ -799,7 +814,7 @@ static int truncate_wal(tsdb_db *db, int64_t mint, core_err *err)
     uint64_t cur = db->wal.seq;
     pthread_mutex_unlock(&db->wal_mtx);
     if (rc < 0) return -1;
-    char *wal = path_join(db->dir, "wal");
+    char *wal = tsdb_path_join(db->dir, "wal");
     uint64_t *seqs = NULL;
     size_t n = 0;
     rc = tsdb_wal_segments(wal, &seqs, &n, err);
@@ -828,7 +843,7 @@ static int64_t dir_size(const char *path)
     struct dirent *de;
     while ((de = readdir(d))) {
         if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
-        char *p = path_join(path, de->d_name);
+        char *p = tsdb_path_join(path, de->d_name);
         total += dir_size(p);
         free(p);
     }
@@ -846,7 +861,7 @@ static void apply_retention(tsdb_db *db)
         while (drop + 1 < n && newest - db->blocks[drop].meta.maxt > db->opts.retention_ms)
             drop++;
     if (db->opts.retention_bytes > 0) {
-        char *wal = path_join(db->dir, "wal"), *hc = path_join(db->dir, "chunks_head");
+        char *wal = tsdb_path_join(db->dir, "wal"), *hc = tsdb_path_join(db->dir, "chunks_head");
         int64_t total = dir_size(wal) + dir_size(hc);
         free(wal);
         free(hc);
@@ -892,7 +907,7 @@ int tsdb_db_compact(tsdb_db *db, core_err *err)
             break;
         }
         static const tsdb_ulid zero;
-        if (memcmp(&ulid, &zero, sizeof zero) != 0 && add_block(db, &ulid, err) < 0) {
+        if (memcmp(&ulid, &zero, sizeof zero) != 0 && tsdb_db_add_block(db, &ulid, err) < 0) {
             rc = -1;
             break;
         }

@@ -707,6 +707,8 @@ tsdb_head *tsdb_head_new(const tsdb_head_opts *o, core_err *err)
     pthread_mutex_init(&h->file_mtx, NULL);
     pthread_rwlock_init(&h->post_lock, NULL);
     pthread_rwlock_init(&h->gc, NULL);
+    pthread_mutex_init(&h->stone_mtx, NULL);
+    tsdb_tombstones_init(&h->stones);
     if (o->chunks_dir) {
         h->chunks_dir = core_strdup(o->chunks_dir);
         if (mkdir(h->chunks_dir, 0777) < 0 && errno != EEXIST) {
@@ -786,6 +788,8 @@ void tsdb_head_free(tsdb_head *h)
     pthread_mutex_destroy(&h->file_mtx);
     pthread_rwlock_destroy(&h->post_lock);
     pthread_rwlock_destroy(&h->gc);
+    tsdb_tombstones_destroy(&h->stones);
+    pthread_mutex_destroy(&h->stone_mtx);
     free(h->chunks_dir);
     free(h->buf);
     free(h);
@@ -908,7 +912,11 @@ int tsdb_head_select(tsdb_head *h, const tsdb_matcher *m, size_t nm, int64_t min
         if (!k) continue;
         f[n++] = (tsdb_head_found){
             .labels = s->labels,
-            .part = {.chunks = cm, .nchunks = k, .bytes = bytes, .lens = lens},
+            .part = {.chunks = cm,
+                     .nchunks = k,
+                     .bytes = bytes,
+                     .lens = lens,
+                     .stone = tsdb_head_stone_copy(h, s->ref, arena)},
         };
     }
     free(refs.v);
@@ -1057,4 +1065,100 @@ size_t tsdb_head_label_values(tsdb_head *h, const char *name, core_arena *arena,
     qsort(v, n, sizeof(*v), cmp_cstr);
     *out = v;
     return n;
+}
+
+/* ---- Deletions (tombstones kept in memory and in the WAL) */
+
+void tsdb_head_add_stone(tsdb_head *h, uint64_t ref, int64_t mint, int64_t maxt)
+{
+    pthread_mutex_lock(&h->stone_mtx);
+    tsdb_tombstones_add(&h->stones, ref, mint, maxt);
+    pthread_mutex_unlock(&h->stone_mtx);
+}
+
+const tsdb_stone *tsdb_head_stone_copy(tsdb_head *h, uint64_t ref, core_arena *arena)
+{
+    tsdb_stone *out = NULL;
+    pthread_mutex_lock(&h->stone_mtx);
+    const tsdb_stone *st = h->stones.n ? tsdb_tombstones_get(&h->stones, ref) : NULL;
+    if (st && st->n) {
+        out = core_arena_calloc(arena, 1, sizeof(*out));
+        out->ref = ref;
+        out->iv = core_arena_calloc(arena, st->n, sizeof(*out->iv));
+        memcpy(out->iv, st->iv, st->n * sizeof(*st->iv));
+        out->n = out->cap = st->n;
+    }
+    pthread_mutex_unlock(&h->stone_mtx);
+    return out;
+}
+
+uint64_t tsdb_head_stones_total(tsdb_head *h)
+{
+    pthread_mutex_lock(&h->stone_mtx);
+    uint64_t n = tsdb_tombstones_total(&h->stones);
+    pthread_mutex_unlock(&h->stone_mtx);
+    return n;
+}
+
+void tsdb_head_refs_matching(tsdb_head *h, const tsdb_matcher *m, size_t nm, tsdb_refset *out)
+{
+    pthread_rwlock_rdlock(&h->post_lock);
+    head_refs(h, m, nm, out);
+    pthread_rwlock_unlock(&h->post_lock);
+}
+
+/* ---- Cardinality (upstream's MemPostings.Stats) */
+
+static int cmp_stat(const void *a, const void *b)
+{
+    const tsdb_stat *x = a, *y = b;
+    if (x->count != y->count) return x->count > y->count ? -1 : 1;
+    return strcmp(x->name, y->name);
+}
+
+/* Keeps the top `limit` of a list, sorted by count (descending), then name. */
+static size_t top(tsdb_stat *v, size_t n, size_t limit)
+{
+    if (n) qsort(v, n, sizeof(*v), cmp_stat);
+    return n < limit ? n : limit;
+}
+
+void tsdb_head_cardinality(tsdb_head *h, const char *name_label, size_t limit, core_arena *arena,
+                           tsdb_cardinality *out)
+{
+    memset(out, 0, sizeof(*out));
+    pthread_rwlock_rdlock(&h->post_lock);
+    size_t cap_pairs = h->pcount ? h->pcount : 1, cap_names = h->nnames ? h->nnames : 1;
+    tsdb_stat *metrics = core_arena_calloc(arena, cap_pairs, sizeof(*metrics));
+    tsdb_stat *pairs = core_arena_calloc(arena, cap_pairs, sizeof(*pairs));
+    tsdb_stat *values = core_arena_calloc(arena, cap_names, sizeof(*values));
+    tsdb_stat *memory = core_arena_calloc(arena, cap_names, sizeof(*memory));
+    size_t nm = 0, np = 0, nn = 0;
+    for (size_t b = 0; b < TSDB_HEAD_NAMES; b++)
+        for (nentry *ne = h->ntab[b]; ne; ne = ne->next) {
+            if (!*ne->name) continue;
+            uint64_t size = 0;
+            for (uint32_t i = 0; i < ne->n; i++) {
+                pentry *pe = pentry_find(h, ne->name, ne->values[i]);
+                uint64_t cnt = pe ? pe->refs.n : 0;
+                if (!strcmp(ne->name, name_label))
+                    metrics[nm++] = (tsdb_stat){core_arena_strdup(arena, ne->values[i]), cnt};
+                pairs[np++] =
+                    (tsdb_stat){core_arena_sprintf(arena, "%s=%s", ne->name, ne->values[i]), cnt};
+                size += strlen(ne->values[i]) * cnt;
+            }
+            values[nn] = (tsdb_stat){core_arena_strdup(arena, ne->name), ne->n};
+            memory[nn++] = (tsdb_stat){core_arena_strdup(arena, ne->name), size};
+        }
+    out->num_series = h->all.n;
+    out->num_label_pairs = h->pcount;
+    pthread_rwlock_unlock(&h->post_lock);
+    out->series_by_metric = metrics;
+    out->n_series_by_metric = top(metrics, nm, limit);
+    out->values_by_label = values;
+    out->n_values_by_label = top(values, nn, limit);
+    out->memory_by_label = memory;
+    out->n_memory_by_label = top(memory, nn, limit);
+    out->series_by_pair = pairs;
+    out->n_series_by_pair = top(pairs, np, limit);
 }

@@ -144,6 +144,8 @@ struct tsdb_head {
     uint8_t *buf; /* records not yet written to the last file */
     size_t buflen;
     pthread_rwlock_t gc;
+    pthread_mutex_t stone_mtx;
+    tsdb_tombstones stones; /* deletions of head data, by series ref */
 };
 
 /* A series found by tsdb_head_select, with its chunks copied. */
@@ -159,8 +161,45 @@ int tsdb_fsync_dir(const char *path, core_err *err);
  * that fails to open is logged and left out instead of failing the call. */
 int tsdb_blocks_open(const char *dir, bool skip_bad, tsdb_block **out, size_t *n, core_err *err);
 
+/* The database (db.c; admin.c works on it too). */
+struct tsdb_db {
+    char *dir;
+    tsdb_db_opts opts;
+    int lockfd;
+    tsdb_head *head;
+    pthread_mutex_t wal_mtx;
+    tsdb_wal_writer wal;
+    bool wal_open;
+    pthread_rwlock_t blocks_lock;
+    tsdb_block *blocks; /* sorted by mint */
+    size_t nblocks;
+    pthread_mutex_t compact_mtx;
+    uint64_t samples_appended, out_of_order, duplicates, out_of_bounds;
+    uint64_t wal_corruptions, wal_replayed_records, compactions, retention_deleted;
+};
+
+/* Re-encodes a chunk keeping only samples in [mint, maxt] not deleted by st
+ * (may be NULL), in the arena; NULL if none is left (db.c). */
+const uint8_t *tsdb_trim_chunk(const uint8_t *data, uint32_t len, int64_t mint, int64_t maxt,
+                               const tsdb_stone *st, core_arena *arena, tsdb_chunk_meta *meta,
+                               uint32_t *outlen);
+/* Adds a freshly written block directory to the db's list (db.c). */
+int tsdb_db_add_block(tsdb_db *db, const tsdb_ulid *ulid, core_err *err);
+/* a/b, malloc'd (db.c). */
+char *tsdb_path_join(const char *a, const char *b);
+
 /* Ends a querier made by tsdb_db_querier (db.c). */
 void tsdb_db_querier_release(tsdb_db *db);
+
+/* Head deletions: an interval for series ref; a copy of a series' intervals
+ * in the arena (NULL if none); the refs matching every matcher. */
+void tsdb_head_add_stone(tsdb_head *h, uint64_t ref, int64_t mint, int64_t maxt);
+const tsdb_stone *tsdb_head_stone_copy(tsdb_head *h, uint64_t ref, core_arena *arena);
+uint64_t tsdb_head_stones_total(tsdb_head *h);
+void tsdb_head_refs_matching(tsdb_head *h, const tsdb_matcher *m, size_t nm, tsdb_refset *out);
+/* The refs of a block's series matching every matcher (querier.c). */
+int tsdb_block_refs(const tsdb_block *b, const tsdb_matcher *m, size_t nm, tsdb_refset *out,
+                    core_err *err);
 
 int tsdb_head_select(tsdb_head *h, const tsdb_matcher *m, size_t nm, int64_t mint, int64_t maxt,
                      core_arena *arena, tsdb_head_found **out, size_t *nout, core_err *err);

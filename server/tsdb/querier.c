@@ -178,6 +178,12 @@ static int block_refs(const tsdb_block *b, const tsdb_matcher *m, size_t nm, tsd
     return rc;
 }
 
+int tsdb_block_refs(const tsdb_block *b, const tsdb_matcher *m, size_t nm, tsdb_refset *out,
+                    core_err *err)
+{
+    return block_refs(b, m, nm, out, err);
+}
+
 /* ---- Select */
 
 static bool deleted(const tsdb_stone *st, int64_t mint, int64_t maxt)

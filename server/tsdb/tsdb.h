@@ -926,6 +926,28 @@ size_t tsdb_head_label_names(tsdb_head *h, core_arena *arena, const char ***out)
 /* Values of label `name` (sorted), in the arena. */
 size_t tsdb_head_label_values(tsdb_head *h, const char *name, core_arena *arena, const char ***out);
 
+/* Cardinality of the head's index, as upstream's head stats for
+ * /api/v1/status/tsdb: the top `limit` entries of each list, by count. */
+typedef struct tsdb_stat {
+    const char *name;
+    uint64_t count;
+} tsdb_stat;
+
+typedef struct tsdb_cardinality {
+    uint64_t num_series, num_label_pairs;
+    tsdb_stat *series_by_metric; /* values of name_label (__name__) by series */
+    size_t n_series_by_metric;
+    tsdb_stat *values_by_label; /* label names by number of values */
+    size_t n_values_by_label;
+    tsdb_stat *memory_by_label; /* label names by bytes of values times series */
+    size_t n_memory_by_label;
+    tsdb_stat *series_by_pair; /* "name=value" by series */
+    size_t n_series_by_pair;
+} tsdb_cardinality;
+
+void tsdb_head_cardinality(tsdb_head *h, const char *name_label, size_t limit, core_arena *arena,
+                           tsdb_cardinality *out);
+
 /* ---- Writing a block (block_writer.c): series handed over in label order,
  * each with its encoded chunks; the block appears under `parent` as
  * <ULID>/ (written in <ULID>.tmp-for-creation and renamed) with chunks/,
@@ -995,6 +1017,20 @@ tsdb_db_stats tsdb_db_get_stats(tsdb_db *db);
 void tsdb_db_querier(tsdb_db *db, tsdb_querier *q);
 /* Head to blocks and retention, when due; safe to call from any thread. */
 int tsdb_db_compact(tsdb_db *db, core_err *err);
+
+/* Deletes the samples in [mint, maxt] of the series matching every matcher:
+ * tombstones in each block concerned (its tombstones file and meta.json
+ * rewritten) and in the head (logged to the WAL); queries stop returning them
+ * at once.  As upstream's DB.Delete. */
+int tsdb_db_delete(tsdb_db *db, const tsdb_matcher *m, size_t nm, int64_t mint, int64_t maxt,
+                   core_err *err);
+/* Rewrites every block that has tombstones without the deleted data (a new
+ * block replaces it; one left empty is just removed), as upstream's
+ * CleanTombstones.  Head deletions go away with compaction. */
+int tsdb_db_clean_tombstones(tsdb_db *db, core_err *err);
+/* Hard-links every block into `dir` (created), and with_head also writes the
+ * head's data there as a block, as upstream's DB.Snapshot. */
+int tsdb_db_snapshot(tsdb_db *db, const char *dir, bool with_head, core_err *err);
 
 typedef struct tsdb_appender tsdb_appender;
 
