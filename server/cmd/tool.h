@@ -70,17 +70,18 @@ typedef struct tool_short {
 
 typedef struct tool_spec {
     core_flag *flags;
-    size_t nflags;
+    size_t nflags; /* the last `nhidden` of them are left out of --help */
     const tool_short *shorts;
     size_t nshorts;
     tool_arg *args;
     size_t nargs;
+    size_t nhidden; /* kingpin's Hidden() flags: parsed, not shown */
 } tool_spec;
 
 #define TOOL_COUNT(a) (sizeof(a) / sizeof((a)[0]))
-#define TOOL_SPEC(flags, shorts, args)                                               \
-    {                                                                                \
-        flags, TOOL_COUNT(flags), shorts, TOOL_COUNT(shorts), args, TOOL_COUNT(args) \
+#define TOOL_SPEC(flags, shorts, args)                                                  \
+    {                                                                                   \
+        flags, TOOL_COUNT(flags), shorts, TOOL_COUNT(shorts), args, TOOL_COUNT(args), 0 \
     }
 
 /* Parses a command's argv (see tool_run_fn) into the spec's destinations.
@@ -100,5 +101,15 @@ int tool_tsdb_list(const tool_cmd *cmd, int argc, char **argv);
 int tool_tsdb_analyze(const tool_cmd *cmd, int argc, char **argv);
 int tool_tsdb_dump(const tool_cmd *cmd, int argc, char **argv);
 int tool_tsdb_dump_openmetrics(const tool_cmd *cmd, int argc, char **argv);
+
+struct tsdb_block;
+/* Prints blocks as `tsdb list` does (promtool's printBlocks): one row each,
+ * the header row first when `header`, columns aligned over the rows of this
+ * call; sizes and times human-readable with `human`. */
+void tool_tsdb_print_blocks(const struct tsdb_block *blocks, size_t n, bool header, bool human);
+
+/* ---- Backfilling (tool_backfill.c) */
+
+int tool_tsdb_create_blocks_openmetrics(const tool_cmd *cmd, int argc, char **argv);
 
 #endif

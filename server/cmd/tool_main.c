@@ -3,7 +3,7 @@
  *
  * tool_main.c holds the command tree and the command-line parser; the
  * commands live in their own files (tool_tsdb.c: tsdb list, analyze, dump,
- * dump-openmetrics).
+ * dump-openmetrics; tool_backfill.c: tsdb create-blocks-from openmetrics).
  *
  * The tree is one table (`commands` below): each entry is either a group
  * ("tsdb") or a command ("tsdb list") with its run function.  main() walks
@@ -14,6 +14,11 @@
  * flags, --help and --version anywhere.  Errors use kingpin's words ("expected
  * command but got \"foo\"", "must select a subcommand of 'tsdb'", "unknown
  * long flag '--foo'") so scripts that read promtool's messages keep working.
+ * Flags may also come between the words of a command, as kingpin allows for
+ * a group's flags (`tsdb create-blocks-from --quiet openmetrics ...`): main()
+ * hands them to the command with the words after it, the word after a flag
+ * that takes a value (and does not continue the command's name) going along
+ * as that value; the command's own parse then accepts or refuses them.
  *
  * Trade-off: flags are checked with core_flags_parse (the project's flag
  * reader, values validated there with its messages) after tool_parse has
@@ -46,6 +51,14 @@ static const tool_cmd commands[] = {
      "[Experimental] Dump samples from a TSDB into OpenMetrics text format, excluding native "
      "histograms and staleness markers, which are not representable in OpenMetrics.",
      tool_tsdb_dump_openmetrics},
+    {"tsdb create-blocks-from", "<command> [<args> ...]",
+     "[Experimental] Import samples from input and produce TSDB blocks. Please refer to the "
+     "storage docs for more details.",
+     NULL},
+    {"tsdb create-blocks-from openmetrics", "[<flags>] <input file> [<output directory>]",
+     "Import samples from OpenMetrics input and produce TSDB blocks. Please refer to the storage "
+     "docs for more details.",
+     tool_tsdb_create_blocks_openmetrics},
 };
 
 #define NCOMMANDS TOOL_COUNT(commands)
@@ -158,11 +171,11 @@ static char *flag_left(const core_flag *fl, const tool_spec *spec)
 static void print_cmd_help(FILE *out, const tool_cmd *cmd, const tool_spec *spec)
 {
     fprintf(out, "usage: %s %s %s\n\n%s\n\n", TOOL_PROGRAM, cmd->name, cmd->usage, cmd->help);
-    size_t n = 2 + spec->nflags;
+    size_t shown = spec->nflags - spec->nhidden, n = 2 + shown;
     help_row *rows = core_calloc(n, sizeof *rows);
     rows[0] = (help_row){core_strdup("-h, --help"), "Show context-sensitive help."};
     rows[1] = (help_row){core_strdup("    --version"), "Show application version."};
-    for (size_t i = 0; i < spec->nflags; i++)
+    for (size_t i = 0; i < shown; i++)
         rows[2 + i] = (help_row){flag_left(&spec->flags[i], spec), spec->flags[i].help};
     fprintf(out, "Flags:\n");
     print_rows(out, rows, n);
@@ -360,9 +373,10 @@ static int run_help(int nwords, char **words)
 
 int main(int argc, char **argv)
 {
-    core_sb path = CORE_SB_INIT;
+    core_sb path = CORE_SB_INIT, next_path = CORE_SB_INIT;
+    core_strlist early = {0}; /* flags (and values) met before the command was complete */
     const tool_cmd *node = NULL;
-    bool help = false;
+    bool help = false, may_take_value = false;
     int i = 1, status = 0;
     for (; i < argc; i++) {
         const char *a = argv[i];
@@ -374,24 +388,41 @@ int main(int argc, char **argv)
             core_buildinfo_print(stdout, TOOL_PROGRAM);
             goto out;
         }
-        if (strncmp(a, "--", 2) == 0 && a[2]) {
+        bool is_long = strncmp(a, "--", 2) == 0 && a[2];
+        bool is_short = a[0] == '-' && a[1] && a[1] != '-';
+        if ((is_long || is_short) && node && strcmp(node->name, "help") != 0) {
+            core_strlist_push(&early, a);
+            /* "--name" and "-x" may take the next word as their value. */
+            may_take_value = is_long ? strchr(a, '=') == NULL : a[2] == '\0';
+            continue;
+        }
+        if (is_long) {
             const char *eq = strchr(a, '=');
             status = tool_usage_error("unknown long flag '%.*s'",
                                       (int)(eq ? (size_t)(eq - a) : strlen(a)), a);
             goto out;
         }
-        if (a[0] == '-' && a[1] && a[1] != '-') {
+        if (is_short) {
             status = tool_usage_error("unknown short flag '-%c'", a[1]);
             goto out;
         }
         if (node && strcmp(node->name, "help") == 0) break;
-        if (path.len) core_sb_addc(&path, ' ');
-        core_sb_adds(&path, a);
-        const tool_cmd *next = find_cmd(path.buf);
+        core_sb_reset(&next_path);
+        if (path.len) core_sb_addf(&next_path, "%s ", path.buf);
+        core_sb_adds(&next_path, a);
+        const tool_cmd *next = find_cmd(next_path.buf);
+        if (!next && may_take_value) {
+            core_strlist_push(&early, a);
+            may_take_value = false;
+            continue;
+        }
+        may_take_value = false;
         if (!next) {
             status = tool_usage_error("expected command but got \"%s\"", a);
             goto out;
         }
+        core_sb_reset(&path);
+        core_sb_adds(&path, next_path.buf);
         node = next;
         if (node->run) {
             i++;
@@ -401,16 +432,29 @@ int main(int argc, char **argv)
     if (node && strcmp(node->name, "help") == 0) {
         status = run_help(argc - i, argv + i);
     } else if (node && node->run) {
-        /* The command gets its own words; a --help seen before its name is
-         * handed on so that its own help is printed. */
-        int n = argc - i + 1;
-        char **sub = core_calloc((size_t)n + 2, sizeof *sub);
+        /* The command gets its own words, after the flags met among the
+         * words of its name; a --help seen before its name is handed on so
+         * that its own help is printed. */
+        int n = 1;
+        char **sub = core_calloc(early.len + (size_t)(argc - i) + 3, sizeof *sub);
         sub[0] = (char *)node->name;
+        for (size_t k = 0; k < early.len; k++)
+            sub[n++] = (char *)early.v[k];
         for (int k = i; k < argc; k++)
-            sub[k - i + 1] = argv[k];
+            sub[n++] = argv[k];
         if (help) sub[n++] = "--help";
         status = node->run(node, n, sub);
         free(sub);
+    } else if (early.len) {
+        /* No command takes them: the first one is unknown, as kingpin says. */
+        const char *a = early.v[0];
+        if (a[1] == '-') {
+            const char *eq = strchr(a, '=');
+            status = tool_usage_error("unknown long flag '%.*s'",
+                                      (int)(eq ? (size_t)(eq - a) : strlen(a)), a);
+        } else {
+            status = tool_usage_error("unknown short flag '-%c'", a[1]);
+        }
     } else if (help || !node) {
         print_group_help(stdout, node);
     } else {
@@ -418,6 +462,8 @@ int main(int argc, char **argv)
     }
 out:
     core_sb_destroy(&path);
+    core_sb_destroy(&next_path);
+    core_strlist_destroy(&early);
     fflush(stdout);
     return status;
 }

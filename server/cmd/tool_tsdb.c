@@ -768,34 +768,19 @@ static char *fmt_u64(uint64_t v)
     return core_sb_detach(&sb, NULL);
 }
 
-int tool_tsdb_list(const tool_cmd *cmd, int argc, char **argv)
+void tool_tsdb_print_blocks(const tsdb_block *blocks, size_t n, bool header, bool human)
 {
-    bool human = false;
-    const char *path = NULL;
-    core_flag flags[] = {
-        {"human-readable", CORE_FLAG_BOOL, &human, NULL, "Print human readable values.", false},
-    };
-    static const tool_short shorts[] = {{'r', "human-readable"}};
-    tool_arg args[] = {
-        {"db path", "Database path (default is " DEFAULT_DB_PATH ").", &path, DEFAULT_DB_PATH,
-         false, NULL},
-    };
-    tool_spec spec = TOOL_SPEC(flags, shorts, args);
-    int status;
-    if (!tool_parse(cmd, &spec, argc, argv, &status)) return status;
-
-    tool_db db;
-    core_err err;
-    if (db_open(&db, path, &err) < 0 || db_load_blocks(&db, &err) < 0) return tool_fail(&err);
     table t = {.cols = 8};
-    char *head[] = {
-        core_strdup("BLOCK ULID"), core_strdup("MIN TIME"),    core_strdup("MAX TIME"),
-        core_strdup("DURATION"),   core_strdup("NUM SAMPLES"), core_strdup("NUM CHUNKS"),
-        core_strdup("NUM SERIES"), core_strdup("SIZE"),
-    };
-    table_add(&t, head);
-    for (size_t i = 0; i < db.q.n; i++) {
-        const tsdb_block *b = &db.q.blocks[i];
+    if (header) {
+        char *head[] = {
+            core_strdup("BLOCK ULID"), core_strdup("MIN TIME"),    core_strdup("MAX TIME"),
+            core_strdup("DURATION"),   core_strdup("NUM SAMPLES"), core_strdup("NUM CHUNKS"),
+            core_strdup("NUM SERIES"), core_strdup("SIZE"),
+        };
+        table_add(&t, head);
+    }
+    for (size_t i = 0; i < n; i++) {
+        const tsdb_block *b = &blocks[i];
         char id[TSDB_ULID_LEN + 1];
         tsdb_ulid_format(&b->meta.ulid, id);
         core_sb dur = CORE_SB_INIT, size = CORE_SB_INIT;
@@ -817,6 +802,28 @@ int tool_tsdb_list(const tool_cmd *cmd, int argc, char **argv)
         table_add(&t, row);
     }
     table_print(&t, stdout);
+}
+
+int tool_tsdb_list(const tool_cmd *cmd, int argc, char **argv)
+{
+    bool human = false;
+    const char *path = NULL;
+    core_flag flags[] = {
+        {"human-readable", CORE_FLAG_BOOL, &human, NULL, "Print human readable values.", false},
+    };
+    static const tool_short shorts[] = {{'r', "human-readable"}};
+    tool_arg args[] = {
+        {"db path", "Database path (default is " DEFAULT_DB_PATH ").", &path, DEFAULT_DB_PATH,
+         false, NULL},
+    };
+    tool_spec spec = TOOL_SPEC(flags, shorts, args);
+    int status;
+    if (!tool_parse(cmd, &spec, argc, argv, &status)) return status;
+
+    tool_db db;
+    core_err err;
+    if (db_open(&db, path, &err) < 0 || db_load_blocks(&db, &err) < 0) return tool_fail(&err);
+    tool_tsdb_print_blocks(db.q.blocks, db.q.n, true, human);
     db_close(&db);
     return 0;
 }
@@ -1164,7 +1171,7 @@ int tool_tsdb_analyze(const tool_cmd *cmd, int argc, char **argv)
          false, NULL},
         {"block id", "Block to analyze (default is the last block).", &block_id, "", false, NULL},
     };
-    tool_spec spec = {flags, TOOL_COUNT(flags), NULL, 0, args, TOOL_COUNT(args)};
+    tool_spec spec = {flags, TOOL_COUNT(flags), NULL, 0, args, TOOL_COUNT(args), 0};
     int status;
     if (!tool_parse(cmd, &spec, argc, argv, &status)) return status;
 
@@ -1326,8 +1333,8 @@ static int dump(const tool_cmd *cmd, int argc, char **argv, bool openmetrics)
          false, NULL},
     };
     /* dump-openmetrics has no --format. */
-    tool_spec spec = {flags,           TOOL_COUNT(flags) - (openmetrics ? 1 : 0), NULL, 0, args,
-                      TOOL_COUNT(args)};
+    tool_spec spec = {
+        flags, TOOL_COUNT(flags) - (openmetrics ? 1 : 0), NULL, 0, args, TOOL_COUNT(args), 0};
     int status;
     if (!tool_parse(cmd, &spec, argc, argv, &status)) {
         core_strlist_destroy(&match);
