@@ -201,6 +201,32 @@ static void kv_opt(em *m, const char *k, const char *v)
     if (v != NULL && v[0] != '\0') kv_str(m, k, v);
 }
 
+/* A URL as config.URL marshals it: a password in it becomes "xxxxx". */
+static void kv_url(em *m, const char *k, const char *v, bool omitempty)
+{
+    if (v == NULL || v[0] == '\0') {
+        if (!omitempty) kv_str(m, k, "");
+        return;
+    }
+    const char *sep = strstr(v, "://");
+    const char *auth = sep != NULL ? sep + 3 : NULL;
+    const char *end = auth != NULL ? auth + strcspn(auth, "/?#") : NULL;
+    const char *at = NULL;
+    for (const char *p = auth; p != NULL && p < end; p++)
+        if (*p == '@') at = p;
+    const char *colon = at != NULL ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+    if (colon == NULL) {
+        kv_str(m, k, v);
+        return;
+    }
+    core_sb r = CORE_SB_INIT;
+    core_sb_add(&r, v, (size_t)(colon + 1 - v));
+    core_sb_adds(&r, "xxxxx");
+    core_sb_adds(&r, at);
+    kv_str(m, k, r.buf);
+    core_sb_destroy(&r);
+}
+
 static void kv_secret(em *m, const char *k, const char *v)
 {
     if (v != NULL && v[0] != '\0') kv_str(m, k, "<secret>");
@@ -385,7 +411,7 @@ static void tls(em *m, const char *k, const cfg_tls *t)
 
 static void proxy(em *m, const cfg_proxy *p)
 {
-    kv_opt(m, "proxy_url", p->proxy_url);
+    kv_url(m, "proxy_url", p->proxy_url, true);
     kv_opt(m, "no_proxy", p->no_proxy);
     kv_opt_bool(m, "proxy_from_environment", p->proxy_from_environment);
     if (p->n_connect_headers > 0) {
@@ -789,7 +815,7 @@ static void remote_write(em *m, const cfg_config *cfg)
     for (size_t i = 0; i < cfg->n_remote_write; i++) {
         const cfg_remote_write *w = &cfg->remote_write[i];
         map_start(m, false);
-        kv_str(m, "url", w->url);
+        kv_url(m, "url", w->url, false);
         kv_opt_dur(m, "remote_timeout", w->remote_timeout_ms);
         kv_opt_kvs(m, "headers", &w->headers);
         relabels(m, "write_relabel_configs", &w->write_relabel_configs);
@@ -832,7 +858,7 @@ static void remote_read(em *m, const cfg_config *cfg)
     for (size_t i = 0; i < cfg->n_remote_read; i++) {
         const cfg_remote_read *r = &cfg->remote_read[i];
         map_start(m, false);
-        kv_str(m, "url", r->url);
+        kv_url(m, "url", r->url, false);
         kv_opt_dur(m, "remote_timeout", r->remote_timeout_ms);
         kv_opt_uint(m, "chunked_read_limit", r->chunked_read_limit);
         kv_opt_kvs(m, "headers", &r->headers);
