@@ -1,1 +1,3 @@
-prom_program(prom-server SOURCES server_main.c DEPS prom_web)
+prom_program(prom-server
+    SOURCES server_main.c server_metrics.c server_reload.c
+    DEPS prom_web prom_scrape prom_config prom_tsdb prom_static)

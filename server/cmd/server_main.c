@@ -1,17 +1,18 @@
 /*
- * prom-server - the Prometheus server (this stage: the HTTP API v1 over the
- * blocks of a data directory).
+ * prom-server - the Prometheus server.
  *
- * main() reads upstream's flags with upstream's names and defaults, reads
- * the configuration file (only kept, for /api/v1/status/config, until the
- * config module lands), opens the storage, serves /api/v1 (server/web) with
- * /-/healthy and /-/ready on the HTTP server of server/core, and stops on
- * SIGINT or SIGTERM: the HTTP server is freed first (running handlers
- * finish), then the API and the storage.
+ * main() reads upstream's flags with upstream's names and defaults, loads and
+ * checks the configuration file, opens the TSDB (blocks, WAL replay into the
+ * head), starts the scrape manager on the configuration's targets, serves
+ * /api/v1 (server/web), /metrics, /-/healthy, /-/ready and the lifecycle
+ * endpoints on the HTTP server of server/core, runs compaction and retention
+ * once a minute, reloads the configuration on SIGHUP or POST /-/reload, and
+ * stops on SIGINT, SIGTERM or POST /-/quit: the HTTP server first (running
+ * handlers finish), then scraping, then the API and the TSDB (WAL flushed).
  *
- * The storage is opened and closed by open_storage()/close_storage() only,
- * so the full TSDB (head, WAL and blocks) can take the place of the
- * read-only blocks adapter here without touching the rest.
+ * Settings the seed document writes in the configuration file (`storage:
+ * tsdb:` path, retention, WAL compression, block durations; `query:`) apply
+ * when the matching flag is not given on the command line.
  *
  * Flag values shown on /api/v1/status/flags are written as upstream's
  * kingpin values print themselves: durations as Prometheus durations ("5m"),
@@ -19,6 +20,7 @@
  * commas (kingpin's accumulator: "0.0.0.0:9090", "" when empty), and
  * --web.route-prefix after upstream normalises it ("/" by default).
  */
+#include "cmd/server.h"
 #include "core/core.h"
 #include "promql/storage.h"
 #include "web/web.h"
@@ -47,6 +49,9 @@ static struct {
     int64_t lookback_ms, query_timeout_ms, query_concurrency, query_max_samples;
     core_strlist features;
     const char *log_level, *log_format;
+    int64_t min_block_ms, max_block_ms;
+    bool wal_compression;
+    const char *wal_compression_type;
 } cfg;
 
 static core_flag flag_table[] = {
@@ -85,6 +90,16 @@ static core_flag flag_table[] = {
      "\"storage.tsdb.retention.size\" is set, the retention time defaults to 15d. Units "
      "Supported: y, w, d, h, m, s, ms.",
      false},
+    {"storage.tsdb.min-block-duration", CORE_FLAG_DURATION, &cfg.min_block_ms, "2h",
+     "Minimum duration of a data block before being persisted. For use in testing.", false},
+    {"storage.tsdb.max-block-duration", CORE_FLAG_DURATION, &cfg.max_block_ms, "0s",
+     "Maximum duration compacted blocks may span. For use in testing. (Default: 10% of the "
+     "retention period.)",
+     false},
+    {"storage.tsdb.wal-compression", CORE_FLAG_BOOL, &cfg.wal_compression, "true",
+     "Compress the tsdb WAL.", false},
+    {"storage.tsdb.wal-compression-type", CORE_FLAG_STRING, &cfg.wal_compression_type, "snappy",
+     "Compression algorithm for the tsdb WAL. One of: [snappy, zstd]", false},
     {"storage.tsdb.retention.size", CORE_FLAG_STRING, &cfg.retention_size, "",
      "Maximum number of bytes that can be stored for blocks. A unit is required, supported "
      "units: B, KB, MB, GB, TB, PB, EB. Ex: \"512MB\". Based on powers-of-2, so 1KB is 1024B.",
@@ -267,42 +282,82 @@ static void apply_features(pql_parse_opts *po)
     }
 }
 
-/* ---- Storage: the one place that decides what queries read */
+/* ---- The TSDB and its maintenance */
 
-typedef struct storage {
-    pql_tsdb_storage *blocks;
-} storage;
-
-/* Opens the data directory (created if missing) read-only: its blocks. */
-static pql_storage *open_storage(storage *s, const char *dir, core_err *err)
+static const core_flag *flag_named(const char *name)
 {
-    if (mkdir(dir, 0777) < 0 && errno != EEXIST)
-        return core_err_set(err, "create data directory %s: %s", dir, strerror(errno)), NULL;
-    s->blocks = pql_tsdb_storage_open(dir, err);
-    return s->blocks ? pql_tsdb_storage_iface(s->blocks) : NULL;
+    for (size_t i = 0; i < N_FLAGS; i++)
+        if (strcmp(flag_table[i].name, name) == 0) return &flag_table[i];
+    return NULL;
 }
 
-static void close_storage(storage *s)
+/* The seed document's `storage: tsdb:` and `query:` keys, for the flags not
+ * given on the command line. */
+static void apply_config_settings(const cfg_config *c, int64_t *retention_bytes)
 {
-    pql_tsdb_storage_free(s->blocks);
-    s->blocks = NULL;
+    const cfg_storage *st = &c->storage;
+    if (st->path && !flag_named("storage.tsdb.path")->given) cfg.tsdb_path = st->path;
+    if (st->retention_time_ms && !flag_named("storage.tsdb.retention.time")->given)
+        cfg.retention_ms = st->retention_time_ms;
+    if (st->retention_size_bytes && !flag_named("storage.tsdb.retention.size")->given)
+        *retention_bytes = st->retention_size_bytes;
+    if (st->wal_compression_set && !flag_named("storage.tsdb.wal-compression")->given)
+        cfg.wal_compression = st->wal_compression;
+    if (st->min_block_duration_ms && !flag_named("storage.tsdb.min-block-duration")->given)
+        cfg.min_block_ms = st->min_block_duration_ms;
+    if (st->max_block_duration_ms && !flag_named("storage.tsdb.max-block-duration")->given)
+        cfg.max_block_ms = st->max_block_duration_ms;
+    const cfg_query *q = &c->query;
+    if (q->max_samples && !flag_named("query.max-samples")->given)
+        cfg.query_max_samples = q->max_samples;
+    if (q->timeout_ms && !flag_named("query.timeout")->given) cfg.query_timeout_ms = q->timeout_ms;
+    if (q->max_concurrency && !flag_named("query.max-concurrency")->given)
+        cfg.query_concurrency = q->max_concurrency;
+    if (q->lookback_delta_ms && !flag_named("query.lookback-delta")->given)
+        cfg.lookback_ms = q->lookback_delta_ms;
+}
+
+static tsdb_db *open_tsdb(int64_t retention_bytes, core_err *err)
+{
+    tsdb_db_opts o = {
+        .min_block_ms = cfg.min_block_ms,
+        .retention_ms = cfg.retention_ms,
+        .retention_bytes = retention_bytes,
+        .wal_compression = !cfg.wal_compression ? TSDB_WAL_COMPRESS_NONE
+                           : strcmp(cfg.wal_compression_type, "zstd") == 0
+                               ? TSDB_WAL_COMPRESS_ZSTD
+                               : TSDB_WAL_COMPRESS_SNAPPY,
+    };
+    return tsdb_db_open(cfg.tsdb_path, &o, err);
+}
+
+/* Compaction and retention, checked every minute as upstream's DB.run. */
+static struct {
+    pthread_mutex_t mtx;
+    pthread_cond_t cond;
+    bool stop;
+} maint = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false};
+
+static void *maintain(void *arg)
+{
+    tsdb_db *db = arg;
+    pthread_mutex_lock(&maint.mtx);
+    while (!maint.stop) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += 60;
+        pthread_cond_timedwait(&maint.cond, &maint.mtx, &until);
+        if (maint.stop) break;
+        pthread_mutex_unlock(&maint.mtx);
+        core_err err = {{0}};
+        if (tsdb_db_compact(db, &err) < 0) core_error("tsdb", "Compaction failed", "err", err.msg);
+        pthread_mutex_lock(&maint.mtx);
+    }
+    pthread_mutex_unlock(&maint.mtx);
+    return NULL;
 }
 
 /* ---- Start and stop */
-
-static char *read_file(const char *path, core_err *err)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return core_err_set(err, "open %s: %s", path, strerror(errno)), NULL;
-    core_sb sb = CORE_SB_INIT;
-    char buf[8192];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, f)) > 0)
-        core_sb_add(&sb, buf, n);
-    fclose(f);
-    if (!sb.buf) core_sb_adds(&sb, "");
-    return core_sb_detach(&sb, NULL);
-}
 
 static void retention_string(int64_t bytes, core_sb *sb)
 {
@@ -348,8 +403,35 @@ static int parse_flags(int argc, char **argv)
     return rc;
 }
 
-static int run(web_api *api, const char *prefix)
+/* ---- Lifecycle endpoints */
+
+static void serve_reload(core_http_req *req, core_http_resp *resp, void *userdata)
 {
+    (void)req;
+    srv *sv = userdata;
+    if (!cfg.lifecycle) {
+        core_http_resp_text(resp, 403, "Lifecycle API is not enabled.");
+        return;
+    }
+    core_err err = {{0}};
+    if (srv_reload(sv, &err) < 0)
+        core_http_resp_text(resp, 500, "failed to reload config: %s\n", err.msg);
+}
+
+static void serve_quit(core_http_req *req, core_http_resp *resp, void *userdata)
+{
+    (void)req, (void)userdata;
+    if (!cfg.lifecycle) {
+        core_http_resp_text(resp, 403, "Lifecycle API is not enabled.");
+        return;
+    }
+    core_sb_adds(&resp->body, "Requesting termination... Goodbye!");
+    kill(getpid(), SIGTERM);
+}
+
+static int run(srv *sv, const char *prefix)
+{
+    web_api *api = sv->api;
     core_err err;
     unsigned threads = (unsigned)cfg.query_concurrency + 2;
     if (threads < 4) threads = 4;
@@ -366,27 +448,37 @@ static int run(web_api *api, const char *prefix)
         .ready_body = "Prometheus Server is Ready.\n",
         .not_ready_body = "Service Unavailable",
     };
-    core_http_server *srv = core_http_new(&ho, &err);
-    if (!srv || web_api_register(api, srv, &err) < 0 ||
-        core_http_route(srv, "GET", "/", serve_root, NULL, &err) < 0 ||
-        core_http_start(srv, &err) < 0) {
+    core_http_server *hs = core_http_new(&ho, &err);
+    if (hs) core_http_set_observer(hs, srv_metrics_observe, sv);
+    if (!hs || web_api_register(api, hs, &err) < 0 ||
+        core_http_route(hs, "GET", "/", serve_root, NULL, &err) < 0 ||
+        core_http_route(hs, "GET", "/metrics", srv_metrics_serve, sv, &err) < 0 ||
+        core_http_route(hs, "POST", "/-/reload", serve_reload, sv, &err) < 0 ||
+        core_http_route(hs, "PUT", "/-/reload", serve_reload, sv, &err) < 0 ||
+        core_http_route(hs, "POST", "/-/quit", serve_quit, sv, &err) < 0 ||
+        core_http_route(hs, "PUT", "/-/quit", serve_quit, sv, &err) < 0 ||
+        core_http_start(hs, &err) < 0) {
         core_error("web", "Unable to start web listener", "err", err.msg);
-        core_http_free(srv);
+        core_http_free(hs);
         return 1;
     }
     for (size_t i = 0; i < cfg.listen.len; i++)
         core_info("web", "Start listening for connections", "address", cfg.listen.v[i]);
-    core_http_set_ready(srv, true);
+    core_http_set_ready(hs, true);
     core_info("main", "Server is ready to receive web requests.");
     sigset_t sigs;
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGINT);
     sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGHUP);
     int sig;
-    sigwait(&sigs, &sig);
+    while (sigwait(&sigs, &sig) == 0 && sig == SIGHUP) {
+        core_err rerr = {{0}};
+        srv_reload(sv, &rerr);
+    }
     core_warn("main", "Received an OS signal, exiting gracefully...", "signal",
               sig == SIGINT ? "interrupt" : "terminated");
-    core_http_free(srv);
+    core_http_free(hs);
     return 0;
 }
 
@@ -401,6 +493,7 @@ int main(int argc, char **argv)
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGINT);
     sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
@@ -417,25 +510,50 @@ int main(int argc, char **argv)
                 err.msg);
         return 1;
     }
+    if (strcmp(cfg.wal_compression_type, "snappy") != 0 &&
+        strcmp(cfg.wal_compression_type, "zstd") != 0) {
+        fprintf(stderr,
+                "prom-server: error: enum value must be one of snappy,zstd, got '%s', try --help\n",
+                cfg.wal_compression_type);
+        return 1;
+    }
     pql_parse_opts po = {.duration_expr = true};
     apply_features(&po);
-    char *config_text = read_file(cfg.config_file, &err);
-    if (!config_text) {
+    /* The configuration is checked before anything starts, as upstream. */
+    cfg_config *first = cfg_load_file(cfg.config_file, &err);
+    if (!first) {
         char abs[PATH_MAX];
         core_error("main", "Error loading config", "file",
                    realpath(cfg.config_file, abs) ? abs : cfg.config_file, "err", err.msg);
         return 2;
     }
+    apply_config_settings(first, &retention_bytes);
+    cfg_free(first);
+    if (cfg.max_block_ms == 0) { /* upstream: 10% of the retention, at most 31d */
+        int64_t retention = cfg.retention_ms;
+        if (retention == 0 && retention_bytes == 0) retention = 15 * CORE_MS_PER_DAY;
+        cfg.max_block_ms = 31 * CORE_MS_PER_DAY;
+        if (retention && retention / 10 < cfg.max_block_ms) cfg.max_block_ms = retention / 10;
+    }
     char *prefix = route_prefix();
-    storage store = {0};
-    pql_storage *st = open_storage(&store, cfg.tsdb_path, &err);
-    if (!st) {
+    srv sv = {.config_file = cfg.config_file};
+    pthread_mutex_init(&sv.reload_mtx, NULL);
+    sv.db = open_tsdb(retention_bytes, &err);
+    if (!sv.db) {
         core_error("main", "Opening storage failed", "err", err.msg);
         free(prefix);
-        free(config_text);
         return 1;
     }
     core_info("main", "TSDB started");
+    pql_tsdb_storage *store = pql_tsdb_storage_db(sv.db);
+    if (srv_metrics_init(&sv, &err) < 0) core_error("main", "Self-metrics", "err", err.msg);
+    sv.scrape = scrape_manager_new(sv.db, NULL, &err);
+    if (!sv.scrape) {
+        core_error("main", "Starting the scrape manager failed", "err", err.msg);
+        tsdb_db_close(sv.db, NULL);
+        free(prefix);
+        return 1;
+    }
 
     web_flag flags[N_FLAGS];
     for (size_t i = 0; i < N_FLAGS; i++)
@@ -447,34 +565,49 @@ int main(int argc, char **argv)
     eo.lookback_ms = cfg.lookback_ms;
     eo.max_samples = (size_t)cfg.query_max_samples;
     web_api_opts wo = {
-        .storage = st,
+        .storage = pql_tsdb_storage_iface(store),
         .engine = eo,
         .parse = po,
         .query_timeout_ms = cfg.query_timeout_ms,
         .max_concurrency = cfg.query_concurrency > 0 ? (unsigned)cfg.query_concurrency : 1,
         .flags = flags,
         .nflags = N_FLAGS,
-        .config_yaml = config_text,
+        .config_yaml = "",
         .storage_retention = retention.buf,
         .cors_origin = cfg.cors_origin,
         .start_ms = core_time_now_ms(),
     };
-    web_api *api = web_api_new(&wo, &err);
+    sv.api = web_api_new(&wo, &err);
     for (size_t i = 0; i < N_FLAGS; i++)
         free((char *)flags[i].value);
     core_sb_destroy(&retention);
-    if (!api) {
+    pthread_t maint_thread;
+    bool maint_started = false;
+    if (!sv.api) {
         core_error("main", "Unable to set up the API", "err", err.msg);
         rc = 2;
+    } else if (srv_reload(&sv, &err) < 0) {
+        rc = 2;
     } else {
-        core_info("main", "Completed loading of configuration file", "filename", cfg.config_file);
-        rc = run(api, prefix);
+        maint_started = pthread_create(&maint_thread, NULL, maintain, sv.db) == 0;
+        rc = run(&sv, prefix);
     }
-    web_api_free(api);
-    close_storage(&store);
+    if (maint_started) {
+        pthread_mutex_lock(&maint.mtx);
+        maint.stop = true;
+        pthread_cond_signal(&maint.cond);
+        pthread_mutex_unlock(&maint.mtx);
+        pthread_join(maint_thread, NULL);
+    }
+    scrape_manager_free(sv.scrape);
+    web_api_free(sv.api);
+    pql_tsdb_storage_free(store);
+    if (tsdb_db_close(sv.db, &err) < 0) core_error("main", "Closing the TSDB", "err", err.msg);
+    cfg_free(sv.cfg);
+    prom_registry_free(sv.registry);
+    pthread_mutex_destroy(&sv.reload_mtx);
     core_info("main", "See you next time!");
     free(prefix);
-    free(config_text);
     core_strlist_destroy(&cfg.listen);
     core_strlist_destroy(&cfg.features);
     return rc;

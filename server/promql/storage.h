@@ -18,6 +18,7 @@
 #define PROMQL_STORAGE_H
 
 #include "promql/promql.h"
+#include "tsdb/tsdb.h"
 
 /* The staleness marker: a NaN with these exact bits ends a series. */
 #define PQL_STALE_NAN_BITS UINT64_C(0x7ff0000000000002)
@@ -62,7 +63,19 @@ struct pql_storage {
     int (*label_values)(pql_storage *s, const char *name, const pql_matcher *m, size_t nm,
                         int64_t mint, int64_t maxt, core_arena *arena, const char ***out,
                         size_t *nout, core_err *err);
+    /* Optional: a view of the storage fixed for one query (or one API call):
+     * everything its select() and label lookups return stays valid until
+     * release(), whatever compaction or retention does meanwhile.  A storage
+     * that changes under its readers (the TSDB with its head) has these and
+     * answers only through views.  NULL with err when it cannot. */
+    pql_storage *(*acquire)(pql_storage *s, core_err *err);
+    void (*release)(pql_storage *view);
 };
+
+/* s->acquire(s), or s itself for a storage without views. */
+pql_storage *pql_storage_acquire(pql_storage *s, core_err *err);
+/* Ends a view from pql_storage_acquire (nothing for a storage without views). */
+void pql_storage_release(pql_storage *s, pql_storage *view);
 
 /* Calls s->label_names, or when a storage leaves it NULL, derives the names
  * from select() over [mint, maxt] (every series when nm is 0). */
@@ -105,6 +118,10 @@ typedef struct pql_tsdb_storage pql_tsdb_storage;
 
 /* Opens every block under `dir` (see tsdb_querier_open); NULL with err. */
 pql_tsdb_storage *pql_tsdb_storage_open(const char *dir, core_err *err);
+/* A storage over a live database (blocks and head): it answers through views
+ * (pql_storage_acquire), each holding a tsdb_db_querier.  The db must outlive
+ * it; free with pql_tsdb_storage_free (the db stays open). */
+pql_tsdb_storage *pql_tsdb_storage_db(tsdb_db *db);
 void pql_tsdb_storage_free(pql_tsdb_storage *ts);
 /* The interface to hand to the engine. */
 pql_storage *pql_tsdb_storage_iface(pql_tsdb_storage *ts);

@@ -340,6 +340,16 @@ static int labels_by_select(pql_storage *s, const char *name, const pql_matcher 
     return 0;
 }
 
+pql_storage *pql_storage_acquire(pql_storage *s, core_err *err)
+{
+    return s->acquire ? s->acquire(s, err) : s;
+}
+
+void pql_storage_release(pql_storage *s, pql_storage *view)
+{
+    if (s->release && view && view != s) s->release(view);
+}
+
 int pql_storage_label_names(pql_storage *s, const pql_matcher *m, size_t nm, int64_t mint,
                             int64_t maxt, core_arena *arena, const char ***out, size_t *nout,
                             core_err *err)

@@ -30,6 +30,7 @@
 struct pql_tsdb_storage {
     pql_storage iface;
     tsdb_querier q;
+    tsdb_db *db; /* a live database: answers through views */
 };
 
 static bool re_match(void *ctx, tsdb_str v)
@@ -175,6 +176,38 @@ static int block_labels_matching(const tsdb_block *b, const char *name, const ts
     return rc;
 }
 
+/* The head's part: its index's tables without matchers, else its matching
+ * series' labels (the head counts when its data overlaps [mint, maxt]). */
+static int head_labels(tsdb_head *h, const char *name, const tsdb_matcher *tm, size_t nm,
+                       int64_t mint, int64_t maxt, core_arena *arena, strlist *l, core_err *err)
+{
+    tsdb_head_stats st = tsdb_head_get_stats(h);
+    if (st.mint == INT64_MAX || st.mint > maxt || st.maxt < mint) return 0;
+    if (nm == 0) {
+        const char **v;
+        size_t n =
+            name ? tsdb_head_label_values(h, name, arena, &v) : tsdb_head_label_names(h, arena, &v);
+        for (size_t i = 0; i < n; i++)
+            strlist_push(l, arena, v[i], strlen(v[i]));
+        return 0;
+    }
+    tsdb_querier one = {.head = h};
+    core_arena scratch = {0};
+    tsdb_qseries *qs;
+    size_t n;
+    int rc = tsdb_querier_select(&one, tm, nm, INT64_MIN, INT64_MAX, &scratch, &qs, &n, err);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        const core_labels *ls = qs[i].labels;
+        for (size_t k = 0; k < ls->len; k++) {
+            if (name && strcmp(ls->v[k].name, name) != 0) continue;
+            const char *str = name ? ls->v[k].value : ls->v[k].name;
+            strlist_push(l, arena, str, strlen(str));
+        }
+    }
+    core_arena_destroy(&scratch);
+    return rc;
+}
+
 static int tsdb_labels(pql_tsdb_storage *ts, const char *name, const pql_matcher *m, size_t nm,
                        int64_t mint, int64_t maxt, core_arena *arena, const char ***out,
                        size_t *nout, core_err *err)
@@ -190,6 +223,8 @@ static int tsdb_labels(pql_tsdb_storage *ts, const char *name, const pql_matcher
         else
             rc = block_labels_matching(b, name, tm, nm, arena, &l, err);
     }
+    if (rc == 0 && ts->q.head)
+        rc = head_labels(ts->q.head, name, tm, nm, mint, maxt, arena, &l, err);
     free_matchers(tm, nm);
     if (rc < 0) return -1;
     *out = l.v ? l.v : core_arena_calloc(arena, 1, sizeof **out);
@@ -226,10 +261,48 @@ pql_tsdb_storage *pql_tsdb_storage_open(const char *dir, core_err *err)
     return ts;
 }
 
+/* ---- A live database: views */
+
+static pql_storage *db_acquire(pql_storage *st, core_err *err)
+{
+    (void)err;
+    pql_tsdb_storage *base = (pql_tsdb_storage *)st;
+    pql_tsdb_storage *v = core_calloc(1, sizeof *v);
+    tsdb_db_querier(base->db, &v->q);
+    v->iface.select = tsdb_select;
+    v->iface.label_names = tsdb_label_names;
+    v->iface.label_values = tsdb_label_values;
+    return &v->iface;
+}
+
+static void db_release(pql_storage *view)
+{
+    pql_tsdb_storage *v = (pql_tsdb_storage *)view;
+    tsdb_querier_close(&v->q);
+    free(v);
+}
+
+static int unacquired(pql_storage *st, const pql_matcher *m, size_t nm, int64_t mint, int64_t maxt,
+                      core_arena *arena, pql_series **out, size_t *nout, core_err *err)
+{
+    (void)st, (void)m, (void)nm, (void)mint, (void)maxt, (void)arena, (void)out, (void)nout;
+    return core_err_set(err, "the database is read through pql_storage_acquire");
+}
+
+pql_tsdb_storage *pql_tsdb_storage_db(tsdb_db *db)
+{
+    pql_tsdb_storage *ts = core_calloc(1, sizeof *ts);
+    ts->db = db;
+    ts->iface.select = unacquired;
+    ts->iface.acquire = db_acquire;
+    ts->iface.release = db_release;
+    return ts;
+}
+
 void pql_tsdb_storage_free(pql_tsdb_storage *ts)
 {
     if (!ts) return;
-    tsdb_querier_close(&ts->q);
+    if (!ts->db) tsdb_querier_close(&ts->q);
     free(ts);
 }
 

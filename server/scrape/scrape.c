@@ -191,7 +191,9 @@ struct scrape_manager {
     char *user_agent;
     CURLM *multi;
     pthread_t thread;
-    pthread_mutex_t mtx; /* guards the fields below and the targets' reported state */
+    pthread_mutex_t mtx;    /* guards the fields below and the targets' reported state */
+    pthread_cond_t applied; /* signalled when a sync was taken */
+    uint64_t sync_gen, applied_gen;
     bool stop;
     bool have_sync;
     target **pending; /* targets of the last sync, not yet taken by the thread */
@@ -686,6 +688,7 @@ static void apply_sync(scrape_manager *m)
     }
     m->targets = next;
     m->ntargets = n;
+    uint64_t gen = m->sync_gen;
     pthread_mutex_unlock(&m->mtx);
     for (size_t j = 0; j < nold; j++) {
         if (kept[j]) continue;
@@ -702,6 +705,10 @@ static void apply_sync(scrape_manager *m)
     free(replaced);
     free(kept);
     free(old);
+    pthread_mutex_lock(&m->mtx);
+    m->applied_gen = gen;
+    pthread_cond_broadcast(&m->applied);
+    pthread_mutex_unlock(&m->mtx);
 }
 
 static void *run(void *arg)
@@ -773,6 +780,7 @@ scrape_manager *scrape_manager_new(tsdb_db *db, const scrape_opts *opts, core_er
     }
     m->multi = curl_multi_init();
     pthread_mutex_init(&m->mtx, NULL);
+    pthread_cond_init(&m->applied, NULL);
     if (!m->multi || pthread_create(&m->thread, NULL, run, m) != 0) {
         core_err_set(err, "cannot start the scrape manager");
         if (m->multi) curl_multi_cleanup(m->multi);
@@ -789,6 +797,7 @@ void scrape_manager_free(scrape_manager *m)
     if (!m) return;
     pthread_mutex_lock(&m->mtx);
     m->stop = true;
+    pthread_cond_broadcast(&m->applied);
     pthread_mutex_unlock(&m->mtx);
     curl_multi_wakeup(m->multi);
     pthread_join(m->thread, NULL);
@@ -796,6 +805,7 @@ void scrape_manager_free(scrape_manager *m)
         target_free(m->pending[i]);
     free(m->pending);
     curl_multi_cleanup(m->multi);
+    pthread_cond_destroy(&m->applied);
     pthread_mutex_destroy(&m->mtx);
     free(m->user_agent);
     free(m);
@@ -820,8 +830,11 @@ int scrape_manager_sync(scrape_manager *m, const scrape_target_def *defs, size_t
     m->pending = ts;
     m->npending = n;
     m->have_sync = true;
-    pthread_mutex_unlock(&m->mtx);
+    uint64_t gen = ++m->sync_gen;
     curl_multi_wakeup(m->multi);
+    while (m->applied_gen < gen && !m->stop)
+        pthread_cond_wait(&m->applied, &m->mtx);
+    pthread_mutex_unlock(&m->mtx);
     return 0;
 }
 

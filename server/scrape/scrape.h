@@ -24,6 +24,7 @@
 #ifndef SCRAPE_SCRAPE_H
 #define SCRAPE_SCRAPE_H
 
+#include "config/config.h"
 #include "core/core.h"
 #include "tsdb/tsdb.h"
 
@@ -89,10 +90,45 @@ typedef struct scrape_opts {
 scrape_manager *scrape_manager_new(tsdb_db *db, const scrape_opts *opts, core_err *err);
 /* Stops every loop (no staleness markers, as upstream at shutdown). */
 void scrape_manager_free(scrape_manager *m);
-/* Replaces the set of targets (see the top of this file). */
+/* Replaces the set of targets (see the top of this file) and returns once the
+ * scrape thread took them: from then on nothing the old defs pointed at
+ * (metric relabel rules) is used. */
 int scrape_manager_sync(scrape_manager *m, const scrape_target_def *defs, size_t n, core_err *err);
 /* A snapshot of every target, in the arena, sorted by pool then URL. */
 size_t scrape_manager_targets(scrape_manager *m, core_arena *arena, scrape_target_state **out);
+
+/* ---- From discovered targets to scrape targets (targets.c) */
+
+typedef struct scrape_populated {
+    core_labels *labels;     /* what series get (no "__" labels); NULL when dropped */
+    core_labels *all;        /* every label after relabeling, __address__ and all */
+    core_labels *discovered; /* before relabeling (the API's discoveredLabels) */
+    char *url;
+    int64_t interval_ms, timeout_ms;
+} scrape_populated;
+
+/* Builds a target from a discovered label set and its group's labels under
+ * scrape config sc, as upstream's PopulateLabels: *out->labels is NULL when
+ * relabeling dropped it; -1 with err for an invalid target ("no address",
+ * "scrape interval cannot be 0", ...), *out->discovered set either way.
+ * Free with scrape_populated_destroy. */
+int scrape_populate(const cfg_scrape *sc, const core_labels *target, const core_labels *group,
+                    scrape_populated *out, core_err *err);
+void scrape_populated_destroy(scrape_populated *p);
+
+/* What a def made from a config owns (header text, secrets read from files). */
+typedef struct scrape_def_store {
+    core_sb accept;
+    char *user, *password, *credentials;
+} scrape_def_store;
+
+/* Fills *d from scrape config sc and populated target p (both must outlive
+ * the def and its sync: the metric relabel rules are sc's). */
+void scrape_def_init(scrape_def_store *st, const cfg_scrape *sc, const scrape_populated *p,
+                     scrape_target_def *d);
+void scrape_def_store_destroy(scrape_def_store *st);
+/* A scrape_relabel_fn over a cfg_relabels (ctx). */
+core_labels *scrape_config_relabel(void *ctx, const core_labels *in);
 
 /* Upstream's Accept header for scrape_protocols given by name
  * ("OpenMetricsText1.0.0", "OpenMetricsText0.0.1", "PrometheusText1.0.0",

@@ -413,20 +413,28 @@ static void run_query(web_api *api, core_http_req *req, reply *r, const char *qs
         return;
     }
     double t1 = now_mono();
-    guard g = {.iface = {.select = guard_select}, .inner = api->o.storage, .deadline = deadline};
-    pql_result res;
     core_err e;
+    /* A view of the storage for the whole query, result encoding included:
+     * the result's label sets are the storage's. */
+    pql_storage *view = pql_storage_acquire(api->o.storage, &e);
+    if (!view) {
+        gate_leave(api);
+        fail(r, ERR_INTERNAL, "%s", e.msg);
+        return;
+    }
+    guard g = {.iface = {.select = guard_select}, .inner = view, .deadline = deadline};
+    pql_result res;
     int rc = range ? pql_eval_range(&g.iface, eo, expr, start, end, step, r->arena, &res, &e)
                    : pql_eval_instant(&g.iface, eo, expr, start, r->arena, &res, &e);
     gate_leave(api);
     double t2 = now_mono();
     if (g.timed_out || t2 > deadline) {
         fail(r, ERR_TIMEOUT, "query timed out in expression evaluation");
-        return;
+        goto out;
     }
     if (rc < 0) {
         fail(r, g.failed ? ERR_INTERNAL : ERR_EXEC, "%s", e.msg);
-        return;
+        goto out;
     }
     for (size_t i = 0; i < res.nannos; i++) {
         core_sb sb = CORE_SB_INIT;
@@ -456,6 +464,8 @@ static void run_query(web_api *api, core_http_req *req, reply *r, const char *qs
         stats_json(&r->data, t1 - t0, 0, t2 - t1, g.samples, peak ? peak : 1);
         core_sb_addc(&r->data, '}');
     }
+out:
+    pql_storage_release(api->o.storage, view);
 }
 
 static void api_query(web_api *api, core_http_req *req, reply *r)
@@ -596,7 +606,11 @@ static void api_series(web_api *api, core_http_req *req, reply *r)
     }
     range_args a;
     if (read_range_args(api, req, r, &a, true) < 0) return;
-    pql_storage *st = api->o.storage;
+    pql_storage *st = pql_storage_acquire(api->o.storage, &r->msg);
+    if (!st) {
+        r->err = ERR_INTERNAL;
+        return;
+    }
     pql_series *all = NULL;
     size_t n = 0, cap = 0;
     for (size_t i = 0; i < a.nsets; i++) {
@@ -605,6 +619,7 @@ static void api_series(web_api *api, core_http_req *req, reply *r)
         if (st->select(st, a.sets[i].m, a.sets[i].n, a.start, a.end, r->arena, &s, &ns, &r->msg) <
             0) {
             r->err = ERR_INTERNAL;
+            pql_storage_release(api->o.storage, st);
             return;
         }
         if (a.nsets == 1) {
@@ -638,12 +653,27 @@ static void api_series(web_api *api, core_http_req *req, reply *r)
         web_json_labels(&r->data, all[i].labels);
     }
     core_sb_addc(&r->data, ']');
+    pql_storage_release(api->o.storage, st);
 }
+
+static void label_lookup_in(pql_storage *st, reply *r, const range_args *a, const char *name);
 
 /* Label names (name NULL) or values over every match[] set, merged. */
 static void label_lookup(web_api *api, reply *r, const range_args *a, const char *name)
 {
-    pql_storage *st = api->o.storage;
+    pql_storage *st = pql_storage_acquire(api->o.storage, &r->msg);
+    if (!st) {
+        r->err = ERR_INTERNAL;
+        return;
+    }
+    label_lookup_in(st, r, a, name);
+    pql_storage_release(api->o.storage, st);
+}
+
+/* Label strings are copied into the request's arena, so the view can go
+ * before the answer is written. */
+static void label_lookup_in(pql_storage *st, reply *r, const range_args *a, const char *name)
+{
     const char **all = NULL;
     size_t n = 0;
     size_t rounds = a->nsets > 1 ? a->nsets : 1;

@@ -1,0 +1,171 @@
+/*
+ * server_metrics.c - prom-server's /metrics, with upstream's names so the
+ * usual Prometheus dashboards and alerts work against it.
+ *
+ * Build info and HTTP request counts are libprom metrics updated as things
+ * happen; the TSDB's and the configuration's figures are read at scrape time
+ * by one collector, from tsdb_db_get_stats and the server state, so nothing
+ * on the append path pays for them.  The process collector adds process_*.
+ */
+#include "cmd/server.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static int collect(prom_emitter *e, void *userdata)
+{
+    srv *s = userdata;
+    tsdb_db_stats st = tsdb_db_get_stats(s->db);
+    static const char *const type_label[] = {"type"};
+    static const char *const float_type[] = {"float"};
+#define GAUGE(name, help, v)                                        \
+    do {                                                            \
+        prom_emit_family(e, name, help, PROM_GAUGE, NULL, NULL, 0); \
+        prom_emit_value(e, NULL, (double)(v));                      \
+    } while (0)
+#define COUNTER(name, help, v)                                        \
+    do {                                                              \
+        prom_emit_family(e, name, help, PROM_COUNTER, NULL, NULL, 0); \
+        prom_emit_value(e, NULL, (double)(v));                        \
+    } while (0)
+    GAUGE("prometheus_tsdb_head_series", "Total number of series in the head block.",
+          st.head.series);
+    COUNTER("prometheus_tsdb_head_series_created_total",
+            "Total number of series created in the head", st.head.series_created);
+    COUNTER("prometheus_tsdb_head_series_removed_total",
+            "Total number of series removed in the head", st.head.series_removed);
+    prom_emit_family(e, "prometheus_tsdb_head_samples_appended_total",
+                     "Total number of appended samples.", PROM_COUNTER, NULL, type_label, 1);
+    prom_emit_value(e, float_type, (double)st.samples_appended);
+    prom_emit_family(e, "prometheus_tsdb_out_of_order_samples_total",
+                     "Total number of out of order samples ingestion failed attempts due to out of "
+                     "order being disabled.",
+                     PROM_COUNTER, NULL, type_label, 1);
+    prom_emit_value(e, float_type, (double)st.out_of_order);
+    prom_emit_family(e, "prometheus_tsdb_out_of_bound_samples_total",
+                     "Total number of out of bound samples ingestion failed attempts with out of "
+                     "order support disabled.",
+                     PROM_COUNTER, NULL, type_label, 1);
+    prom_emit_value(e, float_type, (double)st.out_of_bounds);
+    COUNTER("prometheus_tsdb_duplicate_samples_total",
+            "Total number of samples with the same timestamp and a different value (ours).",
+            st.duplicates);
+    GAUGE("prometheus_tsdb_head_min_time",
+          "Minimum time bound of the head block. The unit is decided by the library consumer.",
+          st.head.mint == INT64_MAX ? 0 : st.head.mint);
+    GAUGE("prometheus_tsdb_head_max_time",
+          "Maximum timestamp of the head block. The unit is decided by the library consumer.",
+          st.head.maxt == INT64_MIN ? 0 : st.head.maxt);
+    GAUGE("prometheus_tsdb_blocks_loaded", "Number of currently loaded data blocks", st.blocks);
+    COUNTER("prometheus_tsdb_compactions_total",
+            "Total number of compactions that were executed for the partition.", st.compactions);
+    COUNTER("prometheus_tsdb_wal_corruptions_total", "Total number of WAL corruptions.",
+            st.wal_corruptions);
+    COUNTER("prometheus_tsdb_time_retentions_total",
+            "The number of times that blocks were deleted because the maximum time limit was "
+            "exceeded.",
+            st.retention_deleted);
+    pthread_mutex_lock(&s->reload_mtx);
+    bool ok = s->last_reload_ok;
+    int64_t when = s->last_reload_ok_ms;
+    pthread_mutex_unlock(&s->reload_mtx);
+    GAUGE("prometheus_config_last_reload_successful",
+          "Whether the last configuration reload attempt was successful.", ok ? 1 : 0);
+    GAUGE("prometheus_config_last_reload_success_timestamp_seconds",
+          "Timestamp of the last successful configuration reload.", (double)when / 1000);
+    GAUGE("prometheus_ready",
+          "Whether Prometheus startup was fully completed and the server is "
+          "ready for normal operation.",
+          1);
+#undef GAUGE
+#undef COUNTER
+    return 0;
+}
+
+int srv_metrics_init(srv *s, core_err *err)
+{
+    s->registry = prom_registry_new();
+    static const char *const families[] = {
+        "prometheus_tsdb_head_series",
+        "prometheus_tsdb_head_series_created_total",
+        "prometheus_tsdb_head_series_removed_total",
+        "prometheus_tsdb_head_samples_appended_total",
+        "prometheus_tsdb_out_of_order_samples_total",
+        "prometheus_tsdb_out_of_bound_samples_total",
+        "prometheus_tsdb_duplicate_samples_total",
+        "prometheus_tsdb_head_min_time",
+        "prometheus_tsdb_head_max_time",
+        "prometheus_tsdb_blocks_loaded",
+        "prometheus_tsdb_compactions_total",
+        "prometheus_tsdb_wal_corruptions_total",
+        "prometheus_tsdb_time_retentions_total",
+        "prometheus_config_last_reload_successful",
+        "prometheus_config_last_reload_success_timestamp_seconds",
+        "prometheus_ready",
+    };
+    if (prom_collector_register(s->registry, "prom-server", families,
+                                sizeof families / sizeof families[0], collect, s) < 0 ||
+        prom_process_collector_register(s->registry) < 0)
+        return core_err_set(err, "self-metrics: %s", prom_last_error());
+    static const char *const build_labels[] = {"branch",   "goarch", "goos",   "goversion",
+                                               "revision", "tags",   "version"};
+    prom_gauge *bi = prom_gauge_new(&(prom_opts){
+        .name = "prometheus_build_info",
+        .help = "A metric with a constant '1' value labeled by version, revision, branch, "
+                "goversion from which prometheus was built, and the goos and goarch for the build.",
+        .labels = build_labels,
+        .n_labels = 7,
+        .registry = s->registry});
+    const core_buildinfo *b = core_buildinfo_get();
+    const char *arch = strchr(b->platform, '/');
+    char os[32];
+    snprintf(os, sizeof os, "%.*s", arch ? (int)(arch - b->platform) : 0, b->platform);
+    const char *values[] = {b->branch, arch ? arch + 1 : "", os, b->compiler, b->revision, "",
+                            b->version};
+    if (!bi || prom_gauge_set(prom_gauge_labels_v(bi, values, 7), 1) < 0)
+        return core_err_set(err, "self-metrics: %s", prom_last_error());
+    static const char *const req_labels[] = {"code", "handler"};
+    s->http_requests = prom_counter_new(&(prom_opts){.name = "prometheus_http_requests_total",
+                                                     .help = "Counter of HTTP requests.",
+                                                     .labels = req_labels,
+                                                     .n_labels = 2,
+                                                     .registry = s->registry});
+    static const char *const dur_labels[] = {"handler"};
+    static const double dur_buckets[] = {0.1, 0.2, 0.4, 1, 3, 8, 20, 60, 120};
+    s->http_duration =
+        prom_histogram_new(&(prom_opts){.name = "prometheus_http_request_duration_seconds",
+                                        .help = "Histogram of latencies for HTTP requests.",
+                                        .labels = dur_labels,
+                                        .n_labels = 1,
+                                        .registry = s->registry},
+                           dur_buckets, sizeof dur_buckets / sizeof dur_buckets[0]);
+    if (!s->http_requests || !s->http_duration)
+        return core_err_set(err, "self-metrics: %s", prom_last_error());
+    return 0;
+}
+
+void srv_metrics_observe(const char *route, const char *method, int status, double seconds,
+                         void *userdata)
+{
+    (void)method;
+    srv *s = userdata;
+    char code[8];
+    snprintf(code, sizeof code, "%d", status);
+    const char *handler = route && route[0] ? route : "/";
+    prom_counter_inc(prom_counter_labels(s->http_requests, code, handler, NULL));
+    prom_histogram_observe(prom_histogram_labels(s->http_duration, handler, NULL), seconds);
+}
+
+void srv_metrics_serve(core_http_req *req, core_http_resp *resp, void *userdata)
+{
+    srv *s = userdata;
+    prom_format f = prom_negotiate(core_http_header(req, "Accept"));
+    prom_buffer buf = {0};
+    if (prom_render(s->registry, f, NULL, 0, &buf) < 0) {
+        core_http_resp_text(resp, 500, "%s\n", prom_last_error());
+        return;
+    }
+    resp->content_type = prom_content_type(f);
+    core_sb_add(&resp->body, buf.data, buf.len);
+    prom_buffer_free(&buf);
+}
