@@ -152,6 +152,77 @@ static void cache_destroy(cache *c)
     memset(c, 0, sizeof(*c));
 }
 
+/* ---- Metadata: the HELP, TYPE and UNIT a target last exposed per family */
+
+typedef struct meta {
+    struct meta *next;
+    char *name;
+    model_type type;
+    char *help, *unit;
+    uint64_t seen;
+} meta;
+
+typedef struct meta_map {
+    meta **b;
+    size_t cap, n;
+} meta_map;
+
+static meta *meta_get(meta_map *mm, const char *name, size_t len)
+{
+    uint64_t h = core_hash(name, len);
+    if (mm->cap)
+        for (meta *e = mm->b[h & (mm->cap - 1)]; e; e = e->next)
+            if (strlen(e->name) == len && memcmp(e->name, name, len) == 0) return e;
+    if (mm->n + 1 > mm->cap) {
+        size_t ncap = mm->cap ? mm->cap * 2 : 64;
+        meta **nb = core_calloc(ncap, sizeof(*nb));
+        for (size_t i = 0; i < mm->cap; i++)
+            for (meta *x = mm->b[i], *next; x; x = next) {
+                next = x->next;
+                size_t k = core_hash(x->name, strlen(x->name)) & (ncap - 1);
+                x->next = nb[k];
+                nb[k] = x;
+            }
+        free(mm->b);
+        mm->b = nb;
+        mm->cap = ncap;
+    }
+    meta *e = core_calloc(1, sizeof(*e));
+    e->name = core_strndup(name, len);
+    e->next = mm->b[h & (mm->cap - 1)];
+    mm->b[h & (mm->cap - 1)] = e;
+    mm->n++;
+    return e;
+}
+
+static void meta_free(meta *e)
+{
+    free(e->name);
+    free(e->help);
+    free(e->unit);
+    free(e);
+}
+
+static void meta_destroy(meta_map *mm)
+{
+    for (size_t i = 0; i < mm->cap; i++)
+        for (meta *e = mm->b[i], *next; e; e = next) {
+            next = e->next;
+            meta_free(e);
+        }
+    free(mm->b);
+    memset(mm, 0, sizeof(*mm));
+}
+
+/* Replaces *dst with [p, p+len) when it differs; true when it changed. */
+static bool set_text(char **dst, const char *p, size_t len)
+{
+    if (*dst && strlen(*dst) == len && memcmp(*dst, p, len) == 0) return false;
+    free(*dst);
+    *dst = core_strndup(p ? p : "", len);
+    return true;
+}
+
 /* ---- Targets */
 
 typedef struct target {
@@ -183,6 +254,7 @@ typedef struct target {
     double last_duration_s;
     uint64_t last_samples;
     model_parser *parser;
+    meta_map meta; /* changed under the manager's mutex */
 } target;
 
 struct scrape_manager {
@@ -249,6 +321,7 @@ static void target_free(target *t)
     if (t->easy) curl_easy_cleanup(t->easy);
     core_sb_destroy(&t->body);
     cache_destroy(&t->cache);
+    meta_destroy(&t->meta);
     for (size_t i = 0; i < 5; i++)
         free(t->report_labels[i]);
     model_parser_free(t->parser);
@@ -399,6 +472,23 @@ static void process_body(scrape_manager *m, target *t, int64_t ts, outcome *o)
             snprintf(o->error, sizeof o->error, "%s", err.msg);
             break;
         }
+        if (e == MODEL_ENTRY_HELP || e == MODEL_ENTRY_TYPE || e == MODEL_ENTRY_UNIT) {
+            model_str name = model_parser_name(p);
+            pthread_mutex_lock(&m->mtx);
+            meta *md = meta_get(&t->meta, name.p, name.len);
+            md->seen = iter;
+            if (e == MODEL_ENTRY_TYPE) md->type = model_parser_type(p);
+            if (e == MODEL_ENTRY_HELP) {
+                model_str h = model_parser_help(p);
+                set_text(&md->help, h.p, h.len);
+            }
+            if (e == MODEL_ENTRY_UNIT) {
+                model_str u = model_parser_unit(p);
+                set_text(&md->unit, u.p, u.len);
+            }
+            pthread_mutex_unlock(&m->mtx);
+            continue;
+        }
         if (e != MODEL_ENTRY_SERIES) continue;
         o->scraped++;
         model_str key = model_parser_series_key(p);
@@ -490,6 +580,22 @@ static void process_body(scrape_manager *m, target *t, int64_t ts, outcome *o)
         return;
     }
     t->last_ok = iter;
+    /* Families no longer exposed leave the metadata. */
+    pthread_mutex_lock(&m->mtx);
+    for (size_t i = 0; i < t->meta.cap; i++) {
+        meta **pp = &t->meta.b[i];
+        while (*pp) {
+            meta *md = *pp;
+            if (md->seen == iter) {
+                pp = &md->next;
+                continue;
+            }
+            *pp = md->next;
+            t->meta.n--;
+            meta_free(md);
+        }
+    }
+    pthread_mutex_unlock(&m->mtx);
 }
 
 /* Staleness markers for every series of the last successful scrape (after
@@ -884,5 +990,42 @@ size_t scrape_manager_targets(scrape_manager *m, core_arena *arena, scrape_targe
     pthread_mutex_unlock(&m->mtx);
     if (n) qsort(s, n, sizeof(*s), cmp_state);
     *out = s;
+    return n;
+}
+
+size_t scrape_manager_metadata(scrape_manager *m, core_arena *arena, scrape_metadata **out)
+{
+    pthread_mutex_lock(&m->mtx);
+    size_t total = 0;
+    for (size_t i = 0; i < m->ntargets; i++)
+        total += m->targets[i]->meta.n;
+    scrape_metadata *v = core_arena_calloc(arena, total ? total : 1, sizeof(*v));
+    size_t n = 0;
+    for (size_t i = 0; i < m->ntargets; i++) {
+        const target *t = m->targets[i];
+        const core_labels *ls = NULL;
+        for (size_t b = 0; b < t->meta.cap; b++)
+            for (const meta *md = t->meta.b[b]; md; md = md->next) {
+                if (!ls) {
+                    core_labels *c =
+                        core_arena_alloc(arena, sizeof(*c) + t->labels->len * sizeof(c->v[0]));
+                    c->len = t->labels->len;
+                    for (size_t l = 0; l < c->len; l++)
+                        c->v[l] = (core_label){core_arena_strdup(arena, t->labels->v[l].name),
+                                               core_arena_strdup(arena, t->labels->v[l].value)};
+                    ls = c;
+                }
+                v[n++] = (scrape_metadata){
+                    .pool = core_arena_strdup(arena, t->pool),
+                    .labels = ls,
+                    .metric = core_arena_strdup(arena, md->name),
+                    .type = md->type,
+                    .help = core_arena_strdup(arena, md->help ? md->help : ""),
+                    .unit = core_arena_strdup(arena, md->unit ? md->unit : ""),
+                };
+            }
+    }
+    pthread_mutex_unlock(&m->mtx);
+    *out = v;
     return n;
 }

@@ -26,6 +26,7 @@
 
 #include "config/config.h"
 #include "core/core.h"
+#include "model/model.h"
 #include "tsdb/tsdb.h"
 
 /* Metric relabeling: returns the relabeled set (malloc'd) or NULL when the
@@ -129,6 +130,19 @@ void scrape_def_init(scrape_def_store *st, const cfg_scrape *sc, const scrape_po
 void scrape_def_store_destroy(scrape_def_store *st);
 /* A scrape_relabel_fn over a cfg_relabels (ctx). */
 core_labels *scrape_config_relabel(void *ctx, const core_labels *in);
+
+/* One family's metadata as a target last exposed it (HELP, TYPE, UNIT). */
+typedef struct scrape_metadata {
+    const char *pool;
+    const core_labels *labels; /* the target's */
+    const char *metric;
+    model_type type;         /* MODEL_TYPE_UNKNOWN when only HELP/UNIT was given */
+    const char *help, *unit; /* "" when not given */
+} scrape_metadata;
+
+/* Every target's metadata, in the arena (targets in sync order, families in
+ * no particular order), for /api/v1/metadata and /api/v1/targets/metadata. */
+size_t scrape_manager_metadata(scrape_manager *m, core_arena *arena, scrape_metadata **out);
 
 /* Upstream's Accept header for scrape_protocols given by name
  * ("OpenMetricsText1.0.0", "OpenMetricsText0.0.1", "PrometheusText1.0.0",

@@ -212,6 +212,16 @@ static void test_scrape_and_report(void **state)
     assert_string_equal(last_timeout_hdr, "0.09");
     pthread_mutex_unlock(&body_mtx);
 
+    /* Metadata: a_total's TYPE and HELP as exposed. */
+    scrape_metadata *md;
+    core_arena_reset(&arena);
+    size_t nmd = scrape_manager_metadata(f->m, &arena, &md);
+    assert_int_equal(nmd, 1);
+    assert_string_equal(md[0].metric, "a_total");
+    assert_int_equal(md[0].type, MODEL_TYPE_COUNTER);
+    assert_string_equal(md[0].help, "");
+    assert_string_equal(core_labels_get(md[0].labels, "job"), "test");
+
     /* b vanishes: a staleness marker, then nothing. */
     set_body("a_total{x=\"1\"} 6\n");
     wait_scrapes(f, 2, &arena);
