@@ -5,12 +5,19 @@
  * Every node evaluates to a value for all steps of its evaluator at once (as
  * upstream's rangeEval does): a scalar per step, or series whose points sit
  * at step times.  A selector or subquery resolves each step's reference time
- * as (@ time or step time) - offset, so @ needs no separate pass.  Functions
- * over range vectors get, per series and step, the window (ref-range, ref]
- * of samples loaded once for the whole query range.  An instant query is a
- * range query with one step; results keep evaluation order then, and are
- * sorted by labels for range queries.  Names marked for removal are dropped
- * at the very end (delayed __name__ removal).
+ * as (@ time or step time) - offset, so @ needs no separate pass; that time
+ * never decreases from one step to the next, so a selector walks each series
+ * once, with the lookback sample or the window (ref-range, ref] sliding
+ * forward.  An instant query is a range query with one step; results keep
+ * evaluation order then, and are sorted by labels for range queries.  Names
+ * marked for removal are dropped at the very end (delayed __name__ removal).
+ *
+ * Series-at-a-time streams (eval.h) live here for selectors, range vector
+ * sources (a matrix selector's raw samples, or a subquery's series at its
+ * own steps), element-wise maps and evaluated matrices.  A stream's buffers
+ * are scratch memory (ev_tmp_alloc) reused from one series to the next, so
+ * `sum(rate(x[5m]))` over 10,000 series holds one series of samples at a
+ * time instead of all of them until the query ends.
  */
 #include "promql/eval.h"
 
@@ -80,9 +87,67 @@ void pql_annotation_format(const pql_annotation *a, const char *query, core_sb *
 
 void ev_count(ev_ctx *c, size_t n)
 {
-    c->samples += n;
-    if (c->samples > c->o->max_samples)
+    *c->samples += n;
+    if (*c->samples > c->o->max_samples)
         ev_fail(c, "query processing would load too many samples into memory in query execution");
+}
+
+/* ---- Scratch memory: a doubly linked list of malloc'd blocks */
+
+typedef struct ev_tmp {
+    struct ev_tmp *prev, *next;
+} ev_tmp;
+
+#define TMP_HDR ((sizeof(ev_tmp) + 15) & ~(size_t)15)
+
+static void tmp_link(ev_ctx *c, ev_tmp *h)
+{
+    ev_tmp *list = c->tmp;
+    h->prev = list;
+    h->next = list->next;
+    if (list->next) list->next->prev = h;
+    list->next = h;
+}
+
+static void tmp_unlink(ev_tmp *h)
+{
+    h->prev->next = h->next;
+    if (h->next) h->next->prev = h->prev;
+}
+
+void *ev_tmp_alloc(ev_ctx *c, size_t n)
+{
+    ev_tmp *h = core_malloc(TMP_HDR + n);
+    tmp_link(c, h);
+    return (char *)h + TMP_HDR;
+}
+
+void *ev_tmp_realloc(ev_ctx *c, void *p, size_t n)
+{
+    if (!p) return ev_tmp_alloc(c, n);
+    ev_tmp *h = (ev_tmp *)((char *)p - TMP_HDR);
+    tmp_unlink(h);
+    h = core_realloc(h, TMP_HDR + n);
+    tmp_link(c, h);
+    return (char *)h + TMP_HDR;
+}
+
+void ev_tmp_free(ev_ctx *c, void *p)
+{
+    (void)c;
+    if (!p) return;
+    ev_tmp *h = (ev_tmp *)((char *)p - TMP_HDR);
+    tmp_unlink(h);
+    free(h);
+}
+
+static void tmp_free_all(ev_tmp *list)
+{
+    while (list->next) {
+        ev_tmp *h = list->next;
+        tmp_unlink(h);
+        free(h);
+    }
 }
 
 size_t ev_nsteps(const ev_ctx *c)
@@ -277,134 +342,306 @@ static pql_series *select_series(ev_ctx *c, const pql_node *vs, int64_t mint, in
     return out;
 }
 
-/* Loads a series' samples in [mint, maxt]; stale markers dropped when asked. */
-static ev_series load_samples(ev_ctx *c, pql_series *s, int64_t mint, int64_t maxt, bool no_stale)
-{
-    ev_series out = {.ls = s->labels};
-    for (bool ok = s->it.seek(&s->it, mint); ok && s->it.t <= maxt; ok = s->it.next(&s->it)) {
-        if (no_stale && pql_is_stale(s->it.v)) continue;
-        ev_series_push(c, &out, s->it.t, s->it.v);
-    }
-    return out;
-}
+/* An instant vector selector: per series, the last sample at or before each
+ * step's reference time within the lookback delta, unless stale.  The
+ * reference time never decreases, so the series' iterator only moves on. */
+typedef struct sel_stream {
+    ev_stream base;
+    const pql_timing *tm;
+    pql_series *ss;
+    size_t n, i;
+    int64_t mint;
+    bool ts_values;
+    pql_point *buf; /* one point per step */
+} sel_stream;
 
-/* Index of the last point with t <= ref, or -1. */
-static ptrdiff_t last_at_or_before(const ev_series *s, int64_t ref)
+static bool sel_next(ev_stream *b, ev_series *out)
 {
-    size_t lo = 0, hi = s->n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (s->pts[mid].t <= ref)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return (ptrdiff_t)lo - 1;
-}
-
-ev_val ev_vector_selector(ev_ctx *c, const pql_node *vs, bool ts_values)
-{
-    const pql_timing *tm = &vs->u.vector.timing;
-    int64_t lo, hi;
-    ref_bounds(c, tm, &lo, &hi);
-    size_t n;
-    pql_series *ss = select_series(c, vs, lo - c->o->lookback_ms + 1, hi, &n);
-    ev_val out = {.type = PQL_TYPE_VECTOR};
+    sel_stream *s = (sel_stream *)b;
+    ev_ctx *c = b->c;
     size_t steps = ev_nsteps(c);
-    for (size_t i = 0; i < n; i++) {
-        ev_series raw = load_samples(c, &ss[i], lo - c->o->lookback_ms + 1, hi, false);
-        ev_series res = {.ls = raw.ls};
+    int64_t lookback = c->o->lookback_ms;
+    while (s->i < s->n) {
+        pql_series *ser = &s->ss[s->i++];
+        pql_iter *it = &ser->it;
+        bool pending = it->seek(it, s->mint), have = false;
+        int64_t t = 0;
+        double v = 0;
+        size_t k = 0;
         for (size_t st = 0; st < steps; st++) {
-            int64_t ts = c->start + (int64_t)st * c->step, ref = ev_ref_time(c, tm, ts);
-            ptrdiff_t k = last_at_or_before(&raw, ref);
-            if (k < 0 || raw.pts[k].t <= ref - c->o->lookback_ms || pql_is_stale(raw.pts[k].v))
+            int64_t ts = c->start + (int64_t)st * c->step, ref = ev_ref_time(c, s->tm, ts);
+            for (; pending && it->t <= ref; pending = it->next(it)) {
+                t = it->t;
+                v = it->v;
+                have = true;
+            }
+            if (!have) {
+                if (!pending) break;
                 continue;
-            ev_series_push(c, &res, ts, ts_values ? (double)raw.pts[k].t / 1000 : raw.pts[k].v);
+            }
+            if (t <= ref - lookback || pql_is_stale(v)) continue;
+            s->buf[k++] = (pql_point){ts, s->ts_values ? (double)t / 1000 : v};
         }
-        ev_count(c, res.n);
-        if (res.n) *ev_matrix_add(c, &out.m, res.ls) = res;
+        ev_count(c, k);
+        if (!k) continue;
+        *out = (ev_series){.ls = ser->labels, .pts = s->buf, .n = k, .cap = k};
+        return true;
     }
-    return out;
+    ev_tmp_free(c, s->buf);
+    s->buf = NULL;
+    return false;
 }
 
-/* ---- Range vectors: a matrix selector or a subquery, windowed per step */
+ev_stream *ev_selector_stream(ev_ctx *c, const pql_node *vs, bool ts_values)
+{
+    sel_stream *s = core_arena_calloc(c->a, 1, sizeof *s);
+    s->base = (ev_stream){sel_next, c};
+    s->tm = &vs->u.vector.timing;
+    int64_t lo, hi;
+    ref_bounds(c, s->tm, &lo, &hi);
+    s->mint = lo - c->o->lookback_ms + 1;
+    s->ss = select_series(c, vs, s->mint, hi, &s->n);
+    s->ts_values = ts_values;
+    s->buf = ev_tmp_alloc(c, ev_nsteps(c) * sizeof *s->buf);
+    return &s->base;
+}
 
-static ev_matrix matrix_selector_raw(ev_ctx *c, const pql_node *ms)
+/* ---- Range vector sources: a matrix selector's raw samples, or a subquery */
+
+typedef struct raw_stream {
+    ev_stream base;
+    pql_series *ss;
+    size_t n, i;
+    int64_t mint, maxt;
+    pql_point *buf;
+    size_t cap;
+} raw_stream;
+
+static bool raw_next(ev_stream *b, ev_series *out)
+{
+    raw_stream *s = (raw_stream *)b;
+    ev_ctx *c = b->c;
+    while (s->i < s->n) {
+        pql_series *ser = &s->ss[s->i++];
+        pql_iter *it = &ser->it;
+        size_t k = 0;
+        for (bool ok = it->seek(it, s->mint); ok && it->t <= s->maxt; ok = it->next(it)) {
+            if (pql_is_stale(it->v)) continue;
+            if (k == s->cap) {
+                s->cap = s->cap ? s->cap * 2 : 256;
+                s->buf = ev_tmp_realloc(c, s->buf, s->cap * sizeof *s->buf);
+            }
+            s->buf[k++] = (pql_point){it->t, it->v};
+        }
+        if (!k) continue;
+        *out = (ev_series){.ls = ser->labels, .pts = s->buf, .n = k, .cap = k};
+        return true;
+    }
+    ev_tmp_free(c, s->buf);
+    s->buf = NULL;
+    return false;
+}
+
+static ev_stream *matrix_source(ev_ctx *c, const pql_node *ms)
 {
     const pql_node *vs = ms->u.matrix.vector;
+    raw_stream *s = core_arena_calloc(c->a, 1, sizeof *s);
+    s->base = (ev_stream){raw_next, c};
     int64_t lo, hi;
     ref_bounds(c, &vs->u.vector.timing, &lo, &hi);
-    size_t n;
-    pql_series *ss = select_series(c, vs, lo - ms->u.matrix.range_ms + 1, hi, &n);
-    ev_matrix m = {0};
-    for (size_t i = 0; i < n; i++) {
-        ev_series raw = load_samples(c, &ss[i], lo - ms->u.matrix.range_ms + 1, hi, true);
-        if (raw.n) *ev_matrix_add(c, &m, raw.ls) = raw;
-    }
-    return m;
+    s->mint = lo - ms->u.matrix.range_ms + 1;
+    s->maxt = hi;
+    s->ss = select_series(c, vs, s->mint, hi, &s->n);
+    return &s->base;
 }
 
-static ev_matrix subquery_raw(ev_ctx *c, const pql_node *sq)
+/* The series of an evaluated matrix, as they are. */
+typedef struct matrix_stream {
+    ev_stream base;
+    ev_matrix m;
+    size_t i;
+} matrix_stream;
+
+static bool matrix_next(ev_stream *b, ev_series *out)
+{
+    matrix_stream *s = (matrix_stream *)b;
+    if (s->i >= s->m.n) return false;
+    *out = s->m.s[s->i++];
+    return true;
+}
+
+static ev_stream *matrix_stream_new(ev_ctx *c, ev_matrix m)
+{
+    matrix_stream *s = core_arena_calloc(c->a, 1, sizeof *s);
+    s->base = (ev_stream){matrix_next, c};
+    s->m = m;
+    return &s->base;
+}
+
+/* A subquery: its expression evaluated at the subquery's own steps, series
+ * by series when it streams. */
+static ev_stream *subquery_source(ev_ctx *c, const pql_node *sq)
 {
     const pql_timing *tm = &sq->u.subquery.timing;
     int64_t range = sq->u.subquery.range_ms;
-    ev_ctx sub = *c;
-    sub.step = sq->u.subquery.step_ms ? sq->u.subquery.step_ms : c->o->subquery_step_ms;
+    ev_ctx *sub = core_arena_alloc(c->a, sizeof *sub);
+    *sub = *c;
+    sub->step = sq->u.subquery.step_ms ? sq->u.subquery.step_ms : c->o->subquery_step_ms;
     int64_t first = ev_ref_time(c, tm, c->start) - range;
-    sub.start = sub.step * (first / sub.step);
-    if (sub.start <= first) sub.start += sub.step;
-    sub.end = ev_ref_time(c, tm, c->start + (int64_t)(ev_nsteps(c) - 1) * c->step);
-    if (sub.end < sub.start) return (ev_matrix){0};
-    ev_val v = ev_eval(&sub, sq->u.subquery.expr);
-    c->samples = sub.samples;
-    if (v.type != PQL_TYPE_SCALAR) return v.m;
+    sub->start = sub->step * (first / sub->step);
+    if (sub->start <= first) sub->start += sub->step;
+    sub->end = ev_ref_time(c, tm, c->start + (int64_t)(ev_nsteps(c) - 1) * c->step);
+    if (sub->end < sub->start) return matrix_stream_new(c, (ev_matrix){0});
+    const pql_node *e = sq->u.subquery.expr;
+    if (pql_node_type(e) != PQL_TYPE_SCALAR) return ev_stream_open(sub, e);
+    ev_val v = ev_eval(sub, e);
     ev_matrix m = {0};
     ev_series *s = ev_matrix_add(c, &m, ev_labels_empty(c));
-    for (size_t i = 0; i < ev_nsteps(&sub); i++)
-        ev_series_push(c, s, sub.start + (int64_t)i * sub.step, v.scalars[i]);
-    return m;
+    for (size_t i = 0; i < ev_nsteps(sub); i++)
+        ev_series_push(c, s, sub->start + (int64_t)i * sub->step, v.scalars[i]);
+    return matrix_stream_new(c, m);
 }
 
-void ev_range_arg(ev_ctx *c, const pql_node *arg, ev_matrix *raw, const pql_timing **tm,
-                  int64_t *range)
+ev_stream *ev_range_source(ev_ctx *c, const pql_node *arg, const pql_timing **tm, int64_t *range)
 {
     arg = ev_unparen(arg);
     if (arg->kind == PQL_NODE_MATRIX) {
-        *raw = matrix_selector_raw(c, arg);
         *tm = &arg->u.matrix.vector->u.vector.timing;
         *range = arg->u.matrix.range_ms;
-    } else {
-        *raw = subquery_raw(c, arg);
-        *tm = &arg->u.subquery.timing;
-        *range = arg->u.subquery.range_ms;
+        return matrix_source(c, arg);
     }
-}
-
-size_t ev_window(const ev_series *s, int64_t ref, int64_t range, size_t *first)
-{
-    ptrdiff_t hi = last_at_or_before(s, ref), lo = last_at_or_before(s, ref - range);
-    *first = (size_t)(lo + 1);
-    return (size_t)(hi - lo);
+    *tm = &arg->u.subquery.timing;
+    *range = arg->u.subquery.range_ms;
+    return subquery_source(c, arg);
 }
 
 /* A range vector evaluated on its own (instant queries only). */
 static ev_val eval_range_vector(ev_ctx *c, const pql_node *n)
 {
     if (c->start != c->end) ev_fail(c, "cannot do range evaluation of matrix selector");
-    ev_matrix raw;
     const pql_timing *tm;
     int64_t range;
-    ev_range_arg(c, n, &raw, &tm, &range);
+    ev_stream *src = ev_range_source(c, n, &tm, &range);
     ev_val out = {.type = PQL_TYPE_MATRIX};
     int64_t ref = ev_ref_time(c, tm, c->start);
-    for (size_t i = 0; i < raw.n; i++) {
-        size_t first, cnt = ev_window(&raw.s[i], ref, range, &first);
+    ev_series raw;
+    while (src->next(src, &raw)) {
+        size_t first = 0, end = 0;
+        while (end < raw.n && raw.pts[end].t <= ref)
+            end++;
+        while (first < end && raw.pts[first].t <= ref - range)
+            first++;
+        size_t cnt = end - first;
         if (!cnt) continue;
-        ev_series *s = ev_matrix_add(c, &out.m, raw.s[i].ls);
-        s->pts = raw.s[i].pts + first;
+        ev_series *s = ev_matrix_add(c, &out.m, raw.ls);
+        s->pts = core_arena_alloc(c->a, cnt * sizeof *s->pts);
+        memcpy(s->pts, raw.pts + first, cnt * sizeof *s->pts);
         s->n = s->cap = cnt;
-        s->drop_name = raw.s[i].drop_name;
+        s->drop_name = raw.drop_name;
         ev_count(c, cnt);
+    }
+    return out;
+}
+
+/* ---- Element-wise maps and materializing */
+
+typedef struct map_stream {
+    ev_stream base;
+    ev_stream *src;
+    ev_map_fn map;
+    const void *user;
+    bool drop_name;
+    pql_point *buf;
+    size_t cap;
+} map_stream;
+
+static bool map_next(ev_stream *b, ev_series *out)
+{
+    map_stream *s = (map_stream *)b;
+    ev_ctx *c = b->c;
+    ev_series in;
+    while (s->src->next(s->src, &in)) {
+        if (in.n > s->cap) {
+            s->cap = in.n;
+            ev_tmp_free(c, s->buf);
+            s->buf = ev_tmp_alloc(c, s->cap * sizeof *s->buf);
+        }
+        size_t k = 0;
+        for (size_t i = 0; i < in.n; i++) {
+            double v;
+            if (s->map(s->user, in.pts[i].v, ev_step_of(c, in.pts[i].t), in.pts[i].t, &v))
+                s->buf[k++] = (pql_point){in.pts[i].t, v};
+        }
+        ev_count(c, k);
+        if (!k) continue;
+        *out = (ev_series){.ls = in.ls,
+                           .pts = s->buf,
+                           .n = k,
+                           .cap = k,
+                           .drop_name = s->drop_name || in.drop_name};
+        return true;
+    }
+    ev_tmp_free(c, s->buf);
+    s->buf = NULL;
+    return false;
+}
+
+ev_stream *ev_map_stream(ev_ctx *c, ev_stream *src, ev_map_fn map, const void *user, bool drop_name)
+{
+    map_stream *s = core_arena_calloc(c->a, 1, sizeof *s);
+    s->base = (ev_stream){map_next, c};
+    s->src = src;
+    s->map = map;
+    s->user = user;
+    s->drop_name = drop_name;
+    return &s->base;
+}
+
+static bool neg(const void *user, double v, size_t st, int64_t t, double *out)
+{
+    (void)user, (void)st, (void)t;
+    *out = -v;
+    return true;
+}
+
+bool ev_streams(const pql_node *n)
+{
+    n = ev_unparen(n);
+    if (pql_node_type(n) != PQL_TYPE_VECTOR) return false;
+    switch (n->kind) {
+    case PQL_NODE_VECTOR: return true;
+    case PQL_NODE_UNARY: return n->u.unary.op == PQL_OP_SUB || ev_streams(n->u.unary.expr);
+    case PQL_NODE_CALL: return ev_call_streams(n);
+    case PQL_NODE_BINARY: return ev_binary_streams(n);
+    default: return false;
+    }
+}
+
+ev_stream *ev_stream_open(ev_ctx *c, const pql_node *n)
+{
+    n = ev_unparen(n);
+    if (!ev_streams(n)) return matrix_stream_new(c, ev_eval(c, n).m);
+    switch (n->kind) {
+    case PQL_NODE_VECTOR: return ev_selector_stream(c, n, false);
+    case PQL_NODE_UNARY: {
+        ev_stream *src = ev_stream_open(c, n->u.unary.expr);
+        return n->u.unary.op == PQL_OP_SUB ? ev_map_stream(c, src, neg, NULL, true) : src;
+    }
+    case PQL_NODE_CALL: return ev_call_stream(c, n);
+    default: return ev_binary_stream(c, n);
+    }
+}
+
+ev_val ev_materialize(ev_ctx *c, ev_stream *s)
+{
+    ev_val out = {.type = PQL_TYPE_VECTOR};
+    ev_series in;
+    while (s->next(s, &in)) {
+        ev_series *o = ev_matrix_add(c, &out.m, in.ls);
+        o->pts = core_arena_alloc(c->a, in.n * sizeof *o->pts);
+        memcpy(o->pts, in.pts, in.n * sizeof *o->pts);
+        o->n = o->cap = in.n;
+        o->drop_name = in.drop_name;
     }
     return out;
 }
@@ -436,6 +673,7 @@ static ev_val eval_unary(ev_ctx *c, const pql_node *n)
 
 ev_val ev_eval(ev_ctx *c, const pql_node *n)
 {
+    if (ev_streams(n)) return ev_materialize(c, ev_stream_open(c, n));
     switch (n->kind) {
     case PQL_NODE_NUMBER: return ev_scalar_val(c, number_at, &n->u.number.value);
     case PQL_NODE_STRING:
@@ -443,7 +681,6 @@ ev_val ev_eval(ev_ctx *c, const pql_node *n)
                         .str = core_arena_strndup(c->a, n->u.string.value, n->u.string.len)};
     case PQL_NODE_PAREN: return ev_eval(c, n->u.paren.expr);
     case PQL_NODE_UNARY: return eval_unary(c, n);
-    case PQL_NODE_VECTOR: return ev_vector_selector(c, n, false);
     case PQL_NODE_MATRIX:
     case PQL_NODE_SUBQUERY: return eval_range_vector(c, n);
     case PQL_NODE_BINARY: return ev_binary(c, n);
@@ -526,8 +763,14 @@ static int run(pql_storage *st, const pql_engine_opts *opts, const pql_node *exp
 {
     jmp_buf jb;
     ev_annos annos = {0};
+    /* In the arena: a local modified after setjmp would be indeterminate after
+     * longjmp. */
+    ev_tmp *tmp = core_arena_calloc(arena, 1, sizeof *tmp);
+    size_t samples = 0;
     ev_ctx c = {.st = st,
                 .annos = &annos,
+                .tmp = tmp,
+                .samples = &samples,
                 .a = arena,
                 .o = opts,
                 .start = start,
@@ -538,12 +781,16 @@ static int run(pql_storage *st, const pql_engine_opts *opts, const pql_node *exp
                 .qstep = start == end ? 0 : step,
                 .jb = &jb,
                 .err = err};
-    if (setjmp(jb)) return -1;
+    if (setjmp(jb)) {
+        tmp_free_all(tmp);
+        return -1;
+    }
     if (pql_node_type(expr) == PQL_TYPE_MATRIX && start != end)
         ev_fail(&c, "invalid expression type \"range vector\" for range query, must be Scalar or "
                     "instant Vector");
     ev_val v = ev_eval(&c, expr);
     to_result(&c, &v, start == end, res);
+    tmp_free_all(tmp);
     res->annos = annos.v;
     res->nannos = annos.n;
     return 0;

@@ -7,9 +7,18 @@
  *   functions_eval.c  the function implementations
  *   eval_labels.c     label-set helpers in arena memory
  *
- * A query error unwinds with longjmp to the entry point (ev_fail); since every
- * allocation lives in the query arena (and regexes are freed before anything
- * that can fail runs), nothing leaks.
+ * A query error unwinds with longjmp to the entry point (ev_fail); every
+ * allocation lives in the query arena or is a scratch buffer on the query's
+ * list (ev_tmp_alloc), which the entry point frees whatever happens, and
+ * regexes are freed before anything that can fail runs, so nothing leaks.
+ *
+ * Series-at-a-time evaluation (ev_stream): nodes whose output series each
+ * depend on one input series (selectors, functions over range vectors,
+ * element-wise functions, vector-scalar operators) hand out their series one
+ * by one into reused buffers.  Aggregations and range functions over
+ * subqueries consume them that way, so `sum(rate(x[5m]))` never holds more
+ * than one series of x and the aggregation's state per group and step;
+ * every other consumer materializes them (ev_eval).
  */
 #ifndef PROMQL_EVAL_H
 #define PROMQL_EVAL_H
@@ -64,8 +73,9 @@ typedef struct ev_ctx {
     int64_t start, end, step; /* this evaluator's steps */
     int64_t qstart, qend;     /* the query's, for start() and end() */
     int64_t qstep;            /* the query's step, 0 for instant queries */
-    size_t samples;           /* samples held, against o->max_samples */
+    size_t *samples;          /* samples held, against o->max_samples (shared) */
     ev_annos *annos;          /* the query's, shared with subquery evaluators */
+    struct ev_tmp *tmp;       /* the query's scratch buffers (shared) */
     jmp_buf *jb;
     core_err *err;
 } ev_ctx;
@@ -81,13 +91,65 @@ const char *ev_fmt_float(ev_ctx *c, double v);
 /* Counts n more samples held; fails past the limit. */
 void ev_count(ev_ctx *c, size_t n);
 
+/* Heap memory that goes back before the query ends (ev_tmp_free), or at its
+ * end whatever happens; realloc of NULL allocates. */
+void *ev_tmp_alloc(ev_ctx *c, size_t n);
+void *ev_tmp_realloc(ev_ctx *c, void *p, size_t n);
+void ev_tmp_free(ev_ctx *c, void *p);
+
 size_t ev_nsteps(const ev_ctx *c);
+/* The step index of time ts (a step time of c). */
+static inline size_t ev_step_of(const ev_ctx *c, int64_t ts)
+{
+    return (size_t)((ts - c->start) / c->step);
+}
 ev_val ev_eval(ev_ctx *c, const pql_node *n);
 const pql_node *ev_unparen(const pql_node *n);
 
 void ev_vec_push(ev_ctx *c, ev_vec *v, ev_sample s);
 void ev_series_push(ev_ctx *c, ev_series *s, int64_t t, double v);
 ev_series *ev_matrix_add(ev_ctx *c, ev_matrix *m, const core_labels *ls);
+
+/* ---- Series at a time */
+
+/* A node's series one by one.  next() fills *out and returns true, or
+ * returns false at the end (and gives its buffers back): labels stay valid
+ * for the query, points (at the steps of the stream's evaluator, or raw
+ * samples for a range source) until the next call.  A stream counts the
+ * points it hands out against max_samples. */
+typedef struct ev_stream ev_stream;
+struct ev_stream {
+    bool (*next)(ev_stream *s, ev_series *out);
+    ev_ctx *c;
+};
+
+/* Whether n evaluates series by series (see above). */
+bool ev_streams(const pql_node *n);
+/* A stream over n's instant-vector value: n's own when it streams, else
+ * over its evaluated matrix. */
+ev_stream *ev_stream_open(ev_ctx *c, const pql_node *n);
+/* A stream's series, in arena memory. */
+ev_val ev_materialize(ev_ctx *c, ev_stream *s);
+/* Nodes of other files that stream (ev_streams says which). */
+ev_stream *ev_call_stream(ev_ctx *c, const pql_node *n);
+bool ev_call_streams(const pql_node *n);
+ev_stream *ev_binary_stream(ev_ctx *c, const pql_node *n);
+bool ev_binary_streams(const pql_node *n);
+
+/* Element-wise streams: each point of the source goes through map(), which
+ * sets *out and returns whether to keep it; st is the point's step index.
+ * `drop_name` marks every series for the name's removal. */
+typedef bool (*ev_map_fn)(const void *user, double v, size_t st, int64_t t, double *out);
+ev_stream *ev_map_stream(ev_ctx *c, ev_stream *src, ev_map_fn map, const void *user,
+                         bool drop_name);
+
+/* A range vector argument (matrix selector or subquery) as a stream of
+ * series with their raw samples over the whole query range (stale markers
+ * dropped), plus its timing and range. */
+ev_stream *ev_range_source(ev_ctx *c, const pql_node *arg, const pql_timing **tm, int64_t *range);
+/* The selector stream (points at steps); with `ts_values` each point holds
+ * the sample's timestamp in seconds (for timestamp()). */
+ev_stream *ev_selector_stream(ev_ctx *c, const pql_node *vs, bool ts_values);
 
 /* Step-wise evaluation: for each step, the arguments' vectors (a scalar
  * becomes one sample without labels) go to fn, whose output is collected
@@ -98,15 +160,6 @@ ev_val ev_scalar_val(ev_ctx *c, double (*fn)(ev_ctx *, int64_t, const void *), c
 
 /* The reference time of step `ts`: the @ time or the step, minus the offset. */
 int64_t ev_ref_time(const ev_ctx *c, const pql_timing *t, int64_t ts);
-/* An instant vector selector; with `ts_values` each point holds the sample's
- * timestamp in seconds (for timestamp()). */
-ev_val ev_vector_selector(ev_ctx *c, const pql_node *vs, bool ts_values);
-/* A function's range-vector argument (matrix selector or subquery): its
- * samples over the whole query range, its timing and range. */
-void ev_range_arg(ev_ctx *c, const pql_node *arg, ev_matrix *raw, const pql_timing **tm,
-                  int64_t *range);
-/* The window (ref-range, ref] of a loaded series: first index and count. */
-size_t ev_window(const ev_series *s, int64_t ref, int64_t range, size_t *first);
 
 /* Binary operators, aggregations, function calls. */
 ev_val ev_binary(ev_ctx *c, const pql_node *n);

@@ -2,11 +2,20 @@
  * eval_agg.c - aggregations (sum, avg, count, min, max, group, stddev,
  * stdvar, quantile, topk, bottomk, limitk, limit_ratio, count_values).
  *
- * Input series are mapped to groups once (by the grouping labels' hash);
- * then each step folds the samples present at that step into their group.
+ * The input is read series by series (an ev_stream: `sum(rate(x[5m]))`
+ * never materializes the rates).  Each series maps to its group once, by
+ * the grouping labels' hash, and each of its points folds into the state of
+ * its (group, step) cell.  A cell sees its samples in input order, the
+ * order upstream's step-wise loop sees them, so sums agree to the last bit.
  * Sums use Kahan-Neumaier compensation and avg falls back to an incremental
- * mean on overflow, as upstream does, so results agree to the last bit in
- * the common cases.
+ * mean on overflow, as upstream does.  The cells' state is op-specific
+ * arrays of groups x steps (16 bytes a cell for sum), scratch memory that
+ * goes back once the output series are built.
+ *
+ * topk and bottomk keep a bounded heap of k entries per cell (the worst at
+ * the root), ordered by value then input order, so the k kept are those a
+ * stable sort would put first; quantile, limitk and limit_ratio keep lists.
+ * count_values, whose groups depend on values, runs step by step.
  */
 #include "promql/eval.h"
 
@@ -47,24 +56,60 @@ double ev_quantile(double q, double *v, size_t n)
     return v[(size_t)lo] * (1 - w) + v[(size_t)hi] * w;
 }
 
-typedef struct group {
-    bool seen, incremental, drop_name;
-    double value, mean, comp, count;
-    double *vals; /* quantile */
-    size_t nvals;
-    ev_sample *members; /* topk, bottomk, limitk, limit_ratio */
-    size_t nmembers;
-} group;
+/* ---- The cells: per group and step */
+
+/* An entry of a cell's list (k-ops, quantile): input series and value. */
+typedef struct kent {
+    double v;
+    size_t idx;
+} kent;
+
+typedef struct klist {
+    kent *e;
+    uint32_t n, cap;
+} klist;
+
+enum { CELL_SEEN = 1, CELL_INCR = 2, CELL_DROP = 4 };
 
 typedef struct agg {
+    ev_ctx *c;
     const pql_node *n;
+    pql_aggr_op op;
     const char **grouping;
     size_t ngrouping;
-    size_t *series_group; /* input series -> group */
+    size_t steps;
+    /* groups: key -> index (open addressing, index + 1), labels */
+    uint64_t *keys;
+    size_t *slots, nslots;
     const core_labels **group_ls;
-    group *groups;
-    size_t ngroups;
+    size_t ngroups, cap;
+    /* cells, [group * steps + step]; only the arrays the op needs */
+    double *value, *comp, *mean, *count;
+    uint8_t *flags;
+    klist *lists;
+    /* entries of the lists: a pool of scratch blocks */
+    char **pool;
+    size_t npool, pool_used, pool_left;
+    /* input series (k-ops): labels, name flags, limit_ratio hash offsets */
+    const core_labels **sls;
+    bool *sdrop;
+    double *soff;
+    size_t nseries, scap;
+    /* per step: k or the ratio, the quantile */
+    size_t *kst;
+    const double *params;
 } agg;
+
+static bool is_k_op(pql_aggr_op op)
+{
+    return op == PQL_AGGR_TOPK || op == PQL_AGGR_BOTTOMK || op == PQL_AGGR_LIMITK ||
+           op == PQL_AGGR_LIMIT_RATIO;
+}
+
+static bool uses_lists(pql_aggr_op op)
+{
+    return is_k_op(op) || op == PQL_AGGR_QUANTILE;
+}
 
 static const core_labels *group_labels(ev_ctx *c, const agg *g, const core_labels *ls)
 {
@@ -78,162 +123,305 @@ static uint64_t group_key(const agg *g, const core_labels *ls)
     return ev_labels_sig(ls, g->grouping, g->ngrouping, !g->n->u.aggr.without);
 }
 
-static void assign_groups(ev_ctx *c, agg *g, const ev_matrix *in)
+static void *grow(ev_ctx *c, void *p, size_t old, size_t n, size_t size)
 {
-    g->series_group = core_arena_calloc(c->a, in->n + 1, sizeof *g->series_group);
-    g->group_ls = core_arena_calloc(c->a, in->n + 1, sizeof *g->group_ls);
-    uint64_t *keys = core_arena_calloc(c->a, in->n + 1, sizeof *keys);
-    for (size_t i = 0; i < in->n; i++) {
-        uint64_t k = group_key(g, in->s[i].ls);
-        size_t j = 0;
-        while (j < g->ngroups && keys[j] != k)
-            j++;
-        if (j == g->ngroups) {
-            keys[j] = k;
-            g->group_ls[j] = group_labels(c, g, in->s[i].ls);
-            g->ngroups++;
+    char *q = ev_tmp_realloc(c, p, n * size);
+    memset(q + old * size, 0, (n - old) * size);
+    return q;
+}
+
+/* Room for one more group's cells. */
+static void grow_groups(agg *g)
+{
+    ev_ctx *c = g->c;
+    size_t old = g->cap, cap = old ? old * 2 : 8, s = g->steps;
+    g->group_ls = grow(c, g->group_ls, old, cap, sizeof *g->group_ls);
+    g->flags = grow(c, g->flags, old * s, cap * s, sizeof *g->flags);
+    pql_aggr_op op = g->op;
+    if (uses_lists(op)) {
+        g->lists = grow(c, g->lists, old * s, cap * s, sizeof *g->lists);
+    } else {
+        if (op != PQL_AGGR_COUNT && op != PQL_AGGR_GROUP)
+            g->value = grow(c, g->value, old * s, cap * s, sizeof *g->value);
+        if (op == PQL_AGGR_SUM || op == PQL_AGGR_AVG)
+            g->comp = grow(c, g->comp, old * s, cap * s, sizeof *g->comp);
+        if (op == PQL_AGGR_AVG || op == PQL_AGGR_STDDEV || op == PQL_AGGR_STDVAR)
+            g->mean = grow(c, g->mean, old * s, cap * s, sizeof *g->mean);
+        if (op == PQL_AGGR_AVG || op == PQL_AGGR_COUNT || op == PQL_AGGR_STDDEV ||
+            op == PQL_AGGR_STDVAR)
+            g->count = grow(c, g->count, old * s, cap * s, sizeof *g->count);
+    }
+    g->cap = cap;
+}
+
+/* The index of the group of series labels ls, added when new. */
+static size_t group_of(agg *g, const core_labels *ls)
+{
+    ev_ctx *c = g->c;
+    uint64_t key = group_key(g, ls);
+    if ((g->ngroups + 1) * 2 > g->nslots) {
+        size_t ns = g->nslots ? g->nslots * 2 : 64;
+        uint64_t *keys = ev_tmp_alloc(c, ns * sizeof *keys);
+        size_t *slots = ev_tmp_alloc(c, ns * sizeof *slots);
+        memset(slots, 0, ns * sizeof *slots);
+        for (size_t i = 0; i < g->nslots; i++) {
+            if (!g->slots[i]) continue;
+            size_t j = (size_t)g->keys[i] & (ns - 1);
+            while (slots[j])
+                j = (j + 1) & (ns - 1);
+            keys[j] = g->keys[i];
+            slots[j] = g->slots[i];
         }
-        g->series_group[i] = j;
+        ev_tmp_free(c, g->keys);
+        ev_tmp_free(c, g->slots);
+        g->keys = keys, g->slots = slots, g->nslots = ns;
     }
-    g->groups = core_arena_calloc(c->a, g->ngroups + 1, sizeof *g->groups);
+    size_t j = (size_t)key & (g->nslots - 1);
+    while (g->slots[j] && g->keys[j] != key)
+        j = (j + 1) & (g->nslots - 1);
+    if (g->slots[j]) return g->slots[j] - 1;
+    if (g->ngroups == g->cap) grow_groups(g);
+    g->keys[j] = key;
+    g->slots[j] = g->ngroups + 1;
+    g->group_ls[g->ngroups] = group_labels(c, g, ls);
+    return g->ngroups++;
 }
 
-/* ---- Folding one sample into a group */
-
-static void first_sample(ev_ctx *c, pql_aggr_op op, group *gr, double f, size_t cap)
+/* Entries for a list: from scratch blocks that go back with the cells. */
+static kent *pool_alloc(agg *g, size_t n)
 {
-    *gr = (group){.seen = true, .value = f, .mean = f, .count = 1};
-    switch (op) {
-    case PQL_AGGR_STDDEV:
-    case PQL_AGGR_STDVAR: gr->value = (isnan(f) || isinf(f)) ? NAN : 0; break;
-    case PQL_AGGR_QUANTILE:
-        gr->vals = core_arena_alloc(c->a, cap * sizeof *gr->vals);
-        gr->vals[gr->nvals++] = f;
-        break;
-    case PQL_AGGR_GROUP: gr->value = 1; break;
-    default: break;
+    size_t bytes = n * sizeof(kent);
+    if (bytes > g->pool_left) {
+        size_t size = bytes > 65536 ? bytes : 65536;
+        g->pool = ev_tmp_realloc(g->c, g->pool, (g->npool + 1) * sizeof *g->pool);
+        g->pool[g->npool++] = ev_tmp_alloc(g->c, size);
+        g->pool_used = 0;
+        g->pool_left = size;
     }
+    kent *e = (kent *)(g->pool[g->npool - 1] + g->pool_used);
+    g->pool_used += bytes;
+    g->pool_left -= bytes;
+    return e;
 }
 
-static void avg_add(group *gr, double f)
+static void list_push(agg *g, klist *l, kent e)
 {
-    gr->count++;
-    if (!gr->incremental) {
-        double c = gr->comp, v = ev_kahan_inc(f, gr->value, &c);
+    if (l->n == l->cap) {
+        uint32_t cap = l->cap ? l->cap * 2 : 4;
+        kent *ne = pool_alloc(g, cap);
+        if (l->n) memcpy(ne, l->e, l->n * sizeof *ne);
+        l->e = ne;
+        l->cap = cap;
+    }
+    l->e[l->n++] = e;
+}
+
+/* ---- Folding one sample into a cell */
+
+static void avg_add(agg *g, size_t i, double f)
+{
+    double n = ++g->count[i];
+    if (!(g->flags[i] & CELL_INCR)) {
+        double c = g->comp[i], v = ev_kahan_inc(f, g->value[i], &c);
         if (!isinf(v)) {
-            gr->value = v;
-            gr->comp = c;
+            g->value[i] = v;
+            g->comp[i] = c;
             return;
         }
-        gr->incremental = true;
-        gr->mean = gr->value / (gr->count - 1);
-        gr->comp /= gr->count - 1;
+        g->flags[i] |= CELL_INCR;
+        g->mean[i] = g->value[i] / (n - 1);
+        g->comp[i] /= n - 1;
     }
-    double q = (gr->count - 1) / gr->count, c = q * gr->comp;
-    gr->mean = ev_kahan_inc(f / gr->count, q * gr->mean, &c);
-    gr->comp = c;
+    double q = (n - 1) / n, c = q * g->comp[i];
+    g->mean[i] = ev_kahan_inc(f / n, q * g->mean[i], &c);
+    g->comp[i] = c;
 }
 
-static void fold(pql_aggr_op op, group *gr, double f)
+static void first_sample(agg *g, size_t i, double f)
 {
-    switch (op) {
-    case PQL_AGGR_SUM: gr->value = ev_kahan_inc(f, gr->value, &gr->comp); break;
-    case PQL_AGGR_AVG: avg_add(gr, f); break;
+    switch (g->op) {
+    case PQL_AGGR_SUM: g->value[i] = f, g->comp[i] = 0; break;
+    case PQL_AGGR_AVG: g->value[i] = f, g->comp[i] = 0, g->mean[i] = f, g->count[i] = 1; break;
+    case PQL_AGGR_COUNT: g->count[i] = 1; break;
+    case PQL_AGGR_STDDEV:
+    case PQL_AGGR_STDVAR:
+        g->value[i] = (isnan(f) || isinf(f)) ? NAN : 0;
+        g->mean[i] = f;
+        g->count[i] = 1;
+        break;
+    case PQL_AGGR_GROUP: break;
+    default: g->value[i] = f; break; /* min, max */
+    }
+}
+
+static void fold(agg *g, size_t i, double f)
+{
+    switch (g->op) {
+    case PQL_AGGR_SUM: g->value[i] = ev_kahan_inc(f, g->value[i], &g->comp[i]); break;
+    case PQL_AGGR_AVG: avg_add(g, i, f); break;
     case PQL_AGGR_MAX:
-        if (gr->value < f || isnan(gr->value)) gr->value = f;
+        if (g->value[i] < f || isnan(g->value[i])) g->value[i] = f;
         break;
     case PQL_AGGR_MIN:
-        if (gr->value > f || isnan(gr->value)) gr->value = f;
+        if (g->value[i] > f || isnan(g->value[i])) g->value[i] = f;
         break;
-    case PQL_AGGR_COUNT: gr->count++; break;
+    case PQL_AGGR_COUNT: g->count[i]++; break;
     case PQL_AGGR_STDDEV:
     case PQL_AGGR_STDVAR: {
-        gr->count++;
-        double delta = f - gr->mean;
-        gr->mean += delta / gr->count;
-        gr->value += delta * (f - gr->mean);
+        double n = ++g->count[i], delta = f - g->mean[i];
+        g->mean[i] += delta / n;
+        g->value[i] += delta * (f - g->mean[i]);
         break;
     }
-    case PQL_AGGR_QUANTILE: gr->vals[gr->nvals++] = f; break;
-    default: break;
+    default: break; /* group */
     }
 }
 
-static double finish(pql_aggr_op op, group *gr, double q)
+static double finish(const agg *g, size_t i, size_t st)
 {
-    switch (op) {
+    switch (g->op) {
     case PQL_AGGR_AVG:
-        if (gr->incremental) return gr->mean + gr->comp;
-        return gr->value / gr->count + gr->comp / gr->count;
-    case PQL_AGGR_COUNT: return gr->count;
-    case PQL_AGGR_STDVAR: return gr->value / gr->count;
-    case PQL_AGGR_STDDEV: return sqrt(gr->value / gr->count);
-    case PQL_AGGR_QUANTILE: return ev_quantile(q, gr->vals, gr->nvals);
-    case PQL_AGGR_SUM: return gr->value + gr->comp;
-    default: return gr->value;
+        if (g->flags[i] & CELL_INCR) return g->mean[i] + g->comp[i];
+        return g->value[i] / g->count[i] + g->comp[i] / g->count[i];
+    case PQL_AGGR_COUNT: return g->count[i];
+    case PQL_AGGR_STDVAR: return g->value[i] / g->count[i];
+    case PQL_AGGR_STDDEV: return sqrt(g->value[i] / g->count[i]);
+    case PQL_AGGR_GROUP: return 1;
+    case PQL_AGGR_SUM: return g->value[i] + g->comp[i];
+    case PQL_AGGR_QUANTILE: {
+        klist *l = &g->lists[i];
+        double *v = (double *)l->e; /* the values, packed in place */
+        for (uint32_t k = 0; k < l->n; k++)
+            v[k] = l->e[k].v;
+        return ev_quantile(g->params[st], v, l->n);
+    }
+    default: return g->value[i];
     }
 }
 
-/* ---- k-selection */
+/* ---- k-selection: a heap per cell, the worst entry at the root */
 
-typedef struct ranked {
-    ev_sample s;
-    size_t order;
-    bool desc;
-} ranked;
-
-static int cmp_ranked(const void *a, const void *b)
+/* Whether a ranks before b: topk by value descending, bottomk ascending,
+ * NaN last, then input order. */
+static bool k_before(const kent *a, const kent *b, bool desc)
 {
-    const ranked *x = a, *y = b;
-    bool nx = isnan(x->s.v), ny = isnan(y->s.v);
-    if (nx != ny) return nx ? 1 : -1;
-    if (!nx && x->s.v != y->s.v) return ((x->s.v < y->s.v) == x->desc) ? 1 : -1;
-    return (x->order > y->order) - (x->order < y->order);
+    bool na = isnan(a->v), nb = isnan(b->v);
+    if (na != nb) return nb;
+    if (!na && a->v != b->v) return desc ? a->v > b->v : a->v < b->v;
+    return a->idx < b->idx;
 }
 
-static bool ratio_keeps(const core_labels *ls, double r)
+static void heap_up(kent *h, size_t i, bool desc)
 {
-    double off = (double)core_labels_hash(ls) / 18446744073709551615.0;
-    return (r >= 0 && off < r) || (r < 0 && off >= 1.0 + r);
+    while (i > 0) {
+        size_t p = (i - 1) / 2;
+        if (!k_before(&h[p], &h[i], desc)) break;
+        kent t = h[p];
+        h[p] = h[i];
+        h[i] = t;
+        i = p;
+    }
 }
 
-static void select_k(ev_ctx *c, pql_aggr_op op, group *gr, double param, ev_vec *out)
+static void heap_down(kent *h, size_t n, bool desc)
 {
-    size_t k = gr->nmembers;
-    if (op != PQL_AGGR_LIMIT_RATIO && !(param >= 1))
-        k = 0;
-    else if (op != PQL_AGGR_LIMIT_RATIO && param < (double)k)
-        k = (size_t)param;
-    if (op == PQL_AGGR_TOPK || op == PQL_AGGR_BOTTOMK) {
-        ranked *r = core_arena_alloc(c->a, (gr->nmembers + 1) * sizeof *r);
-        for (size_t i = 0; i < gr->nmembers; i++)
-            r[i] = (ranked){gr->members[i], i, op == PQL_AGGR_TOPK};
-        qsort(r, gr->nmembers, sizeof *r, cmp_ranked);
-        for (size_t i = 0; i < k; i++)
-            ev_vec_push(c, out, r[i].s);
+    size_t i = 0;
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, w = i;
+        if (l < n && k_before(&h[w], &h[l], desc)) w = l;
+        if (r < n && k_before(&h[w], &h[r], desc)) w = r;
+        if (w == i) return;
+        kent t = h[w];
+        h[w] = h[i];
+        h[i] = t;
+        i = w;
+    }
+}
+
+static bool g_desc; /* qsort has no user pointer; set before each sort */
+
+static int cmp_kent(const void *a, const void *b)
+{
+    return k_before(a, b, g_desc) ? -1 : k_before(b, a, g_desc) ? 1 : 0;
+}
+
+static void k_add(agg *g, size_t i, size_t st, size_t idx, double f)
+{
+    klist *l = &g->lists[i];
+    kent e = {f, idx};
+    switch (g->op) {
+    case PQL_AGGR_TOPK:
+    case PQL_AGGR_BOTTOMK: {
+        bool desc = g->op == PQL_AGGR_TOPK;
+        size_t k = g->kst[st];
+        if (l->n < k) {
+            list_push(g, l, e);
+            heap_up(l->e, l->n - 1, desc);
+        } else if (k > 0 && k_before(&e, &l->e[0], desc)) {
+            l->e[0] = e;
+            heap_down(l->e, l->n, desc);
+        }
+        break;
+    }
+    case PQL_AGGR_LIMITK:
+        if (l->n < g->kst[st]) list_push(g, l, e);
+        break;
+    case PQL_AGGR_LIMIT_RATIO: {
+        double r = g->params[st], off = g->soff[idx];
+        r = r < -1 ? -1 : r > 1 ? 1 : r;
+        if ((r >= 0 && off < r) || (r < 0 && off >= 1.0 + r)) list_push(g, l, e);
+        break;
+    }
+    default: list_push(g, l, e); break; /* quantile */
+    }
+}
+
+/* ---- Reading the input */
+
+static void add_series(agg *g, const ev_series *s)
+{
+    ev_ctx *c = g->c;
+    if (g->nseries == g->scap) {
+        size_t cap = g->scap ? g->scap * 2 : 64;
+        g->sls = ev_tmp_realloc(c, g->sls, cap * sizeof *g->sls);
+        g->sdrop = ev_tmp_realloc(c, g->sdrop, cap * sizeof *g->sdrop);
+        if (g->op == PQL_AGGR_LIMIT_RATIO)
+            g->soff = ev_tmp_realloc(c, g->soff, cap * sizeof *g->soff);
+        g->scap = cap;
+    }
+    g->sls[g->nseries] = s->ls;
+    g->sdrop[g->nseries] = s->drop_name;
+    if (g->op == PQL_AGGR_LIMIT_RATIO)
+        g->soff[g->nseries] = (double)core_labels_hash(s->ls) / 18446744073709551615.0;
+    g->nseries++;
+}
+
+static void fold_series(agg *g, const ev_series *s)
+{
+    ev_ctx *c = g->c;
+    size_t gi = group_of(g, s->ls), base = gi * g->steps;
+    uint8_t drop = s->drop_name ? CELL_DROP : 0;
+    if (uses_lists(g->op)) {
+        size_t idx = g->nseries;
+        if (is_k_op(g->op)) add_series(g, s);
+        for (size_t k = 0; k < s->n; k++) {
+            size_t st = ev_step_of(c, s->pts[k].t);
+            g->flags[base + st] |= CELL_SEEN | drop;
+            k_add(g, base + st, st, idx, s->pts[k].v);
+        }
         return;
     }
-    double ratio = param < -1 ? -1 : param > 1 ? 1 : param;
-    for (size_t i = 0; i < k; i++)
-        if (op == PQL_AGGR_LIMITK || ratio_keeps(gr->members[i].ls, ratio))
-            ev_vec_push(c, out, gr->members[i]);
+    for (size_t k = 0; k < s->n; k++) {
+        size_t i = base + ev_step_of(c, s->pts[k].t);
+        if (!(g->flags[i] & CELL_SEEN)) {
+            g->flags[i] = CELL_SEEN | drop;
+            first_sample(g, i, s->pts[k].v);
+            continue;
+        }
+        g->flags[i] |= drop;
+        fold(g, i, s->pts[k].v);
+    }
 }
-
-static bool is_k_op(pql_aggr_op op)
-{
-    return op == PQL_AGGR_TOPK || op == PQL_AGGR_BOTTOMK || op == PQL_AGGR_LIMITK ||
-           op == PQL_AGGR_LIMIT_RATIO;
-}
-
-/* ---- The step function */
-
-typedef struct agg_run {
-    agg *g;
-    const ev_matrix *in;
-    size_t *cursor;
-    const double *params;
-    int64_t start, step;
-} agg_run;
 
 /* Warnings about a quantile or ratio parameter out of range. */
 static void param_annotations(ev_ctx *c, const pql_node *n, double param)
@@ -247,49 +435,112 @@ static void param_annotations(ev_ctx *c, const pql_node *n, double param)
                     ev_fmt_float(c, param), param < 0 ? "-1" : "1");
 }
 
-static void agg_step(ev_ctx *c, const void *user, ev_vec *args, int64_t ts, ev_vec *out)
+/* Step by step as upstream: a NaN parameter fails, one out of range warns. */
+static void check_params(agg *g)
 {
-    (void)args;
-    const agg_run *run = user;
-    agg *g = run->g;
-    pql_aggr_op op = g->n->u.aggr.op;
-    double param = run->params ? run->params[(ts - run->start) / run->step] : 0;
-    if (is_k_op(op) && op != PQL_AGGR_LIMIT_RATIO && isnan(param))
-        ev_fail(c, "Parameter value is NaN");
-    if (op == PQL_AGGR_LIMIT_RATIO && isnan(param)) ev_fail(c, "Ratio value is NaN");
-    param_annotations(c, g->n, param);
-    for (size_t i = 0; i < g->ngroups; i++)
-        g->groups[i].seen = false;
-    for (size_t i = 0; i < run->in->n; i++) {
-        const ev_series *s = &run->in->s[i];
-        if (run->cursor[i] >= s->n || s->pts[run->cursor[i]].t != ts) continue;
-        double f = s->pts[run->cursor[i]++].v;
-        group *gr = &g->groups[g->series_group[i]];
-        if (is_k_op(op)) {
-            if (!gr->seen) {
-                *gr = (group){.seen = true};
-                gr->members = core_arena_alloc(c->a, (run->in->n + 1) * sizeof *gr->members);
+    ev_ctx *c = g->c;
+    for (size_t st = 0; st < g->steps; st++) {
+        double param = g->params ? g->params[st] : 0;
+        if (is_k_op(g->op) && g->op != PQL_AGGR_LIMIT_RATIO && isnan(param))
+            ev_fail(c, "Parameter value is NaN");
+        if (g->op == PQL_AGGR_LIMIT_RATIO && isnan(param)) ev_fail(c, "Ratio value is NaN");
+        param_annotations(c, g->n, param);
+    }
+}
+
+/* ---- Output */
+
+static int64_t step_time(const ev_ctx *c, size_t st)
+{
+    return c->start + (int64_t)st * c->step;
+}
+
+/* One series per group with its cells' results, in order of first
+ * appearance step by step (upstream's step-wise order). */
+static ev_val output_groups(agg *g)
+{
+    ev_ctx *c = g->c;
+    ev_val out = {.type = PQL_TYPE_VECTOR};
+    size_t *npts = ev_tmp_alloc(c, (g->ngroups + 1) * sizeof *npts);
+    size_t *order = ev_tmp_alloc(c, (g->ngroups + 1) * sizeof *order), norder = 0;
+    memset(npts, 0, (g->ngroups + 1) * sizeof *npts);
+    for (size_t st = 0; st < g->steps; st++)
+        for (size_t gi = 0; gi < g->ngroups; gi++)
+            if (g->flags[gi * g->steps + st] & CELL_SEEN)
+                if (npts[gi]++ == 0) order[norder++] = gi;
+    for (size_t k = 0; k < norder; k++) {
+        size_t gi = order[k], base = gi * g->steps;
+        ev_series *s = ev_matrix_add(c, &out.m, g->group_ls[gi]);
+        s->pts = core_arena_alloc(c->a, npts[gi] * sizeof *s->pts);
+        s->cap = npts[gi];
+        for (size_t st = 0; st < g->steps; st++) {
+            uint8_t f = g->flags[base + st];
+            if (!(f & CELL_SEEN)) continue;
+            s->pts[s->n++] = (pql_point){step_time(c, st), finish(g, base + st, st)};
+            s->drop_name = f & CELL_DROP;
+        }
+        ev_count(c, s->n);
+    }
+    ev_tmp_free(c, npts);
+    ev_tmp_free(c, order);
+    return out;
+}
+
+/* The input series the k-op keeps, step by step: each cell's entries in
+ * rank order (topk, bottomk) or input order. */
+static ev_val output_members(agg *g)
+{
+    ev_ctx *c = g->c;
+    ev_val out = {.type = PQL_TYPE_VECTOR};
+    size_t *npts = ev_tmp_alloc(c, (g->nseries + 1) * sizeof *npts);
+    size_t *slot = ev_tmp_alloc(c, (g->nseries + 1) * sizeof *slot), nout = 0;
+    memset(npts, 0, (g->nseries + 1) * sizeof *npts);
+    bool ranked = g->op == PQL_AGGR_TOPK || g->op == PQL_AGGR_BOTTOMK;
+    g_desc = g->op == PQL_AGGR_TOPK;
+    for (size_t st = 0; st < g->steps; st++)
+        for (size_t gi = 0; gi < g->ngroups; gi++) {
+            klist *l = &g->lists[gi * g->steps + st];
+            if (ranked && l->n > 1) qsort(l->e, l->n, sizeof *l->e, cmp_kent);
+            for (uint32_t k = 0; k < l->n; k++)
+                if (npts[l->e[k].idx]++ == 0) slot[l->e[k].idx] = nout++;
+        }
+    for (size_t i = 0; i < nout; i++)
+        ev_matrix_add(c, &out.m, NULL);
+    for (size_t idx = 0; idx < g->nseries; idx++) {
+        if (!npts[idx]) continue;
+        ev_series *s = &out.m.s[slot[idx]];
+        s->ls = g->sls[idx];
+        s->drop_name = g->sdrop[idx];
+        s->pts = core_arena_alloc(c->a, npts[idx] * sizeof *s->pts);
+        s->cap = npts[idx];
+    }
+    for (size_t st = 0; st < g->steps; st++) {
+        size_t n = 0;
+        for (size_t gi = 0; gi < g->ngroups; gi++) {
+            klist *l = &g->lists[gi * g->steps + st];
+            for (uint32_t k = 0; k < l->n; k++) {
+                ev_series *s = &out.m.s[slot[l->e[k].idx]];
+                s->pts[s->n++] = (pql_point){step_time(c, st), l->e[k].v};
             }
-            gr->members[gr->nmembers++] = (ev_sample){s->ls, f, ts, s->drop_name};
-            continue;
+            n += l->n;
         }
-        if (!gr->seen) {
-            first_sample(c, op, gr, f, run->in->n + 1);
-            gr->drop_name = s->drop_name;
-            continue;
-        }
-        gr->drop_name |= s->drop_name;
-        fold(op, gr, f);
+        ev_count(c, n);
     }
-    for (size_t i = 0; i < g->ngroups; i++) {
-        group *gr = &g->groups[i];
-        if (!gr->seen) continue;
-        if (is_k_op(op))
-            select_k(c, op, gr, param, out);
-        else
-            ev_vec_push(c, out,
-                        (ev_sample){g->group_ls[i], finish(op, gr, param), ts, gr->drop_name});
-    }
+    ev_tmp_free(c, npts);
+    ev_tmp_free(c, slot);
+    return out;
+}
+
+static void agg_free(agg *g)
+{
+    ev_ctx *c = g->c;
+    void *bufs[] = {g->keys,  g->slots, g->group_ls, g->value, g->comp, g->mean, g->count,
+                    g->flags, g->lists, g->sls,      g->sdrop, g->soff, g->kst};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
+        ev_tmp_free(c, bufs[i]);
+    for (size_t i = 0; i < g->npool; i++)
+        ev_tmp_free(c, g->pool[i]);
+    ev_tmp_free(c, g->pool);
 }
 
 /* ---- count_values */
@@ -364,11 +615,26 @@ static const double *eval_param(ev_ctx *c, const pql_node *n)
 ev_val ev_aggregate(ev_ctx *c, const pql_node *n)
 {
     if (n->u.aggr.op == PQL_AGGR_COUNT_VALUES) return count_values(c, n);
-    const double *params = eval_param(c, n);
-    ev_val in = ev_eval(c, n->u.aggr.expr);
-    agg g = {.n = n, .grouping = n->u.aggr.grouping, .ngrouping = n->u.aggr.ngrouping};
-    assign_groups(c, &g, &in.m);
-    agg_run run = {&g,     &in.m,    core_arena_calloc(c->a, in.m.n + 1, sizeof(size_t)),
-                   params, c->start, c->step};
-    return ev_range_eval(c, agg_step, &run, NULL, 0);
+    agg g = {.c = c,
+             .n = n,
+             .op = n->u.aggr.op,
+             .grouping = n->u.aggr.grouping,
+             .ngrouping = n->u.aggr.ngrouping,
+             .steps = ev_nsteps(c)};
+    g.params = eval_param(c, n);
+    if (g.op == PQL_AGGR_TOPK || g.op == PQL_AGGR_BOTTOMK || g.op == PQL_AGGR_LIMITK) {
+        g.kst = ev_tmp_alloc(c, g.steps * sizeof *g.kst);
+        for (size_t st = 0; st < g.steps; st++) {
+            double p = g.params[st];
+            g.kst[st] = !(p >= 1) ? 0 : p < 4294967295.0 ? (size_t)p : UINT32_MAX;
+        }
+    }
+    ev_stream *in = ev_stream_open(c, n->u.aggr.expr);
+    ev_series s;
+    while (in->next(in, &s))
+        fold_series(&g, &s);
+    check_params(&g);
+    ev_val out = is_k_op(g.op) ? output_members(&g) : output_groups(&g);
+    agg_free(&g);
+    return out;
 }

@@ -85,32 +85,51 @@ static ev_val scalar_scalar(ev_ctx *c, const pql_node *n, ev_val l, ev_val r)
 
 typedef struct vs_args {
     const pql_node *n;
-    bool swap; /* the scalar is on the left */
+    bool swap;             /* the scalar is on the left */
+    const double *scalars; /* the scalar side, per step */
 } vs_args;
 
-static void vector_scalar_step(ev_ctx *c, const void *user, ev_vec *args, int64_t ts, ev_vec *out)
+static bool vector_scalar_map(const void *user, double v, size_t st, int64_t t, double *out)
 {
-    (void)ts;
+    (void)t;
     const vs_args *a = user;
     pql_op op = a->n->u.binary.op;
-    bool rb = a->n->u.binary.return_bool;
-    ev_vec *vec = &args[a->swap ? 1 : 0];
-    double sc = args[a->swap ? 0 : 1].s[0].v;
-    for (size_t i = 0; i < vec->n; i++) {
-        ev_sample s = vec->s[i];
-        double l = a->swap ? sc : s.v, r = a->swap ? s.v : sc;
-        bool keep;
-        double v = ev_scalar_binop(op, l, r, &keep);
-        if (pql_op_is_comparison(op) && a->swap) v = r;
-        if (rb) {
-            v = keep;
-            keep = true;
-        }
-        if (!keep) continue;
-        s.v = v;
-        if (changes_schema(op) || rb) s.drop_name = true;
-        ev_vec_push(c, out, s);
+    double sc = a->scalars[st];
+    double l = a->swap ? sc : v, r = a->swap ? v : sc;
+    bool keep;
+    double res = ev_scalar_binop(op, l, r, &keep);
+    if (pql_op_is_comparison(op) && a->swap) res = r;
+    if (a->n->u.binary.return_bool) {
+        res = keep;
+        keep = true;
     }
+    *out = res;
+    return keep;
+}
+
+/* Vector op scalar maps each series on its own. */
+bool ev_binary_streams(const pql_node *n)
+{
+    bool ls = pql_node_type(n->u.binary.lhs) == PQL_TYPE_SCALAR;
+    bool rs = pql_node_type(n->u.binary.rhs) == PQL_TYPE_SCALAR;
+    return ls != rs && !pql_op_is_set(n->u.binary.op);
+}
+
+ev_stream *ev_binary_stream(ev_ctx *c, const pql_node *n)
+{
+    vs_args *a = core_arena_calloc(c->a, 1, sizeof *a);
+    a->n = n;
+    a->swap = pql_node_type(n->u.binary.lhs) == PQL_TYPE_SCALAR;
+    ev_stream *src;
+    if (a->swap) {
+        a->scalars = ev_eval(c, n->u.binary.lhs).scalars;
+        src = ev_stream_open(c, n->u.binary.rhs);
+    } else {
+        src = ev_stream_open(c, n->u.binary.lhs);
+        a->scalars = ev_eval(c, n->u.binary.rhs).scalars;
+    }
+    bool drop = changes_schema(n->u.binary.op) || n->u.binary.return_bool;
+    return ev_map_stream(c, src, vector_scalar_map, a, drop);
 }
 
 /* ---- set operators */
@@ -257,10 +276,6 @@ ev_val ev_binary(ev_ctx *c, const pql_node *n)
     ev_val args[2] = {ev_eval(c, n->u.binary.lhs), ev_eval(c, n->u.binary.rhs)};
     bool ls = args[0].type == PQL_TYPE_SCALAR, rs = args[1].type == PQL_TYPE_SCALAR;
     if (ls && rs) return scalar_scalar(c, n, args[0], args[1]);
-    if (ls || rs) {
-        vs_args a = {n, ls};
-        return ev_range_eval(c, vector_scalar_step, &a, args, 2);
-    }
     if (pql_op_is_set(n->u.binary.op)) return ev_range_eval(c, set_step, n, args, 2);
     return ev_range_eval(c, vector_vector_step, n, args, 2);
 }

@@ -361,10 +361,10 @@ static const range_impl range_impls[] = {
     {"ts_of_min_over_time", f_ts_of_min},
 };
 
-static range_fn find_range_fn(const char *name)
+static const range_impl *find_range_impl(const char *name)
 {
     for (size_t i = 0; i < sizeof range_impls / sizeof range_impls[0]; i++)
-        if (strcmp(range_impls[i].name, name) == 0) return range_impls[i].fn;
+        if (strcmp(range_impls[i].name, name) == 0) return &range_impls[i];
     return NULL;
 }
 
@@ -385,22 +385,6 @@ static size_t range_arg_index(const pql_node *n)
     return 0;
 }
 
-static void range_series(ev_ctx *c, range_fn fn, const ev_series *raw, const pql_timing *tm,
-                         int64_t range, double **sargs, size_t nsargs, ev_series *out)
-{
-    double *argv = core_arena_calloc(c->a, nsargs + 1, sizeof *argv);
-    for (size_t st = 0; st < ev_nsteps(c); st++) {
-        int64_t ts = c->start + (int64_t)st * c->step, ref = ev_ref_time(c, tm, ts);
-        size_t first, cnt = ev_window(raw, ref, range, &first);
-        if (!cnt) continue;
-        for (size_t k = 0; k < nsargs; k++)
-            argv[k] = sargs[k][st];
-        window w = {raw->pts + first, cnt, ref - range, ref, ts, (double)range / 1000, argv};
-        double v;
-        if (fn(&w, &v)) ev_series_push(c, out, ts, v);
-    }
-}
-
 /* Warns once per bad quantile among the steps' values of argument q. */
 static void quantile_warnings(ev_ctx *c, const pql_node *q, const double *qs)
 {
@@ -410,25 +394,79 @@ static void quantile_warnings(ev_ctx *c, const pql_node *q, const double *qs)
                         ev_fmt_float(c, qs[st]));
 }
 
-static ev_val eval_range_fn(ev_ctx *c, const pql_node *n, range_fn fn)
-{
-    size_t ai = range_arg_index(n), nsargs;
-    double **sargs = scalar_args(c, n, ai, &nsargs);
-    ev_matrix raw;
+/* A function over a range vector, series by series: the window (ref-range,
+ * ref] of each step slides forward over the source series' samples. */
+typedef struct range_stream {
+    ev_stream base;
+    const pql_node *n;
+    const range_impl *impl;
+    ev_stream *src;
     const pql_timing *tm;
     int64_t range;
-    ev_range_arg(c, n->u.call.args[ai], &raw, &tm, &range);
-    const char *name = n->u.call.func->name;
-    bool keep_name = !strcmp(name, "last_over_time") || !strcmp(name, "first_over_time");
-    ev_val out = {.type = PQL_TYPE_VECTOR};
-    for (size_t i = 0; i < raw.n; i++) {
-        ev_series s = {.ls = raw.s[i].ls, .drop_name = !keep_name || raw.s[i].drop_name};
-        range_series(c, fn, &raw.s[i], tm, range, sargs, nsargs, &s);
-        ev_count(c, s.n);
-        if (s.n) *ev_matrix_add(c, &out.m, s.ls) = s;
+    double **sargs;
+    size_t nsargs;
+    double *argv;
+    bool keep_name, produced;
+    pql_point *buf; /* one point per step */
+} range_stream;
+
+static bool range_next(ev_stream *b, ev_series *out)
+{
+    range_stream *s = (range_stream *)b;
+    ev_ctx *c = b->c;
+    size_t steps = ev_nsteps(c);
+    ev_series raw;
+    while (s->src->next(s->src, &raw)) {
+        size_t first = 0, end = 0, k = 0;
+        for (size_t st = 0; st < steps; st++) {
+            int64_t ts = c->start + (int64_t)st * c->step, ref = ev_ref_time(c, s->tm, ts);
+            while (end < raw.n && raw.pts[end].t <= ref)
+                end++;
+            while (first < end && raw.pts[first].t <= ref - s->range)
+                first++;
+            if (first == end) {
+                if (end == raw.n) break;
+                continue;
+            }
+            for (size_t a = 0; a < s->nsargs; a++)
+                s->argv[a] = s->sargs[a][st];
+            window w = {raw.pts + first,         end - first, ref - s->range, ref, ts,
+                        (double)s->range / 1000, s->argv};
+            double v;
+            if (s->impl->fn(&w, &v)) s->buf[k++] = (pql_point){ts, v};
+        }
+        ev_count(c, k);
+        if (!k) continue;
+        s->produced = true;
+        *out = (ev_series){.ls = raw.ls,
+                           .pts = s->buf,
+                           .n = k,
+                           .cap = k,
+                           .drop_name = !s->keep_name || raw.drop_name};
+        return true;
     }
-    if (fn == f_quantile_over && out.m.n) quantile_warnings(c, n->u.call.args[0], sargs[0]);
-    return out;
+    ev_tmp_free(c, s->buf);
+    s->buf = NULL;
+    if (s->impl->fn == f_quantile_over && s->produced)
+        quantile_warnings(c, s->n->u.call.args[0], s->sargs[0]);
+    s->produced = false;
+    return false;
+}
+
+static ev_stream *range_fn_stream(ev_ctx *c, const pql_node *n, const range_impl *impl)
+{
+    range_stream *s = core_arena_calloc(c->a, 1, sizeof *s);
+    s->base = (ev_stream){range_next, c};
+    s->n = n;
+    s->impl = impl;
+    size_t ai = range_arg_index(n);
+    s->sargs = scalar_args(c, n, ai, &s->nsargs);
+    s->argv = core_arena_calloc(c->a, s->nsargs + 1, sizeof *s->argv);
+    s->src = ev_range_source(c, n->u.call.args[ai], &s->tm, &s->range);
+    const char *name = n->u.call.func->name;
+    s->keep_name = !strcmp(name, "last_over_time") || !strcmp(name, "first_over_time");
+    s->buf = ev_tmp_alloc(c, ev_nsteps(c) * sizeof *s->buf);
+    return &s->base;
 }
 
 /* ---- absent() and absent_over_time() */
@@ -457,9 +495,11 @@ static const core_labels *absent_labels(ev_ctx *c, const pql_node *arg)
     return ls;
 }
 
+static const range_impl present_impl = {"present_over_time", f_present_over};
+
 static ev_val eval_absent_over_time(ev_ctx *c, const pql_node *n)
 {
-    ev_val in = eval_range_fn(c, n, f_present_over);
+    ev_val in = ev_materialize(c, range_fn_stream(c, n, &present_impl));
     size_t steps = ev_nsteps(c);
     bool *found = core_arena_calloc(c->a, steps, sizeof *found);
     for (size_t i = 0; i < in.m.n; i++)
@@ -522,39 +562,50 @@ static const math_impl math_impls[] = {
     {"sqrt", sqrt}, {"tan", tan},     {"tanh", tanh},
 };
 
-static void math_step(ev_ctx *c, const void *user, ev_vec *args, int64_t ts, ev_vec *out)
+static bool math_map(const void *user, double v, size_t st, int64_t t, double *out)
 {
-    (void)ts;
-    double (*fn)(double) = ((const math_impl *)user)->fn;
-    for (size_t i = 0; i < args[0].n; i++) {
-        ev_sample s = args[0].s[i];
-        s.v = fn(s.v);
-        s.drop_name = true;
-        ev_vec_push(c, out, s);
-    }
+    (void)st, (void)t;
+    *out = ((const math_impl *)user)->fn(v);
+    return true;
 }
 
-/* clamp, clamp_min, clamp_max, round: extra scalar arguments. */
-static void clamp_step(ev_ctx *c, const void *user, ev_vec *args, int64_t ts, ev_vec *out)
+/* clamp, clamp_min, clamp_max, round: extra scalar arguments, per step. */
+typedef enum clamp_kind { CLAMP, CLAMP_MIN, CLAMP_MAX, ROUND } clamp_kind;
+
+typedef struct clamp_args {
+    clamp_kind kind;
+    const double *a, *b; /* per step; NULL when not given */
+} clamp_args;
+
+static bool clamp_map(const void *user, double v, size_t st, int64_t t, double *out)
 {
-    (void)ts;
-    const char *name = ((const pql_node *)user)->u.call.func->name;
-    size_t nargs = ((const pql_node *)user)->u.call.nargs;
-    double a = nargs > 1 ? args[1].s[0].v : 1, b = nargs > 2 ? args[2].s[0].v : 0;
-    if (!strcmp(name, "clamp") && b < a) return;
-    for (size_t i = 0; i < args[0].n; i++) {
-        ev_sample s = args[0].s[i];
-        if (!strcmp(name, "clamp"))
-            s.v = go_max(a, go_min(b, s.v));
-        else if (!strcmp(name, "clamp_min"))
-            s.v = go_max(a, s.v);
-        else if (!strcmp(name, "clamp_max"))
-            s.v = go_min(a, s.v);
-        else
-            s.v = floor(s.v * (1.0 / a) + 0.5) / (1.0 / a);
-        s.drop_name = true;
-        ev_vec_push(c, out, s);
+    (void)t;
+    const clamp_args *ca = user;
+    double a = ca->a ? ca->a[st] : 1, b = ca->b ? ca->b[st] : 0;
+    switch (ca->kind) {
+    case CLAMP:
+        if (b < a) return false;
+        *out = go_max(a, go_min(b, v));
+        break;
+    case CLAMP_MIN: *out = go_max(a, v); break;
+    case CLAMP_MAX: *out = go_min(a, v); break;
+    default: *out = floor(v * (1.0 / a) + 0.5) / (1.0 / a); break;
     }
+    return true;
+}
+
+static ev_stream *clamp_stream(ev_ctx *c, const pql_node *n)
+{
+    ev_stream *src = ev_stream_open(c, n->u.call.args[0]);
+    clamp_args *ca = core_arena_calloc(c->a, 1, sizeof *ca);
+    const char *name = n->u.call.func->name;
+    ca->kind = !strcmp(name, "clamp")       ? CLAMP
+               : !strcmp(name, "clamp_min") ? CLAMP_MIN
+               : !strcmp(name, "clamp_max") ? CLAMP_MAX
+                                            : ROUND;
+    if (n->u.call.nargs > 1) ca->a = ev_eval(c, n->u.call.args[1]).scalars;
+    if (n->u.call.nargs > 2) ca->b = ev_eval(c, n->u.call.args[2]).scalars;
+    return ev_map_stream(c, src, clamp_map, ca, true);
 }
 
 static double date_part(const char *name, double v)
@@ -575,22 +626,22 @@ static double date_part(const char *name, double v)
     return days[tm.tm_mon] + (tm.tm_mon == 1 && leap);
 }
 
+/* A date function without argument: of the step's time. */
 static void date_step(ev_ctx *c, const void *user, ev_vec *args, int64_t ts, ev_vec *out)
 {
+    (void)args;
     const pql_node *n = user;
-    if (n->u.call.nargs == 0) {
-        ev_vec_push(c, out,
-                    (ev_sample){ev_labels_empty(c),
-                                date_part(n->u.call.func->name, (double)ts / 1000), ts, false});
-        return;
-    }
-    for (size_t i = 0; i < args[0].n; i++) {
-        ev_sample s = args[0].s[i];
-        if (isnan(s.v)) continue;
-        s.v = date_part(n->u.call.func->name, s.v);
-        s.drop_name = true;
-        ev_vec_push(c, out, s);
-    }
+    ev_vec_push(c, out,
+                (ev_sample){ev_labels_empty(c), date_part(n->u.call.func->name, (double)ts / 1000),
+                            ts, false});
+}
+
+static bool date_map(const void *user, double v, size_t st, int64_t t, double *out)
+{
+    (void)st, (void)t;
+    if (isnan(v)) return false;
+    *out = date_part(user, v);
+    return true;
 }
 
 /* ---- Scalars and vectors */
@@ -601,15 +652,18 @@ static void vector_step(ev_ctx *c, const void *user, ev_vec *args, int64_t ts, e
     ev_vec_push(c, out, (ev_sample){ev_labels_empty(c), args[0].s[0].v, ts, false});
 }
 
-static void timestamp_step(ev_ctx *c, const void *user, ev_vec *args, int64_t ts, ev_vec *out)
+static bool timestamp_map(const void *user, double v, size_t st, int64_t t, double *out)
 {
-    (void)user;
-    for (size_t i = 0; i < args[0].n; i++) {
-        ev_sample s = args[0].s[i];
-        s.v = (double)ts / 1000;
-        s.drop_name = true;
-        ev_vec_push(c, out, s);
-    }
+    (void)user, (void)v, (void)st;
+    *out = (double)t / 1000;
+    return true;
+}
+
+static bool identity_map(const void *user, double v, size_t st, int64_t t, double *out)
+{
+    (void)user, (void)st, (void)t;
+    *out = v;
+    return true;
 }
 
 static ev_val eval_scalar(ev_ctx *c, const pql_node *n)
@@ -1200,6 +1254,43 @@ static bool is_date_fn(const char *name)
     return false;
 }
 
+static bool is_clamp_fn(const char *name)
+{
+    return !strcmp(name, "clamp") || !strcmp(name, "clamp_min") || !strcmp(name, "clamp_max") ||
+           !strcmp(name, "round");
+}
+
+static const math_impl *find_math_impl(const char *name)
+{
+    for (size_t i = 0; i < sizeof math_impls / sizeof math_impls[0]; i++)
+        if (!strcmp(math_impls[i].name, name)) return &math_impls[i];
+    return NULL;
+}
+
+/* Functions whose every output series comes from one input series. */
+bool ev_call_streams(const pql_node *n)
+{
+    const char *name = n->u.call.func->name;
+    return find_range_impl(name) || find_math_impl(name) || is_clamp_fn(name) ||
+           !strcmp(name, "timestamp") || (is_date_fn(name) && n->u.call.nargs == 1);
+}
+
+ev_stream *ev_call_stream(ev_ctx *c, const pql_node *n)
+{
+    const char *name = n->u.call.func->name;
+    const range_impl *ri = find_range_impl(name);
+    if (ri) return range_fn_stream(c, n, ri);
+    const math_impl *mi = find_math_impl(name);
+    if (mi) return ev_map_stream(c, ev_stream_open(c, n->u.call.args[0]), math_map, mi, true);
+    if (is_clamp_fn(name)) return clamp_stream(c, n);
+    if (is_date_fn(name))
+        return ev_map_stream(c, ev_stream_open(c, n->u.call.args[0]), date_map, name, true);
+    const pql_node *a = n->u.call.args[0];
+    if (a->kind == PQL_NODE_VECTOR)
+        return ev_map_stream(c, ev_selector_stream(c, a, true), identity_map, NULL, true);
+    return ev_map_stream(c, ev_stream_open(c, a), timestamp_map, NULL, true);
+}
+
 static ev_val call_special(ev_ctx *c, const pql_node *n, const char *name)
 {
     if (!strcmp(name, "absent_over_time")) return eval_absent_over_time(c, n);
@@ -1222,28 +1313,11 @@ static ev_val call_special(ev_ctx *c, const pql_node *n, const char *name)
     if (!strcmp(name, "histogram_fraction")) return step_call(c, n, hf_step, n);
     if (!strcmp(name, "histogram_quantiles")) return step_call(c, n, hqs_step, n);
     if (is_date_fn(name)) return step_call(c, n, date_step, n);
-    if (!strcmp(name, "clamp") || !strcmp(name, "clamp_min") || !strcmp(name, "clamp_max") ||
-        !strcmp(name, "round"))
-        return step_call(c, n, clamp_step, n);
-    if (!strcmp(name, "timestamp")) {
-        const pql_node *a = n->u.call.args[0];
-        if (a->kind == PQL_NODE_VECTOR) {
-            ev_val v = ev_vector_selector(c, a, true);
-            for (size_t i = 0; i < v.m.n; i++)
-                v.m.s[i].drop_name = true;
-            return v;
-        }
-        return step_call(c, n, timestamp_step, n);
-    }
     ev_fail(c, "function %s is not supported yet", name);
 }
 
 ev_val ev_call(ev_ctx *c, const pql_node *n)
 {
-    const char *name = n->u.call.func->name;
-    range_fn rf = find_range_fn(name);
-    if (rf) return eval_range_fn(c, n, rf);
-    for (size_t i = 0; i < sizeof math_impls / sizeof math_impls[0]; i++)
-        if (!strcmp(math_impls[i].name, name)) return step_call(c, n, math_step, &math_impls[i]);
-    return call_special(c, n, name);
+    if (ev_call_streams(n)) return ev_materialize(c, ev_call_stream(c, n));
+    return call_special(c, n, n->u.call.func->name);
 }
