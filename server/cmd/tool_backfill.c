@@ -826,7 +826,7 @@ int tool_tsdb_create_blocks_openmetrics(const tool_cmd *cmd, int argc, char **ar
     }
     core_err err;
     int64_t max_ns = 0;
-    if (max_dur[0] && go_parse_duration(max_dur, &max_ns, &err) < 0) {
+    if (flags[3].given && go_parse_duration(max_dur, &max_ns, &err) < 0) {
         core_strlist_destroy(&labels);
         return tool_usage_error("%s", err.msg);
     }

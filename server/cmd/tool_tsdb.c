@@ -671,7 +671,9 @@ static int db_block(tool_db *db, const char *id, tsdb_block *b, core_err *err)
  * blocks end at or before maxt.  A missing wal/ fails as upstream's replay
  * fails (its first step, finding the last checkpoint, lists the directory);
  * then the read-only database replays the WAL into a memory head, taking only
- * samples after the blocks' end, as upstream's head.Init(maxBlockTime). */
+ * samples after the blocks' end, as upstream's head.Init(maxBlockTime).  An
+ * empty wal/ (no segment, no checkpoint) gives an empty head: nothing is
+ * opened for it. */
 static int db_load_head(tool_db *db, int64_t maxt, core_err *err)
 {
     int64_t last = db->q.n ? db->q.blocks[db->q.n - 1].meta.maxt : INT64_MIN;
@@ -684,14 +686,18 @@ static int db_load_head(tool_db *db, int64_t maxt, core_err *err)
         return core_err_prefix(err, "read WAL: find last checkpoint");
     }
     int rc = 0;
-    for (size_t i = 0; rc == 0 && i < nents; i++)
-        if (strncmp(ents[i].name, "checkpoint.", 11) == 0 && !ents[i].is_dir)
-            rc = core_err_set(err,
-                              "read WAL: find last checkpoint: checkpoint %s is not a directory",
-                              ents[i].name);
+    bool any = false; /* a checkpoint or a segment: something to replay */
+    for (size_t i = 0; rc == 0 && i < nents; i++) {
+        const char *name = ents[i].name;
+        bool checkpoint = strncmp(name, "checkpoint.", 11) == 0;
+        if (checkpoint && !ents[i].is_dir)
+            rc = core_err_set(
+                err, "read WAL: find last checkpoint: checkpoint %s is not a directory", name);
+        any = any || checkpoint || strspn(name, "0123456789") == strlen(name);
+    }
     free_dir(ents, nents);
     free(wal);
-    if (rc < 0) return -1;
+    if (rc < 0 || !any) return rc;
     db->wal = tsdb_db_open(db->dir, &(tsdb_db_opts){.read_only = true}, err);
     if (!db->wal) return core_err_prefix(err, "read WAL");
     db->q.head = tsdb_db_head(db->wal);
