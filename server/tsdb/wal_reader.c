@@ -180,7 +180,7 @@ int tsdb_wal_reader_open_from(tsdb_wal_reader *r, const char *dir, uint64_t firs
     size_t skip = 0;
     while (skip < r->nseg && r->seqs[skip] < first)
         skip++;
-    memmove(r->seqs, r->seqs + skip, (r->nseg - skip) * sizeof(*r->seqs));
+    if (skip) memmove(r->seqs, r->seqs + skip, (r->nseg - skip) * sizeof(*r->seqs));
     r->nseg -= skip;
     r->dir = core_strdup(dir);
     if (r->nseg == 0 || map_segment(r, 0, err) == 0) return 0;
