@@ -379,7 +379,7 @@ static bool sel_next(ev_stream *b, ev_series *out)
                 if (!pending) break;
                 continue;
             }
-            if (t <= ref - lookback || pql_is_stale(v)) continue;
+            if (t <= ref - lookback || ev_is_stale(v)) continue;
             s->buf[k++] = (pql_point){ts, s->ts_values ? (double)t / 1000 : v};
         }
         ev_count(c, k);
@@ -426,7 +426,7 @@ static bool raw_next(ev_stream *b, ev_series *out)
         pql_iter *it = &ser->it;
         size_t k = 0;
         for (bool ok = it->seek(it, s->mint); ok && it->t <= s->maxt; ok = it->next(it)) {
-            if (pql_is_stale(it->v)) continue;
+            if (ev_is_stale(it->v)) continue;
             if (k == s->cap) {
                 s->cap = s->cap ? s->cap * 2 : 256;
                 s->buf = ev_tmp_realloc(c, s->buf, s->cap * sizeof *s->buf);

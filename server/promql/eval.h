@@ -166,10 +166,31 @@ ev_val ev_binary(ev_ctx *c, const pql_node *n);
 ev_val ev_aggregate(ev_ctx *c, const pql_node *n);
 ev_val ev_call(ev_ctx *c, const pql_node *n);
 double ev_scalar_binop(pql_op op, double l, double r, bool *keep);
-/* Kahan-Neumaier summation step. */
-double ev_kahan_inc(double inc, double sum, double *c);
+/* Kahan-Neumaier summation step (inline: it is the inner loop of sums and
+ * regressions over windows). */
+static inline double ev_kahan_inc(double inc, double sum, double *c)
+{
+    double t = sum + inc;
+    if (__builtin_isinf(t))
+        *c = 0;
+    else if (__builtin_fabs(sum) >= __builtin_fabs(inc))
+        *c += (sum - t) + inc;
+    else
+        *c += (inc - t) + sum;
+    return t;
+}
 /* Upstream's quantile over sorted-or-not values (modifies v). */
 double ev_quantile(double q, double *v, size_t n);
+/* The same over values sorted with NaNs first (ev_cmp_nan_first). */
+double ev_quantile_sorted(double q, const double *v, size_t n);
+int ev_cmp_nan_first(const void *a, const void *b);
+/* Whether v is the staleness marker (pql_is_stale, inline). */
+static inline bool ev_is_stale(double v)
+{
+    uint64_t b;
+    __builtin_memcpy(&b, &v, sizeof b);
+    return b == PQL_STALE_NAN_BITS;
+}
 
 /* ---- Label sets in arena memory (eval_labels.c) */
 

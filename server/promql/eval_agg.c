@@ -24,19 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-double ev_kahan_inc(double inc, double sum, double *c)
-{
-    double t = sum + inc;
-    if (isinf(t))
-        *c = 0;
-    else if (fabs(sum) >= fabs(inc))
-        *c += (sum - t) + inc;
-    else
-        *c += (inc - t) + sum;
-    return t;
-}
-
-static int cmp_nan_first(const void *a, const void *b)
+int ev_cmp_nan_first(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
     if (isnan(x)) return isnan(y) ? 0 : -1;
@@ -49,7 +37,15 @@ double ev_quantile(double q, double *v, size_t n)
     if (n == 0 || isnan(q)) return NAN;
     if (q < 0) return -INFINITY;
     if (q > 1) return INFINITY;
-    qsort(v, n, sizeof *v, cmp_nan_first);
+    qsort(v, n, sizeof *v, ev_cmp_nan_first);
+    return ev_quantile_sorted(q, v, n);
+}
+
+double ev_quantile_sorted(double q, const double *v, size_t n)
+{
+    if (n == 0 || isnan(q)) return NAN;
+    if (q < 0) return -INFINITY;
+    if (q > 1) return INFINITY;
     double rank = q * (double)(n - 1);
     double lo = fmax(0, floor(rank)), hi = fmin((double)n - 1, lo + 1);
     double w = rank - floor(rank);

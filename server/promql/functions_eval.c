@@ -35,6 +35,9 @@ typedef struct window {
     int64_t ts;         /* the evaluation step */
     double range_s;
     const double *args; /* scalar arguments at this step (quantile, predict_linear) */
+    /* Per-series helpers, for the functions that ask (range_impl.needs): */
+    const uint32_t *resets; /* counter resets up to each point, from the series' start */
+    const double *sorted;   /* the window's values sorted (ev_cmp_nan_first) */
 } window;
 
 typedef bool (*range_fn)(const window *w, double *out);
@@ -43,7 +46,9 @@ static bool extrapolated(const window *w, bool counter, bool is_rate, double *ou
 {
     if (w->n < 2) return false;
     double result = w->p[w->n - 1].v - w->p[0].v;
-    if (counter)
+    /* The resets add in order, as upstream's loop does; a window without
+     * any (the prefix counts say so) skips the loop. */
+    if (counter && w->resets[w->n - 1] != w->resets[0])
         for (size_t i = 1; i < w->n; i++)
             if (w->p[i].v < w->p[i - 1].v) result += w->p[i - 1].v;
     double to_start = (double)(w->p[0].t - w->start) / 1000;
@@ -226,11 +231,7 @@ static bool f_stddev_over(const window *w, double *o)
 
 static bool f_quantile_over(const window *w, double *o)
 {
-    double *v = malloc((w->n + 1) * sizeof *v);
-    for (size_t i = 0; i < w->n; i++)
-        v[i] = w->p[i].v;
-    *o = ev_quantile(w->args[0], v, w->n);
-    free(v);
+    *o = ev_quantile_sorted(w->args[0], w->sorted, w->n);
     return true;
 }
 
@@ -327,38 +328,41 @@ static bool f_double_exp(const window *w, double *o)
     return true;
 }
 
+enum { NEED_RESETS = 1, NEED_SORTED = 2 };
+
 typedef struct range_impl {
     const char *name;
     range_fn fn;
+    unsigned needs;
 } range_impl;
 
 static const range_impl range_impls[] = {
-    {"avg_over_time", f_avg_over},
-    {"changes", f_changes},
-    {"count_over_time", f_count_over},
-    {"delta", f_delta},
-    {"deriv", f_deriv},
-    {"double_exponential_smoothing", f_double_exp},
-    {"first_over_time", f_first_over},
-    {"idelta", f_idelta},
-    {"increase", f_increase},
-    {"irate", f_irate},
-    {"last_over_time", f_last_over},
-    {"mad_over_time", f_mad_over},
-    {"max_over_time", f_max_over},
-    {"min_over_time", f_min_over},
-    {"predict_linear", f_predict_linear},
-    {"present_over_time", f_present_over},
-    {"quantile_over_time", f_quantile_over},
-    {"rate", f_rate},
-    {"resets", f_resets},
-    {"stddev_over_time", f_stddev_over},
-    {"stdvar_over_time", f_stdvar_over},
-    {"sum_over_time", f_sum_over},
-    {"ts_of_first_over_time", f_ts_of_first},
-    {"ts_of_last_over_time", f_ts_of_last},
-    {"ts_of_max_over_time", f_ts_of_max},
-    {"ts_of_min_over_time", f_ts_of_min},
+    {"avg_over_time", f_avg_over, 0},
+    {"changes", f_changes, 0},
+    {"count_over_time", f_count_over, 0},
+    {"delta", f_delta, 0},
+    {"deriv", f_deriv, 0},
+    {"double_exponential_smoothing", f_double_exp, 0},
+    {"first_over_time", f_first_over, 0},
+    {"idelta", f_idelta, 0},
+    {"increase", f_increase, NEED_RESETS},
+    {"irate", f_irate, 0},
+    {"last_over_time", f_last_over, 0},
+    {"mad_over_time", f_mad_over, 0},
+    {"max_over_time", f_max_over, 0},
+    {"min_over_time", f_min_over, 0},
+    {"predict_linear", f_predict_linear, 0},
+    {"present_over_time", f_present_over, 0},
+    {"quantile_over_time", f_quantile_over, NEED_SORTED},
+    {"rate", f_rate, NEED_RESETS},
+    {"resets", f_resets, 0},
+    {"stddev_over_time", f_stddev_over, 0},
+    {"stdvar_over_time", f_stdvar_over, 0},
+    {"sum_over_time", f_sum_over, 0},
+    {"ts_of_first_over_time", f_ts_of_first, 0},
+    {"ts_of_last_over_time", f_ts_of_last, 0},
+    {"ts_of_max_over_time", f_ts_of_max, 0},
+    {"ts_of_min_over_time", f_ts_of_min, 0},
 };
 
 static const range_impl *find_range_impl(const char *name)
@@ -394,6 +398,82 @@ static void quantile_warnings(ev_ctx *c, const pql_node *q, const double *qs)
                         ev_fmt_float(c, qs[st]));
 }
 
+/* ---- The window's values kept sorted as it slides (quantile_over_time) */
+
+typedef struct sorted_win {
+    double *v;
+    size_t n, cap;
+    size_t first, end; /* the series' points [first, end) that v holds */
+} sorted_win;
+
+/* a < b with NaNs first (ev_cmp_nan_first's order). */
+static bool nan_first_less(double a, double b)
+{
+    return isnan(a) ? !isnan(b) : !isnan(b) && a < b;
+}
+
+static void sorted_remove(sorted_win *sw, double x)
+{
+    size_t lo = 0, hi = sw->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (nan_first_less(sw->v[mid], x))
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    /* Among equal values (0 and -0, NaNs) take the one with the same bits. */
+    size_t at = lo;
+    for (size_t j = lo; j < sw->n && !nan_first_less(x, sw->v[j]); j++)
+        if (!memcmp(&sw->v[j], &x, sizeof x)) {
+            at = j;
+            break;
+        }
+    memmove(sw->v + at, sw->v + at + 1, (sw->n - at - 1) * sizeof *sw->v);
+    sw->n--;
+}
+
+static void sorted_insert(sorted_win *sw, double x)
+{
+    size_t lo = 0, hi = sw->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (nan_first_less(x, sw->v[mid]))
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    memmove(sw->v + lo + 1, sw->v + lo, (sw->n - lo) * sizeof *sw->v);
+    sw->v[lo] = x;
+    sw->n++;
+}
+
+/* Moves sw to the points [first, end) (never backwards): takes the values
+ * that left out and puts the new ones in, or sorts all again when the
+ * windows hardly overlap. */
+static void sorted_slide(ev_ctx *c, sorted_win *sw, const pql_point *pts, size_t first, size_t end)
+{
+    size_t want = end - first;
+    if (want > sw->cap) {
+        sw->cap = want * 2;
+        sw->v = ev_tmp_realloc(c, sw->v, sw->cap * sizeof *sw->v);
+    }
+    size_t moved = (first - sw->first) + (end - sw->end);
+    if (first >= sw->end || moved > want / 2 + 4) {
+        for (size_t i = first; i < end; i++)
+            sw->v[i - first] = pts[i].v;
+        sw->n = want;
+        qsort(sw->v, sw->n, sizeof *sw->v, ev_cmp_nan_first);
+    } else {
+        for (size_t i = sw->first; i < first; i++)
+            sorted_remove(sw, pts[i].v);
+        for (size_t i = sw->end; i < end; i++)
+            sorted_insert(sw, pts[i].v);
+    }
+    sw->first = first;
+    sw->end = end;
+}
+
 /* A function over a range vector, series by series: the window (ref-range,
  * ref] of each step slides forward over the source series' samples. */
 typedef struct range_stream {
@@ -407,16 +487,37 @@ typedef struct range_stream {
     size_t nsargs;
     double *argv;
     bool keep_name, produced;
-    pql_point *buf; /* one point per step */
+    pql_point *buf;   /* one point per step */
+    uint32_t *resets; /* NEED_RESETS: resets up to each point */
+    size_t resets_cap;
+    sorted_win sorted; /* NEED_SORTED */
 } range_stream;
+
+/* Counter resets up to each point of the series (NEED_RESETS). */
+static void count_resets(range_stream *s, const ev_series *raw)
+{
+    if (raw->n > s->resets_cap) {
+        s->resets_cap = raw->n * 2;
+        s->resets = ev_tmp_realloc(s->base.c, s->resets, s->resets_cap * sizeof *s->resets);
+    }
+    uint32_t n = 0;
+    s->resets[0] = 0;
+    for (size_t i = 1; i < raw->n; i++) {
+        n += raw->pts[i].v < raw->pts[i - 1].v;
+        s->resets[i] = n;
+    }
+}
 
 static bool range_next(ev_stream *b, ev_series *out)
 {
     range_stream *s = (range_stream *)b;
     ev_ctx *c = b->c;
     size_t steps = ev_nsteps(c);
+    unsigned needs = s->impl->needs;
     ev_series raw;
     while (s->src->next(s->src, &raw)) {
+        if (needs & NEED_RESETS) count_resets(s, &raw);
+        s->sorted.n = s->sorted.first = s->sorted.end = 0;
         size_t first = 0, end = 0, k = 0;
         for (size_t st = 0; st < steps; st++) {
             int64_t ts = c->start + (int64_t)st * c->step, ref = ev_ref_time(c, s->tm, ts);
@@ -430,8 +531,18 @@ static bool range_next(ev_stream *b, ev_series *out)
             }
             for (size_t a = 0; a < s->nsargs; a++)
                 s->argv[a] = s->sargs[a][st];
-            window w = {raw.pts + first,         end - first, ref - s->range, ref, ts,
-                        (double)s->range / 1000, s->argv};
+            window w = {.p = raw.pts + first,
+                        .n = end - first,
+                        .start = ref - s->range,
+                        .end = ref,
+                        .ts = ts,
+                        .range_s = (double)s->range / 1000,
+                        .args = s->argv};
+            if (needs & NEED_RESETS) w.resets = s->resets + first;
+            if (needs & NEED_SORTED) {
+                sorted_slide(c, &s->sorted, raw.pts, first, end);
+                w.sorted = s->sorted.v;
+            }
             double v;
             if (s->impl->fn(&w, &v)) s->buf[k++] = (pql_point){ts, v};
         }
@@ -446,7 +557,9 @@ static bool range_next(ev_stream *b, ev_series *out)
         return true;
     }
     ev_tmp_free(c, s->buf);
-    s->buf = NULL;
+    ev_tmp_free(c, s->resets);
+    ev_tmp_free(c, s->sorted.v);
+    s->buf = NULL, s->resets = NULL, s->sorted.v = NULL;
     if (s->impl->fn == f_quantile_over && s->produced)
         quantile_warnings(c, s->n->u.call.args[0], s->sargs[0]);
     s->produced = false;
@@ -495,7 +608,7 @@ static const core_labels *absent_labels(ev_ctx *c, const pql_node *arg)
     return ls;
 }
 
-static const range_impl present_impl = {"present_over_time", f_present_over};
+static const range_impl present_impl = {"present_over_time", f_present_over, 0};
 
 static ev_val eval_absent_over_time(ev_ctx *c, const pql_node *n)
 {
