@@ -25,6 +25,7 @@
 #include "promql/storage.h"
 #include "web/web.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <malloc.h>
@@ -357,6 +358,45 @@ static void *maintain(void *arg)
     return NULL;
 }
 
+/* What /api/v1/status/walreplay reports, read from wal/ once the TSDB is
+ * open (the replay is over then, and the writer has started its segment):
+ * upstream's Head.Init records the newest checkpoint's index (0 without
+ * one) as min and the last segment as max, and current reaches max. */
+static web_wal_replay wal_replay_status(const char *dir)
+{
+    web_wal_replay w = {0, 0, 0};
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/wal", dir);
+    DIR *d = opendir(path);
+    if (!d) return w;
+    long checkpoint = -1, last = -1;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        char *end;
+        if (strncmp(e->d_name, "checkpoint.", 11) == 0) {
+            long n = strtol(e->d_name + 11, &end, 10);
+            if (end != e->d_name + 11 && !*end && n > checkpoint) checkpoint = n;
+        } else if (e->d_name[0] >= '0' && e->d_name[0] <= '9') {
+            long n = strtol(e->d_name, &end, 10);
+            if (!*end && n > last) last = n;
+        }
+    }
+    closedir(d);
+    w.min = checkpoint >= 0 ? (int)checkpoint : 0;
+    w.max = w.current = last >= 0 ? (int)last : 0;
+    return w;
+}
+
+static size_t scrape_targets(void *ctx, core_arena *arena, scrape_target_state **out)
+{
+    return scrape_manager_targets(ctx, arena, out);
+}
+
+static size_t scrape_metadata_of(void *ctx, core_arena *arena, scrape_metadata **out)
+{
+    return scrape_manager_metadata(ctx, arena, out);
+}
+
 /* ---- Start and stop */
 
 static void retention_string(int64_t bytes, core_sb *sb)
@@ -576,6 +616,13 @@ int main(int argc, char **argv)
         .storage_retention = retention.buf,
         .cors_origin = cfg.cors_origin,
         .start_ms = core_time_now_ms(),
+        .scrape = {scrape_targets, scrape_metadata_of, sv.scrape},
+        .db = sv.db,
+        .db_dir = cfg.tsdb_path,
+        .enable_admin = cfg.admin_api,
+        .wal_replay = wal_replay_status(cfg.tsdb_path),
+        .external_url = cfg.external_url,
+        .listen_address = cfg.listen.len ? cfg.listen.v[0] : "",
     };
     sv.api = web_api_new(&wo, &err);
     for (size_t i = 0; i < N_FLAGS; i++)

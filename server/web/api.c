@@ -39,59 +39,9 @@
 #include <time.h>
 #include <unistd.h>
 
-struct reply;
-
-/* An endpoint and the api it serves, handed to core_http as userdata. */
-typedef void (*endpoint)(web_api *api, core_http_req *req, struct reply *r);
-
-typedef struct route {
-    web_api *api;
-    endpoint fn;
-} route;
-
-#define MAX_ROUTES 24
-
-struct web_api {
-    web_api_opts o;
-    route routes[MAX_ROUTES];
-    web_flag *flags; /* copies, sorted by name */
-    size_t nflags;
-    char *storage_retention;
-    void *cors_re;        /* NULL when the origin regex is ".*" (every origin: "*") */
-    pthread_mutex_t lock; /* config state and the query gate */
-    pthread_cond_t freed;
-    unsigned active;
-    char *config_yaml;
-    bool config_ok;
-    int64_t config_ms;
-};
-
-/* ---- Replies */
-
-typedef enum err_type {
-    ERR_NONE,
-    ERR_TIMEOUT,
-    ERR_CANCELED,
-    ERR_EXEC,
-    ERR_BAD_DATA,
-    ERR_INTERNAL,
-    ERR_UNAVAILABLE,
-    ERR_NOT_FOUND,
-} err_type;
-
-typedef struct reply {
-    core_arena *arena;
-    err_type err;
-    core_err msg;
-    core_sb data; /* empty: no data (204) */
-    const char **warn, **info;
-    size_t nwarn, ninfo, capwarn, capinfo;
-    size_t more_warn, more_info; /* past the ten shown */
-} reply;
-
 #define MAX_ANNOTATIONS 10
 
-static void add_note(reply *r, bool info, const char *text)
+void web_add_note(web_reply *r, bool info, const char *text)
 {
     const char ***v = info ? &r->info : &r->warn;
     size_t *n = info ? &r->ninfo : &r->nwarn, *cap = info ? &r->capinfo : &r->capwarn;
@@ -111,9 +61,7 @@ static void add_note(reply *r, bool info, const char *text)
     (*v)[(*n)++] = core_arena_strdup(r->arena, text);
 }
 
-static int fail(reply *r, err_type t, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static int fail(reply *r, err_type t, const char *fmt, ...)
+int web_fail(web_reply *r, web_err t, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -124,26 +72,26 @@ static int fail(reply *r, err_type t, const char *fmt, ...)
 }
 
 /* upstream's invalidParamError: `invalid parameter "name": <err>`. */
-static int bad_param(reply *r, const char *name, const core_err *e)
+int web_bad_param(web_reply *r, const char *name, const core_err *e)
 {
-    return fail(r, ERR_BAD_DATA, "invalid parameter \"%s\": %s", name, e->msg);
+    return web_fail(r, WEB_ERR_BAD_DATA, "invalid parameter \"%s\": %s", name, e->msg);
 }
 
-static const char *err_name(err_type t)
+static const char *err_name(web_err t)
 {
     static const char *const names[] = {"",         "timeout",  "canceled",    "execution",
                                         "bad_data", "internal", "unavailable", "not_found"};
     return names[t];
 }
 
-static int err_status(err_type t)
+static int err_status(web_err t)
 {
     switch (t) {
-    case ERR_BAD_DATA: return 400;
-    case ERR_EXEC: return 422;
-    case ERR_CANCELED: return 499;
-    case ERR_TIMEOUT: return 503;
-    case ERR_NOT_FOUND: return 404;
+    case WEB_ERR_BAD_DATA: return 400;
+    case WEB_ERR_EXEC: return 422;
+    case WEB_ERR_CANCELED: return 499;
+    case WEB_ERR_TIMEOUT: return 503;
+    case WEB_ERR_NOT_FOUND: return 404;
     default: return 500;
     }
 }
@@ -184,12 +132,12 @@ static void notes(core_sb *b, const char *key, const char *const *v, size_t n, s
     core_sb_addc(b, ']');
 }
 
-static void finish(web_api *api, core_http_req *req, core_http_resp *resp, reply *r)
+static void finish(web_api *api, core_http_req *req, core_http_resp *resp, web_reply *r)
 {
     set_cors(api, req, resp);
     core_sb *b = &resp->body;
     core_sb_reset(b);
-    if (r->err != ERR_NONE) {
+    if (r->err != WEB_ERR_NONE) {
         resp->status = err_status(r->err);
         resp->content_type = "application/json";
         core_sb_adds(b, "{\"status\":\"error\",\"errorType\":\"");
@@ -215,8 +163,8 @@ static void finish(web_api *api, core_http_req *req, core_http_resp *resp, reply
 /* Runs an endpoint with a fresh reply and writes its answer. */
 static void serve(core_http_req *req, core_http_resp *resp, void *userdata)
 {
-    const route *rt = userdata;
-    reply r = {.arena = core_http_arena(req)};
+    const web_route *rt = userdata;
+    web_reply r = {.arena = core_http_arena(req)};
     rt->fn(rt->api, req, &r);
     finish(rt->api, req, resp, &r);
 }
@@ -336,14 +284,14 @@ static double now_mono(void)
 }
 
 /* The timeout parameter and --query.timeout: the deadline (monotonic). */
-static int query_deadline(web_api *api, core_http_req *req, reply *r, double *deadline)
+static int query_deadline(web_api *api, core_http_req *req, web_reply *r, double *deadline)
 {
     double limit = (double)api->o.query_timeout_ms / 1000.0;
     const char *to = core_http_arg(req, "timeout");
     if (to && to[0]) {
         int64_t ms;
         core_err e;
-        if (web_parse_duration(to, &ms, &e) < 0) return bad_param(r, "timeout", &e);
+        if (web_parse_duration(to, &ms, &e) < 0) return web_bad_param(r, "timeout", &e);
         if ((double)ms / 1000.0 < limit) limit = (double)ms / 1000.0;
     }
     *deadline = now_mono() + limit;
@@ -351,7 +299,7 @@ static int query_deadline(web_api *api, core_http_req *req, reply *r, double *de
 }
 
 /* lookback_delta: 0 (absent) keeps the engine's. */
-static int query_opts(web_api *api, core_http_req *req, reply *r, pql_engine_opts *o)
+static int query_opts(web_api *api, core_http_req *req, web_reply *r, pql_engine_opts *o)
 {
     *o = api->o.engine;
     const char *lb = core_http_arg(req, "lookback_delta");
@@ -359,7 +307,8 @@ static int query_opts(web_api *api, core_http_req *req, reply *r, pql_engine_opt
         int64_t ms;
         core_err e;
         if (web_parse_duration(lb, &ms, &e) < 0)
-            return fail(r, ERR_BAD_DATA, "error parsing lookback delta duration: %s", e.msg);
+            return web_fail(r, WEB_ERR_BAD_DATA, "error parsing lookback delta duration: %s",
+                            e.msg);
         if (ms > 0) o->lookback_ms = ms;
     }
     return 0;
@@ -385,7 +334,7 @@ static void stats_json(core_sb *sb, double queue_s, double prep_s, double eval_s
 }
 
 /* Shared by query and query_range once the parameters are read. */
-static void run_query(web_api *api, core_http_req *req, reply *r, const char *qs, bool range,
+static void run_query(web_api *api, core_http_req *req, web_reply *r, const char *qs, bool range,
                       int64_t start, int64_t end, int64_t step, int64_t limit, double deadline,
                       const pql_engine_opts *eo)
 {
@@ -393,7 +342,7 @@ static void run_query(web_api *api, core_http_req *req, reply *r, const char *qs
     pql_node *expr = pql_parse(qs, &api->o.parse, r->arena, &r->msg);
     if (!expr) {
         core_err e = r->msg;
-        bad_param(r, "query", &e);
+        web_bad_param(r, "query", &e);
         return;
     }
     if (range) {
@@ -404,12 +353,12 @@ static void run_query(web_api *api, core_http_req *req, reply *r, const char *qs
                          "invalid expression type \"%s\" for range query, must be Scalar or "
                          "instant Vector",
                          pql_type_doc_name(t));
-            bad_param(r, "query", &e);
+            web_bad_param(r, "query", &e);
             return;
         }
     }
     if (!gate_enter(api, deadline)) {
-        fail(r, ERR_TIMEOUT, "query timed out in query queue");
+        web_fail(r, WEB_ERR_TIMEOUT, "query timed out in query queue");
         return;
     }
     double t1 = now_mono();
@@ -419,7 +368,7 @@ static void run_query(web_api *api, core_http_req *req, reply *r, const char *qs
     pql_storage *view = pql_storage_acquire(api->o.storage, &e);
     if (!view) {
         gate_leave(api);
-        fail(r, ERR_INTERNAL, "%s", e.msg);
+        web_fail(r, WEB_ERR_INTERNAL, "%s", e.msg);
         return;
     }
     guard g = {.iface = {.select = guard_select}, .inner = view, .deadline = deadline};
@@ -429,22 +378,22 @@ static void run_query(web_api *api, core_http_req *req, reply *r, const char *qs
     gate_leave(api);
     double t2 = now_mono();
     if (g.timed_out || t2 > deadline) {
-        fail(r, ERR_TIMEOUT, "query timed out in expression evaluation");
+        web_fail(r, WEB_ERR_TIMEOUT, "query timed out in expression evaluation");
         goto out;
     }
     if (rc < 0) {
-        fail(r, g.failed ? ERR_INTERNAL : ERR_EXEC, "%s", e.msg);
+        web_fail(r, g.failed ? WEB_ERR_INTERNAL : WEB_ERR_EXEC, "%s", e.msg);
         goto out;
     }
     for (size_t i = 0; i < res.nannos; i++) {
         core_sb sb = CORE_SB_INIT;
         pql_annotation_format(&res.annos[i], qs, &sb);
-        add_note(r, res.annos[i].info, sb.buf);
+        web_add_note(r, res.annos[i].info, sb.buf);
         core_sb_destroy(&sb);
     }
     if (limit > 0 && (res.type == PQL_TYPE_VECTOR || res.type == PQL_TYPE_MATRIX) &&
         res.nseries > (size_t)limit)
-        add_note(r, false, "results truncated due to limit");
+        web_add_note(r, false, "results truncated due to limit");
     const char *stats = core_http_arg(req, "stats");
     if (stats && stats[0] && strcmp(stats, "true") && strcmp(stats, "all")) {
         core_sb sb = CORE_SB_INIT;
@@ -452,7 +401,7 @@ static void run_query(web_api *api, core_http_req *req, reply *r, const char *qs
         web_go_quote(&sb, stats, strlen(stats));
         core_sb_adds(&sb, " for parameter \"stats\" is deprecated and will be rejected in the "
                           "next major release, use \"true\" or \"all\"");
-        add_note(r, false, sb.buf);
+        web_add_note(r, false, sb.buf);
         core_sb_destroy(&sb);
     }
     web_json_result(&r->data, &res, limit > 0 ? (size_t)limit : 0);
@@ -468,16 +417,16 @@ out:
     pql_storage_release(api->o.storage, view);
 }
 
-static void api_query(web_api *api, core_http_req *req, reply *r)
+static void api_query(web_api *api, core_http_req *req, web_reply *r)
 {
     core_err e;
     int64_t limit, t;
     if (web_parse_limit(core_http_arg(req, "limit"), &limit, &e) < 0) {
-        bad_param(r, "limit", &e);
+        web_bad_param(r, "limit", &e);
         return;
     }
     if (web_parse_time_param(core_http_arg(req, "time"), "time", core_time_now_ms(), &t, &e) < 0) {
-        bad_param(r, "time", &e);
+        web_bad_param(r, "time", &e);
         return;
     }
     double deadline;
@@ -487,45 +436,45 @@ static void api_query(web_api *api, core_http_req *req, reply *r)
     run_query(api, req, r, qs ? qs : "", false, t, t, 0, limit, deadline, &eo);
 }
 
-static void api_query_range(web_api *api, core_http_req *req, reply *r)
+static void api_query_range(web_api *api, core_http_req *req, web_reply *r)
 {
     core_err e;
     int64_t limit, start, end, step;
     const char *s;
     if (web_parse_limit(core_http_arg(req, "limit"), &limit, &e) < 0) {
-        bad_param(r, "limit", &e);
+        web_bad_param(r, "limit", &e);
         return;
     }
     s = core_http_arg(req, "start");
     if (web_parse_time(s ? s : "", &start, &e) < 0) {
-        bad_param(r, "start", &e);
+        web_bad_param(r, "start", &e);
         return;
     }
     s = core_http_arg(req, "end");
     if (web_parse_time(s ? s : "", &end, &e) < 0) {
-        bad_param(r, "end", &e);
+        web_bad_param(r, "end", &e);
         return;
     }
     if (end < start) {
-        fail(r, ERR_BAD_DATA,
-             "invalid parameter \"end\": end timestamp must not be before start time");
+        web_fail(r, WEB_ERR_BAD_DATA,
+                 "invalid parameter \"end\": end timestamp must not be before start time");
         return;
     }
     s = core_http_arg(req, "step");
     if (web_parse_duration(s ? s : "", &step, &e) < 0) {
-        bad_param(r, "step", &e);
+        web_bad_param(r, "step", &e);
         return;
     }
     if (step <= 0) {
-        fail(r, ERR_BAD_DATA,
-             "invalid parameter \"step\": zero or negative query resolution step widths are "
-             "not accepted. Try a positive integer");
+        web_fail(r, WEB_ERR_BAD_DATA,
+                 "invalid parameter \"step\": zero or negative query resolution step widths are "
+                 "not accepted. Try a positive integer");
         return;
     }
     if ((end - start) / step > 11000) {
-        fail(r, ERR_BAD_DATA,
-             "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the "
-             "query resolution (?step=XX)");
+        web_fail(r, WEB_ERR_BAD_DATA,
+                 "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the "
+                 "query resolution (?step=XX)");
         return;
     }
     double deadline;
@@ -535,13 +484,13 @@ static void api_query_range(web_api *api, core_http_req *req, reply *r)
     run_query(api, req, r, qs ? qs : "", true, start, end, step, limit, deadline, &eo);
 }
 
-static void api_format_query(web_api *api, core_http_req *req, reply *r)
+static void api_format_query(web_api *api, core_http_req *req, web_reply *r)
 {
     const char *qs = core_http_arg(req, "query");
     core_err e;
     pql_node *n = pql_parse(qs ? qs : "", &api->o.parse, r->arena, &e);
     if (!n) {
-        bad_param(r, "query", &e);
+        web_bad_param(r, "query", &e);
         return;
     }
     core_sb sb = CORE_SB_INIT;
@@ -550,13 +499,13 @@ static void api_format_query(web_api *api, core_http_req *req, reply *r)
     core_sb_destroy(&sb);
 }
 
-static void api_parse_query(web_api *api, core_http_req *req, reply *r)
+static void api_parse_query(web_api *api, core_http_req *req, web_reply *r)
 {
     const char *qs = core_http_arg(req, "query");
     core_err e;
     pql_node *n = pql_parse(qs ? qs : "", &api->o.parse, r->arena, &e);
     if (!n) {
-        bad_param(r, "query", &e);
+        web_bad_param(r, "query", &e);
         return;
     }
     web_ast_json(n, &r->data);
@@ -571,23 +520,23 @@ typedef struct range_args {
     size_t nsets;
 } range_args;
 
-static int read_range_args(web_api *api, core_http_req *req, reply *r, range_args *a,
+static int read_range_args(web_api *api, core_http_req *req, web_reply *r, range_args *a,
                            bool match_is_param)
 {
     core_err e;
     if (web_parse_limit(core_http_arg(req, "limit"), &a->limit, &e) < 0)
-        return bad_param(r, "limit", &e);
+        return web_bad_param(r, "limit", &e);
     if (web_parse_time_param(core_http_arg(req, "start"), "start", CORE_TIME_MIN_MS, &a->start,
                              &e) < 0)
-        return bad_param(r, "start", &e);
+        return web_bad_param(r, "start", &e);
     if (web_parse_time_param(core_http_arg(req, "end"), "end", CORE_TIME_MAX_MS, &a->end, &e) < 0)
-        return bad_param(r, "end", &e);
+        return web_bad_param(r, "end", &e);
     const char *const *sel;
     a->nsets = core_http_args(req, "match[]", &sel);
     a->sets = NULL;
     if (a->nsets && web_parse_matchers(sel, a->nsets, &api->o.parse, r->arena, &a->sets, &e) < 0) {
-        if (match_is_param) return bad_param(r, "match[]", &e);
-        return fail(r, ERR_BAD_DATA, "%s", e.msg);
+        if (match_is_param) return web_bad_param(r, "match[]", &e);
+        return web_fail(r, WEB_ERR_BAD_DATA, "%s", e.msg);
     }
     return 0;
 }
@@ -597,18 +546,18 @@ static int cmp_series(const void *a, const void *b)
     return core_labels_compare(((const pql_series *)a)->labels, ((const pql_series *)b)->labels);
 }
 
-static void api_series(web_api *api, core_http_req *req, reply *r)
+static void api_series(web_api *api, core_http_req *req, web_reply *r)
 {
     const char *const *sel;
     if (core_http_args(req, "match[]", &sel) == 0) {
-        fail(r, ERR_BAD_DATA, "no match[] parameter provided");
+        web_fail(r, WEB_ERR_BAD_DATA, "no match[] parameter provided");
         return;
     }
     range_args a;
     if (read_range_args(api, req, r, &a, true) < 0) return;
     pql_storage *st = pql_storage_acquire(api->o.storage, &r->msg);
     if (!st) {
-        r->err = ERR_INTERNAL;
+        r->err = WEB_ERR_INTERNAL;
         return;
     }
     pql_series *all = NULL;
@@ -618,7 +567,7 @@ static void api_series(web_api *api, core_http_req *req, reply *r)
         size_t ns;
         if (st->select(st, a.sets[i].m, a.sets[i].n, a.start, a.end, r->arena, &s, &ns, &r->msg) <
             0) {
-            r->err = ERR_INTERNAL;
+            r->err = WEB_ERR_INTERNAL;
             pql_storage_release(api->o.storage, st);
             return;
         }
@@ -644,7 +593,7 @@ static void api_series(web_api *api, core_http_req *req, reply *r)
     }
     if (a.limit > 0 && n > (size_t)a.limit) {
         n = (size_t)a.limit;
-        add_note(r, false, "results truncated due to limit");
+        web_add_note(r, false, "results truncated due to limit");
     }
     core_sb_grow(&r->data, n * 64 + 2);
     core_sb_addc(&r->data, '[');
@@ -656,14 +605,14 @@ static void api_series(web_api *api, core_http_req *req, reply *r)
     pql_storage_release(api->o.storage, st);
 }
 
-static void label_lookup_in(pql_storage *st, reply *r, const range_args *a, const char *name);
+static void label_lookup_in(pql_storage *st, web_reply *r, const range_args *a, const char *name);
 
 /* Label names (name NULL) or values over every match[] set, merged. */
-static void label_lookup(web_api *api, reply *r, const range_args *a, const char *name)
+static void label_lookup(web_api *api, web_reply *r, const range_args *a, const char *name)
 {
     pql_storage *st = pql_storage_acquire(api->o.storage, &r->msg);
     if (!st) {
-        r->err = ERR_INTERNAL;
+        r->err = WEB_ERR_INTERNAL;
         return;
     }
     label_lookup_in(st, r, a, name);
@@ -672,7 +621,7 @@ static void label_lookup(web_api *api, reply *r, const range_args *a, const char
 
 /* Label strings are copied into the request's arena, so the view can go
  * before the answer is written. */
-static void label_lookup_in(pql_storage *st, reply *r, const range_args *a, const char *name)
+static void label_lookup_in(pql_storage *st, web_reply *r, const range_args *a, const char *name)
 {
     const char **all = NULL;
     size_t n = 0;
@@ -687,7 +636,7 @@ static void label_lookup_in(pql_storage *st, reply *r, const range_args *a, cons
                                             &r->msg)
                  : pql_storage_label_names(st, m, nm, a->start, a->end, r->arena, &v, &nv, &r->msg);
         if (rc < 0) {
-            r->err = ERR_EXEC;
+            r->err = WEB_ERR_EXEC;
             return;
         }
         if (rounds == 1) {
@@ -702,26 +651,26 @@ static void label_lookup_in(pql_storage *st, reply *r, const range_args *a, cons
     if (rounds > 1) n = pql_strings_sort_unique(all, n);
     if (a->limit > 0 && n > (size_t)a->limit) {
         n = (size_t)a->limit;
-        add_note(r, false, "results truncated due to limit");
+        web_add_note(r, false, "results truncated due to limit");
     }
     web_json_strings(&r->data, all, n);
 }
 
-static void api_labels(web_api *api, core_http_req *req, reply *r)
+static void api_labels(web_api *api, core_http_req *req, web_reply *r)
 {
     range_args a;
     if (read_range_args(api, req, r, &a, false) < 0) return;
     label_lookup(api, r, &a, NULL);
 }
 
-static void api_label_values(web_api *api, core_http_req *req, reply *r)
+static void api_label_values(web_api *api, core_http_req *req, web_reply *r)
 {
     const char *raw = core_http_param(req, "name");
     const char *name = web_label_name_param(raw ? raw : "", r->arena);
     if (!web_label_name_valid(name)) {
         core_sb sb = CORE_SB_INIT;
         web_go_quote(&sb, name, strlen(name));
-        fail(r, ERR_BAD_DATA, "invalid label name: %s", sb.buf);
+        web_fail(r, WEB_ERR_BAD_DATA, "invalid label name: %s", sb.buf);
         core_sb_destroy(&sb);
         return;
     }
@@ -732,7 +681,7 @@ static void api_label_values(web_api *api, core_http_req *req, reply *r)
 
 /* ---- Status */
 
-static void api_buildinfo(web_api *api, core_http_req *req, reply *r)
+static void api_buildinfo(web_api *api, core_http_req *req, web_reply *r)
 {
     const core_buildinfo *b = core_buildinfo_get();
     core_sb *d = &r->data;
@@ -772,7 +721,7 @@ static long thread_count(void)
     return n;
 }
 
-static void api_runtimeinfo(web_api *api, core_http_req *req, reply *r)
+static void api_runtimeinfo(web_api *api, core_http_req *req, web_reply *r)
 {
     core_sb *d = &r->data;
     char cwd[4096];
@@ -806,7 +755,7 @@ static void api_runtimeinfo(web_api *api, core_http_req *req, reply *r)
     core_sb_addc(d, '}');
 }
 
-static void api_flags(web_api *api, core_http_req *req, reply *r)
+static void api_flags(web_api *api, core_http_req *req, web_reply *r)
 {
     core_sb *d = &r->data;
     core_sb_addc(d, '{');
@@ -819,7 +768,7 @@ static void api_flags(web_api *api, core_http_req *req, reply *r)
     core_sb_addc(d, '}');
 }
 
-static void api_config(web_api *api, core_http_req *req, reply *r)
+static void api_config(web_api *api, core_http_req *req, web_reply *r)
 {
     pthread_mutex_lock(&api->lock);
     core_sb_adds(&r->data, "{\"yaml\":");
@@ -828,12 +777,39 @@ static void api_config(web_api *api, core_http_req *req, reply *r)
     pthread_mutex_unlock(&api->lock);
 }
 
-static void api_options(web_api *api, core_http_req *req, reply *r)
+static void api_options(web_api *api, core_http_req *req, web_reply *r)
 {
     (void)api, (void)req, (void)r; /* 204 with the CORS headers */
 }
 
 /* ---- Set-up */
+
+/* upstream's computeExternalURL, as far as globalUrl needs it: the flag's
+ * scheme and host, else http and <hostname>:<listen port>. */
+static void external_url(web_api *api, const web_api_opts *o)
+{
+    core_arena a;
+    core_arena_init(&a, 0);
+    const char *listen = o->listen_address ? o->listen_address : "";
+    const char *host = NULL, *port = NULL;
+    if (!web_split_host_port(listen, &a, &host, &port)) port = "";
+    api->listen_port = core_strdup(port ? port : "");
+    const char *u = o->external_url ? o->external_url : "";
+    const char *sep = strstr(u, "://");
+    if (u[0] && sep) {
+        api->ext_scheme = core_strndup(u, (size_t)(sep - u));
+        const char *h = sep + 3;
+        api->ext_host = core_strndup(h, strcspn(h, "/?#"));
+    } else {
+        char name[256] = "";
+        gethostname(name, sizeof name - 1);
+        core_sb sb = CORE_SB_INIT;
+        core_sb_addf(&sb, "%s:%s", name, api->listen_port);
+        api->ext_scheme = core_strdup("http");
+        api->ext_host = core_sb_detach(&sb, NULL);
+    }
+    core_arena_destroy(&a);
+}
 
 static int cmp_flag(const void *a, const void *b)
 {
@@ -864,6 +840,11 @@ web_api *web_api_new(const web_api_opts *opts, core_err *err)
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&api->freed, &ca);
     pthread_condattr_destroy(&ca);
+    api->db_dir = core_strdup(opts->db_dir ? opts->db_dir : "");
+    api->o.db_dir = NULL;
+    external_url(api, opts);
+    api->o.external_url = api->o.listen_address = NULL;
+    api->external_labels = core_labels_new(NULL, 0);
     const char *origin = opts->cors_origin ? opts->cors_origin : ".*";
     if (strcmp(origin, ".*") != 0) {
         pql_matcher m = {PQL_MATCH_RE, "origin", origin, strlen(origin), false};
@@ -888,11 +869,57 @@ void web_api_set_config(web_api *api, const char *yaml, bool success, int64_t wh
     pthread_mutex_unlock(&api->lock);
 }
 
+static void free_scrape_config(web_api *api)
+{
+    for (size_t i = 0; i < api->npools; i++)
+        free(api->pools[i]);
+    for (size_t i = 0; i < api->ndropped; i++) {
+        free((char *)api->dropped[i].pool);
+        free((core_labels *)api->dropped[i].discovered);
+    }
+    free(api->pools);
+    free(api->dropped_counts);
+    free(api->dropped);
+    api->pools = NULL, api->dropped_counts = NULL, api->dropped = NULL;
+    api->npools = api->ndropped = 0;
+}
+
+void web_api_set_scrape_config(web_api *api, const web_scrape_config *c)
+{
+    char **pools = core_calloc(c->npools + 1, sizeof *pools);
+    uint64_t *counts = core_calloc(c->npools + 1, sizeof *counts);
+    web_dropped_target *dropped = core_calloc(c->ndropped + 1, sizeof *dropped);
+    for (size_t i = 0; i < c->npools; i++) {
+        pools[i] = core_strdup(c->pools[i]);
+        counts[i] = c->dropped_counts ? c->dropped_counts[i] : 0;
+    }
+    for (size_t i = 0; i < c->ndropped; i++) {
+        dropped[i].pool = core_strdup(c->dropped[i].pool);
+        dropped[i].discovered = c->dropped[i].discovered
+                                    ? core_labels_clone(c->dropped[i].discovered)
+                                    : core_labels_new(NULL, 0);
+    }
+    pthread_mutex_lock(&api->lock);
+    free_scrape_config(api);
+    api->pools = pools, api->dropped_counts = counts, api->npools = c->npools;
+    api->dropped = dropped, api->ndropped = c->ndropped;
+    pthread_mutex_unlock(&api->lock);
+}
+
+void web_api_set_external_labels(web_api *api, const core_labels *ls)
+{
+    core_labels *copy = ls ? core_labels_clone(ls) : core_labels_new(NULL, 0);
+    pthread_mutex_lock(&api->lock);
+    free(api->external_labels);
+    api->external_labels = copy;
+    pthread_mutex_unlock(&api->lock);
+}
+
 int web_api_register(web_api *api, core_http_server *srv, core_err *err)
 {
     static const struct {
         const char *method, *pattern;
-        endpoint fn;
+        web_endpoint fn;
     } table[] = {
         {"GET", "/api/v1/query", api_query},
         {"POST", "/api/v1/query", api_query},
@@ -911,24 +938,36 @@ int web_api_register(web_api *api, core_http_server *srv, core_err *err)
         {"GET", "/api/v1/status/runtimeinfo", api_runtimeinfo},
         {"GET", "/api/v1/status/buildinfo", api_buildinfo},
         {"GET", "/api/v1/status/flags", api_flags},
+        {"GET", "/api/v1/status/tsdb", web_ep_tsdb_status},
+        {"GET", "/api/v1/status/walreplay", web_ep_walreplay},
+        {"GET", "/api/v1/targets", web_ep_targets},
+        {"GET", "/api/v1/scrape_pools", web_ep_scrape_pools},
+        {"GET", "/api/v1/targets/metadata", web_ep_targets_metadata},
+        {"GET", "/api/v1/metadata", web_ep_metadata},
+        {"POST", "/api/v1/admin/tsdb/snapshot", web_ep_snapshot},
+        {"PUT", "/api/v1/admin/tsdb/snapshot", web_ep_snapshot},
+        {"POST", "/api/v1/admin/tsdb/delete_series", web_ep_delete_series},
+        {"PUT", "/api/v1/admin/tsdb/delete_series", web_ep_delete_series},
+        {"POST", "/api/v1/admin/tsdb/clean_tombstones", web_ep_clean_tombstones},
+        {"PUT", "/api/v1/admin/tsdb/clean_tombstones", web_ep_clean_tombstones},
     };
     size_t n = sizeof table / sizeof table[0];
-    _Static_assert(sizeof table / sizeof table[0] + 1 <= MAX_ROUTES, "room for every route");
+    _Static_assert(sizeof table / sizeof table[0] + 1 <= WEB_MAX_ROUTES, "room for every route");
     for (size_t i = 0; i < n; i++) {
-        api->routes[i] = (route){api, table[i].fn};
+        api->routes[i] = (web_route){api, table[i].fn};
         if (core_http_route(srv, table[i].method, table[i].pattern, serve, &api->routes[i], err) <
             0)
             return -1;
     }
     /* OPTIONS on each path (upstream answers it on any path; with a catch-all
      * here every unknown path would get core_http's 405 instead of its 404). */
-    api->routes[n] = (route){api, api_options};
+    api->routes[n] = (web_route){api, api_options};
     for (size_t i = 0; i < n; i++) {
         if (i > 0 && strcmp(table[i].pattern, table[i - 1].pattern) == 0) continue;
         if (core_http_route(srv, "OPTIONS", table[i].pattern, serve, &api->routes[n], err) < 0)
             return -1;
     }
-    return 0;
+    return core_http_route(srv, "GET", "/federate", web_federate, api, err);
 }
 
 void web_api_free(web_api *api)
@@ -941,6 +980,12 @@ void web_api_free(web_api *api)
     free(api->flags);
     free(api->storage_retention);
     free(api->config_yaml);
+    free(api->db_dir);
+    free(api->ext_scheme);
+    free(api->ext_host);
+    free(api->listen_port);
+    free_scrape_config(api);
+    free(api->external_labels);
     if (api->cors_re) pql_regex_free(api->cors_re);
     pthread_mutex_destroy(&api->lock);
     pthread_cond_destroy(&api->freed);

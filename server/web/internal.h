@@ -9,11 +9,189 @@
  *   pretty.c  the query prettifier behind /format_query (upstream's Pretty)
  *   ast.c     the JSON tree behind /parse_query (upstream's translateAST)
  *   api.c     handlers, envelope, query queue and deadlines, routes
+ *   targets.c /targets, /scrape_pools, /targets/metadata, /metadata
+ *   admin.c   /status/tsdb, /status/walreplay and the admin endpoints
+ *   expo.c    exposition formats for /federate: Accept negotiation, name
+ *             escaping, the text and protobuf writers
+ *   federate.c /federate
  */
 #ifndef WEB_INTERNAL_H
 #define WEB_INTERNAL_H
 
 #include "web/web.h"
+
+#include <pthread.h>
+#include <stdarg.h>
+
+/* ---- api.c: what the endpoint files share */
+
+typedef enum web_err {
+    WEB_ERR_NONE,
+    WEB_ERR_TIMEOUT,
+    WEB_ERR_CANCELED,
+    WEB_ERR_EXEC,
+    WEB_ERR_BAD_DATA,
+    WEB_ERR_INTERNAL,
+    WEB_ERR_UNAVAILABLE,
+    WEB_ERR_NOT_FOUND,
+} web_err;
+
+/* What an endpoint answers: data (JSON text) with warnings and infos, an
+ * error, or nothing (204). */
+typedef struct web_reply {
+    core_arena *arena; /* the request's */
+    web_err err;
+    core_err msg;
+    core_sb data; /* empty: no data (204) */
+    const char **warn, **info;
+    size_t nwarn, ninfo, capwarn, capinfo;
+    size_t more_warn, more_info; /* past the ten shown */
+} web_reply;
+
+/* Sets the error; returns -1. */
+int web_fail(web_reply *r, web_err t, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* upstream's invalidParamError: `invalid parameter "name": <err>` (bad_data). */
+int web_bad_param(web_reply *r, const char *name, const core_err *e);
+/* Adds a warning (info false) or an info annotation. */
+void web_add_note(web_reply *r, bool info, const char *text);
+
+typedef void (*web_endpoint)(web_api *api, core_http_req *req, web_reply *r);
+
+typedef struct web_route {
+    web_api *api;
+    web_endpoint fn;
+} web_route;
+
+#define WEB_MAX_ROUTES 40
+
+struct web_api {
+    web_api_opts o;
+    web_route routes[WEB_MAX_ROUTES];
+    web_flag *flags; /* copies, sorted by name */
+    size_t nflags;
+    char *storage_retention;
+    void *cors_re;        /* NULL when the origin regex is ".*" (every origin: "*") */
+    pthread_mutex_t lock; /* config state and the query gate */
+    pthread_cond_t freed;
+    unsigned active;
+    char *config_yaml;
+    bool config_ok;
+    int64_t config_ms;
+    char *db_dir;
+    /* globalUrl: the external URL's scheme and host, the listen port */
+    char *ext_scheme, *ext_host, *listen_port;
+    /* Scrape configuration and external labels, under `lock`. */
+    char **pools;
+    uint64_t *dropped_counts;
+    size_t npools;
+    web_dropped_target *dropped; /* pool and labels owned */
+    size_t ndropped;
+    core_labels *external_labels; /* never NULL */
+};
+
+/* Go's time.Time in JSON as upstream writes a target's lastScrape: RFC3339
+ * with the fraction's trailing zeros dropped, in the local zone ("Z" when
+ * it is UTC); the zero time (ms 0) as "0001-01-01T00:00:00Z". */
+void web_json_go_time(core_sb *sb, int64_t ms);
+
+/* ---- targets.c */
+
+void web_ep_targets(web_api *api, core_http_req *req, web_reply *r);
+void web_ep_scrape_pools(web_api *api, core_http_req *req, web_reply *r);
+void web_ep_targets_metadata(web_api *api, core_http_req *req, web_reply *r);
+void web_ep_metadata(web_api *api, core_http_req *req, web_reply *r);
+
+/* upstream's getGlobalURL: a scrape URL on localhost ("127.0.0.1",
+ * "localhost", "::1") gets the external URL's host (and scheme, when its port
+ * is ours); others are left as they are.  Into out. */
+void web_global_url(const char *url, const char *ext_scheme, const char *ext_host,
+                    const char *listen_port, core_sb *out);
+/* Go's net.SplitHostPort after upstream's sanitizeSplitHostPort: "[::1]:80"
+ * is "::1" and "80", "host" is "host" and "" (no port); false on a malformed
+ * address.  host and port are copies in the arena. */
+bool web_split_host_port(const char *in, core_arena *arena, const char **host, const char **port);
+
+/* ---- admin.c */
+
+void web_ep_tsdb_status(web_api *api, core_http_req *req, web_reply *r);
+void web_ep_walreplay(web_api *api, core_http_req *req, web_reply *r);
+void web_ep_snapshot(web_api *api, core_http_req *req, web_reply *r);
+void web_ep_delete_series(web_api *api, core_http_req *req, web_reply *r);
+void web_ep_clean_tombstones(web_api *api, core_http_req *req, web_reply *r);
+
+/* Go's strconv.ParseBool: 1 t T TRUE true True, 0 f F FALSE false False. */
+bool web_parse_bool(const char *s, bool *out);
+/* The snapshot's directory name as upstream makes it: the UTC time as
+ * 20060102T150405Z and 16 hex digits of a random 63-bit number. */
+void web_snapshot_name(int64_t ms, uint64_t rnd, char out[64]);
+
+/* The statistics of /status/tsdb, computed as Prometheus 3.x does from every
+ * (label name, value, series count) of the head: the top `limit` of each
+ * list by count, ties by name. */
+typedef struct web_tsdb_stats {
+    uint64_t num_label_pairs;
+    tsdb_stat *by_metric, *by_label, *memory, *by_pair;
+    size_t n_by_metric, n_by_label, n_memory, n_by_pair;
+} web_tsdb_stats;
+
+/* One label pair of the head with its series count. */
+typedef struct web_pair_count {
+    const char *name, *value;
+    uint64_t series;
+} web_pair_count;
+
+/* pairs sorted by name then value. */
+void web_tsdb_stats_compute(const web_pair_count *pairs, size_t n, size_t limit, core_arena *arena,
+                            web_tsdb_stats *out);
+
+/* ---- expo.c */
+
+typedef enum web_expo_format {
+    WEB_EXPO_TEXT,          /* text/plain; version=0.0.4 */
+    WEB_EXPO_PROTO_DELIM,   /* protobuf, varint-delimited MetricFamily messages */
+    WEB_EXPO_PROTO_TEXT,    /* protobuf text format, one message per family */
+    WEB_EXPO_PROTO_COMPACT, /* the same on one line per family */
+} web_expo_format;
+
+typedef enum web_escaping {
+    WEB_ESCAPE_NONE, /* allow-utf-8 */
+    WEB_ESCAPE_UNDERSCORES,
+    WEB_ESCAPE_DOTS,
+    WEB_ESCAPE_VALUES,
+} web_escaping;
+
+/* upstream's expfmt.Negotiate over an Accept header (NULL: none): the
+ * format and the escaping scheme ("underscores" unless a clause asks for
+ * another). */
+void web_expo_negotiate(const char *accept, web_expo_format *fmt, web_escaping *esc);
+/* The Content-Type of what web_expo_negotiate chose (a literal). */
+const char *web_expo_content_type(web_expo_format fmt, web_escaping esc);
+/* model.EscapeName: name as the scheme escapes it (unchanged when it is a
+ * valid legacy name, except with dots). */
+void web_escape_name(const char *name, web_escaping esc, core_sb *out);
+/* Whether a name passes the legacy metric name check [a-zA-Z_:][a-zA-Z0-9_:]*. */
+bool web_legacy_name(const char *name);
+
+/* One sample of an untyped family for the writers: labels in output order
+ * (the metric name not among them). */
+typedef struct web_expo_sample {
+    const core_label *labels;
+    size_t nlabels;
+    double value;
+    int64_t t;
+} web_expo_sample;
+
+/* Appends one untyped family with its samples in the format, names escaped
+ * as asked (expfmt's MetricFamilyToText and protodelim of a MetricFamily). */
+void web_expo_family(core_sb *out, web_expo_format fmt, web_escaping esc, const char *name,
+                     const web_expo_sample *s, size_t n);
+/* Go's strconv.FormatFloat(v, 'g', -1, 64) as expfmt's writeFloat, with 0,
+ * 1, -1, NaN, +Inf, -Inf spelled as it spells them. */
+void web_expo_float(core_sb *out, double v);
+
+/* ---- federate.c */
+
+void web_federate(core_http_req *req, core_http_resp *resp, void *userdata);
 
 /* ---- json.c */
 
@@ -80,6 +258,12 @@ typedef struct web_matchers {
  * least one non-empty matcher`.  *sets is arena memory. */
 int web_parse_matchers(const char *const *sel, size_t n, const pql_parse_opts *popts,
                        core_arena *arena, web_matchers **sets, core_err *err);
+
+/* The same without the non-empty check, as upstream's ParseMetricSelector
+ * for /federate, delete_series and match_target ({a=""} selects every
+ * series). */
+int web_parse_selectors(const char *const *sel, size_t n, const pql_parse_opts *popts,
+                        core_arena *arena, web_matchers **sets, core_err *err);
 
 /* A label name from the URL path: "U__" names are unescaped as upstream's
  * model.UnescapeName (values escaping); others are returned as they are. */

@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* ---- Strings */
 
@@ -279,6 +280,37 @@ void web_json_time(core_sb *sb, int64_t ms)
     core_sb_add_u64(sb, u / 1000);
     unsigned frac = (unsigned)(u % 1000);
     if (frac) core_sb_addf(sb, ".%03u", frac);
+}
+
+void web_json_go_time(core_sb *sb, int64_t ms)
+{
+    if (ms == 0) {
+        core_sb_adds(sb, "\"0001-01-01T00:00:00Z\"");
+        return;
+    }
+    int64_t sec = ms / 1000, frac = ms % 1000;
+    if (frac < 0) sec--, frac += 1000;
+    time_t tt = (time_t)sec;
+    struct tm tm;
+    localtime_r(&tt, &tm);
+    core_sb_addf(sb, "\"%04d-%02d-%02dT%02d:%02d:%02d", tm.tm_year + 1900, tm.tm_mon + 1,
+                 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    if (frac) {
+        char f[4];
+        snprintf(f, sizeof f, "%03d", (int)frac);
+        int n = 3;
+        while (f[n - 1] == '0')
+            n--;
+        core_sb_addf(sb, ".%.*s", n, f);
+    }
+    long off = tm.tm_gmtoff;
+    if (off == 0) {
+        core_sb_adds(sb, "Z\"");
+        return;
+    }
+    char sign = off < 0 ? '-' : '+';
+    if (off < 0) off = -off;
+    core_sb_addf(sb, "%c%02ld:%02ld\"", sign, off / 3600, off / 60 % 60);
 }
 
 /* ---- Labels and results */

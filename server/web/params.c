@@ -322,9 +322,41 @@ static bool is_selector(const pql_node *n)
 
 #define ERR_ALL_EMPTY "vector selector must contain at least one non-empty matcher"
 
-/* Parses one selector into *out.  *all_empty is set (and 0 returned) when
- * every matcher matches "", which the caller reports after every selector
- * parsed, as upstream. */
+/* The matchers of a selector whose matchers all match "" ({a=""}), which
+ * the parser refuses: parsed with a matcher of ours in front, then dropped. */
+static int empty_matchers(const char *s, const pql_parse_opts *popts, core_arena *arena,
+                          web_matchers *out)
+{
+    size_t open = skip_space(s, 0);
+    core_sb alt = CORE_SB_INIT;
+    core_sb_adds(&alt, "{__name__=~\".+\"");
+    size_t body = skip_space(s, open + 1);
+    if (s[body] != '}') core_sb_addc(&alt, ',');
+    core_sb_adds(&alt, s + open + 1);
+    core_err e;
+    pql_node *n = pql_parse(alt.buf, popts, arena, &e);
+    core_sb_destroy(&alt);
+    out->m = NULL, out->n = 0;
+    if (!is_selector(n)) return 0;
+    const pql_matcher *m = n->u.vector.matchers;
+    size_t nm = n->u.vector.nmatchers, k = 0;
+    pql_matcher *v = core_arena_calloc(arena, nm + 1, sizeof *v);
+    bool dropped = false;
+    for (size_t i = 0; i < nm; i++) {
+        if (!dropped && m[i].type == PQL_MATCH_RE && strcmp(m[i].name, CORE_METRIC_NAME) == 0 &&
+            m[i].value_len == 2 && memcmp(m[i].value, ".+", 2) == 0) {
+            dropped = true;
+            continue;
+        }
+        v[k++] = m[i];
+    }
+    out->m = v, out->n = k;
+    return 0;
+}
+
+/* Parses one selector into *out.  *all_empty is set (and 0 returned, the
+ * matchers in *out) when every matcher matches "", which the series and
+ * label endpoints report after every selector parsed, as upstream. */
 static int parse_selector(const char *s, const pql_parse_opts *popts, core_arena *arena,
                           web_matchers *out, bool *all_empty, core_err *err)
 {
@@ -363,8 +395,7 @@ static int parse_selector(const char *s, const pql_parse_opts *popts, core_arena
     if (!n) {
         if (strstr(err->msg, ERR_ALL_EMPTY)) {
             *all_empty = true;
-            out->m = NULL, out->n = 0;
-            return 0;
+            return empty_matchers(s, popts, arena, out);
         }
         return -1;
     }
@@ -385,6 +416,18 @@ int web_parse_matchers(const char *const *sel, size_t n, const pql_parse_opts *p
         any_empty |= empty;
     }
     if (any_empty) return core_err_set(err, "match[] must contain at least one non-empty matcher");
+    *sets = v;
+    return 0;
+}
+
+int web_parse_selectors(const char *const *sel, size_t n, const pql_parse_opts *popts,
+                        core_arena *arena, web_matchers **sets, core_err *err)
+{
+    web_matchers *v = core_arena_calloc(arena, n + 1, sizeof *v);
+    for (size_t i = 0; i < n; i++) {
+        bool empty;
+        if (parse_selector(sel[i], popts, arena, &v[i], &empty, err) < 0) return -1;
+    }
     *sets = v;
     return 0;
 }

@@ -9,7 +9,15 @@
  *   GET/POST /api/v1/series, /labels             series and label names
  *   GET      /api/v1/label/:name/values          label values
  *   GET      /api/v1/status/buildinfo, /flags, /runtimeinfo, /config
+ *   GET      /api/v1/targets, /scrape_pools      scrape targets, active and dropped
+ *   GET      /api/v1/targets/metadata, /metadata what targets said of their metrics
+ *   GET      /api/v1/status/tsdb, /walreplay     head cardinality, WAL replay
+ *   POST/PUT /api/v1/admin/tsdb/snapshot, /delete_series, /clean_tombstones
+ *                                                (with --web.enable-admin-api)
  *   OPTIONS  /api/v1/...                         CORS preflight (204)
+ *   GET      /federate?match[]=...               the latest sample of each matching
+ *                                                series in the negotiated exposition
+ *                                                format, with the external labels
  *
  * Any other path under /api/v1/ gets core_http's 404, as upstream's router
  * answers it.  Every answer uses upstream's envelope:
@@ -41,6 +49,8 @@
 #include "promql/engine.h"
 #include "promql/promql.h"
 #include "promql/storage.h"
+#include "scrape/scrape.h"
+#include "tsdb/tsdb.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -51,6 +61,20 @@ typedef struct web_flag {
     const char *name;  /* "query.timeout" */
     const char *value; /* "2m" */
 } web_flag;
+
+/* Where the target and metadata endpoints read the scrape manager's state;
+ * both functions as scrape_manager_targets / scrape_manager_metadata (their
+ * results in the arena).  NULL functions: no targets. */
+typedef struct web_scrape_source {
+    size_t (*targets)(void *ctx, core_arena *arena, scrape_target_state **out);
+    size_t (*metadata)(void *ctx, core_arena *arena, scrape_metadata **out);
+    void *ctx;
+} web_scrape_source;
+
+/* What /status/walreplay reports: the WAL segments replayed at start. */
+typedef struct web_wal_replay {
+    int min, max, current;
+} web_wal_replay;
 
 typedef struct web_api_opts {
     /* What queries, series and label lookups read.  Borrowed: it must live
@@ -66,18 +90,53 @@ typedef struct web_api_opts {
     const char *storage_retention; /* runtimeinfo's storageRetention ("15d") */
     const char *cors_origin;       /* --web.cors.origin, anchored regex; NULL: ".*" */
     int64_t start_ms;              /* when the process started (runtimeinfo) */
+
+    web_scrape_source scrape; /* /targets, /targets/metadata, /metadata */
+    /* The database behind /status/tsdb and the admin endpoints (NULL: they
+     * answer upstream's "TSDB not ready"); borrowed like storage. */
+    tsdb_db *db;
+    const char *db_dir; /* --storage.tsdb.path: snapshots go to <db_dir>/snapshots */
+    bool enable_admin;  /* --web.enable-admin-api */
+    web_wal_replay wal_replay;
+    /* --web.external-url ("" or NULL: http://<hostname>:<listen port>/) and
+     * the first --web.listen-address: the targets' globalUrl. */
+    const char *external_url;
+    const char *listen_address;
 } web_api_opts;
+
+/* A target that relabeling dropped, for /targets' droppedTargets. */
+typedef struct web_dropped_target {
+    const char *pool;
+    const core_labels *discovered;
+} web_dropped_target;
+
+/* What the configuration in force says about scraping, for the API: every
+ * scrape pool (job name, any order), the dropped targets kept for the API
+ * (keep_dropped_targets applied, in discovery order) and how many were
+ * dropped per pool in all (counts[i] for pools[i]). */
+typedef struct web_scrape_config {
+    const char *const *pools;
+    const uint64_t *dropped_counts;
+    size_t npools;
+    const web_dropped_target *dropped;
+    size_t ndropped;
+} web_scrape_config;
 
 typedef struct web_api web_api;
 
 /* Copies what it needs from opts.  Fails on a CORS regex that does not compile. */
 web_api *web_api_new(const web_api_opts *opts, core_err *err);
-/* Adds the /api/v1 routes to srv (before core_http_start). */
+/* Adds the /api/v1 routes and /federate to srv (before core_http_start). */
 int web_api_register(web_api *api, core_http_server *srv, core_err *err);
 /* Replaces what /status/config and runtimeinfo report after a reload
  * attempt: the text now in force, whether the attempt succeeded and when.
  * Thread-safe. */
 void web_api_set_config(web_api *api, const char *yaml, bool success, int64_t when_ms);
+/* Replaces the scrape pools and dropped targets (copied).  Thread-safe. */
+void web_api_set_scrape_config(web_api *api, const web_scrape_config *c);
+/* Replaces the external labels /federate adds (copied; NULL: none).
+ * Thread-safe. */
+void web_api_set_external_labels(web_api *api, const core_labels *ls);
 /* NULL is allowed.  The HTTP server must be stopped first. */
 void web_api_free(web_api *api);
 
