@@ -201,39 +201,54 @@ ev_series *ev_matrix_add(ev_ctx *c, ev_matrix *m, const core_labels *ls)
     return s;
 }
 
-/* ---- Output series keyed by label hash */
+/* ---- Hash maps from a 64-bit key (a label hash) to an index, in scratch memory */
 
-typedef struct ev_index {
-    uint64_t *keys;
-    size_t *vals; /* index + 1; 0: empty */
-    size_t cap, n;
-} ev_index;
-
-static size_t *index_slot(ev_ctx *c, ev_index *ix, uint64_t key);
-
-static void index_grow(ev_ctx *c, ev_index *ix)
+static void map_grow(ev_ctx *c, ev_map *m)
 {
-    ev_index old = *ix;
-    ix->cap = old.cap ? old.cap * 2 : 64;
-    ix->keys = core_arena_calloc(c->a, ix->cap, sizeof *ix->keys);
-    ix->vals = core_arena_calloc(c->a, ix->cap, sizeof *ix->vals);
-    ix->n = 0;
-    for (size_t i = 0; i < old.cap; i++)
-        if (old.vals[i]) *index_slot(c, ix, old.keys[i]) = old.vals[i];
+    ev_map old = *m;
+    m->cap = old.cap ? old.cap * 2 : 64;
+    m->keys = ev_tmp_alloc(c, m->cap * sizeof *m->keys);
+    m->vals = ev_tmp_alloc(c, m->cap * sizeof *m->vals);
+    memset(m->vals, 0, m->cap * sizeof *m->vals);
+    for (size_t i = 0; i < old.cap; i++) {
+        if (!old.vals[i]) continue;
+        size_t j = (size_t)old.keys[i] & (m->cap - 1);
+        while (m->vals[j])
+            j = (j + 1) & (m->cap - 1);
+        m->keys[j] = old.keys[i];
+        m->vals[j] = old.vals[i];
+    }
+    ev_tmp_free(c, old.keys);
+    ev_tmp_free(c, old.vals);
 }
 
-/* The slot of `key`, inserted empty when missing. */
-static size_t *index_slot(ev_ctx *c, ev_index *ix, uint64_t key)
+size_t *ev_map_slot(ev_ctx *c, ev_map *m, uint64_t key)
 {
-    if ((ix->n + 1) * 2 > ix->cap) index_grow(c, ix);
-    size_t i = (size_t)key & (ix->cap - 1);
-    while (ix->vals[i] && ix->keys[i] != key)
-        i = (i + 1) & (ix->cap - 1);
-    if (!ix->vals[i]) {
-        ix->keys[i] = key;
-        ix->n++;
+    if ((m->n + 1) * 2 > m->cap) map_grow(c, m);
+    size_t i = (size_t)key & (m->cap - 1);
+    while (m->vals[i] && m->keys[i] != key)
+        i = (i + 1) & (m->cap - 1);
+    if (!m->vals[i]) {
+        m->keys[i] = key;
+        m->n++;
     }
-    return &ix->vals[i];
+    return &m->vals[i];
+}
+
+size_t ev_map_get(const ev_map *m, uint64_t key)
+{
+    if (!m->cap) return 0;
+    size_t i = (size_t)key & (m->cap - 1);
+    while (m->vals[i] && m->keys[i] != key)
+        i = (i + 1) & (m->cap - 1);
+    return m->vals[i];
+}
+
+void ev_map_free(ev_ctx *c, ev_map *m)
+{
+    ev_tmp_free(c, m->keys);
+    ev_tmp_free(c, m->vals);
+    *m = (ev_map){0};
 }
 
 /* ---- The step loop */
@@ -254,7 +269,7 @@ static void gather(ev_ctx *c, ev_val *v, size_t *cursor, int64_t ts, size_t step
     }
 }
 
-static void collect(ev_ctx *c, ev_matrix *m, ev_index *ix, const ev_vec *res, int64_t ts)
+static void collect(ev_ctx *c, ev_matrix *m, ev_map *ix, const ev_vec *res, int64_t ts)
 {
     for (size_t i = 0; i < res->n; i++) {
         const ev_sample *s = &res->s[i];
@@ -262,7 +277,7 @@ static void collect(ev_ctx *c, ev_matrix *m, ev_index *ix, const ev_vec *res, in
         if (c->start == c->end) {
             out = ev_matrix_add(c, m, s->ls);
         } else {
-            size_t *slot = index_slot(c, ix, core_labels_hash(s->ls));
+            size_t *slot = ev_map_slot(c, ix, core_labels_hash(s->ls));
             if (!*slot) {
                 ev_matrix_add(c, m, s->ls);
                 *slot = m->n;
@@ -284,7 +299,7 @@ ev_val ev_range_eval(ev_ctx *c, ev_step_fn fn, const void *user, ev_val *args, s
     for (size_t i = 0; i < nargs; i++)
         cursors[i] = core_arena_calloc(c->a, args[i].m.n + 1, sizeof **cursors);
     ev_val out = {.type = PQL_TYPE_VECTOR};
-    ev_index ix = {0};
+    ev_map ix = {0};
     ev_vec res = {0};
     size_t steps = ev_nsteps(c);
     for (size_t st = 0; st < steps; st++) {
@@ -295,6 +310,7 @@ ev_val ev_range_eval(ev_ctx *c, ev_step_fn fn, const void *user, ev_val *args, s
         fn(c, user, vecs, ts, &res);
         collect(c, &out.m, &ix, &res, ts);
     }
+    ev_map_free(c, &ix);
     return out;
 }
 
@@ -707,12 +723,12 @@ static int cmp_result_series(const void *a, const void *b)
 /* Drops names marked for removal; merges series that end up equal. */
 static void cleanup_names(ev_ctx *c, ev_matrix *m, bool instant)
 {
-    ev_index ix = {0};
+    ev_map ix = {0};
     size_t kept = 0;
     for (size_t i = 0; i < m->n; i++) {
         ev_series s = m->s[i];
         if (s.drop_name) s.ls = ev_labels_drop_name(c, s.ls);
-        size_t *slot = index_slot(c, &ix, core_labels_hash(s.ls));
+        size_t *slot = ev_map_slot(c, &ix, core_labels_hash(s.ls));
         if (!*slot) {
             m->s[kept++] = s;
             *slot = kept;
@@ -728,6 +744,7 @@ static void cleanup_names(ev_ctx *c, ev_matrix *m, bool instant)
                 ev_fail(c, "vector cannot contain metrics with the same labelset");
     }
     m->n = kept;
+    ev_map_free(c, &ix);
 }
 
 static void to_result(ev_ctx *c, ev_val *v, bool instant, pql_result *res)

@@ -97,6 +97,19 @@ void *ev_tmp_alloc(ev_ctx *c, size_t n);
 void *ev_tmp_realloc(ev_ctx *c, void *p, size_t n);
 void ev_tmp_free(ev_ctx *c, void *p);
 
+/* A hash map from a 64-bit key to a nonzero value (an index + 1), in
+ * scratch memory; a zeroed ev_map is empty. */
+typedef struct ev_map {
+    uint64_t *keys;
+    size_t *vals; /* 0: empty */
+    size_t cap, n;
+} ev_map;
+/* The value of key, 0 when new (set it then). */
+size_t *ev_map_slot(ev_ctx *c, ev_map *m, uint64_t key);
+/* The value of key, or 0. */
+size_t ev_map_get(const ev_map *m, uint64_t key);
+void ev_map_free(ev_ctx *c, ev_map *m);
+
 size_t ev_nsteps(const ev_ctx *c);
 /* The step index of time ts (a step time of c). */
 static inline size_t ev_step_of(const ev_ctx *c, int64_t ts)

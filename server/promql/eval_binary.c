@@ -3,9 +3,17 @@
  * vector/vector with upstream's vector matching (one-to-one, group_left,
  * group_right) and set operators (and, or, unless: many-to-many).
  *
- * Each step matches samples by signature: the hash of the on() labels, or of
- * all labels but the ignoring() ones and __name__.  Arithmetic drops the
- * metric name at once; comparisons with `bool` mark it for the delayed drop.
+ * Samples match by signature: the hash of the on() labels, or of all labels
+ * but the ignoring() ones and __name__.  Arithmetic drops the metric name at
+ * once; comparisons with `bool` mark it for the delayed drop.
+ *
+ * A vector-scalar operator maps each series on its own (a stream, see
+ * eval.h).  Between two vectors, signatures, result labels and output
+ * series are worked out once per series or pair of series, not at every
+ * step: each step only finds which series have a point there and matches
+ * them through arrays indexed by signature and stamped with the step, with
+ * upstream's checks (duplicates on the "one" side, multiple matches, one
+ * labelset twice) in upstream's order.
  */
 #include "promql/eval.h"
 
@@ -13,30 +21,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-typedef struct sig_map {
-    uint64_t *keys;
-    size_t *vals; /* index + 1 */
-    size_t cap;
-} sig_map;
-
-static void sig_map_init(ev_ctx *c, sig_map *m, size_t n)
-{
-    m->cap = 16;
-    while (m->cap < n * 2 + 2)
-        m->cap *= 2;
-    m->keys = core_arena_calloc(c->a, m->cap, sizeof *m->keys);
-    m->vals = core_arena_calloc(c->a, m->cap, sizeof *m->vals);
-}
-
-static size_t *sig_map_slot(sig_map *m, uint64_t key)
-{
-    size_t i = (size_t)key & (m->cap - 1);
-    while (m->vals[i] && m->keys[i] != key)
-        i = (i + 1) & (m->cap - 1);
-    m->keys[i] = key;
-    return &m->vals[i];
-}
 
 double ev_scalar_binop(pql_op op, double l, double r, bool *keep)
 {
@@ -132,36 +116,6 @@ ev_stream *ev_binary_stream(ev_ctx *c, const pql_node *n)
     return ev_map_stream(c, src, vector_scalar_map, a, drop);
 }
 
-/* ---- set operators */
-
-static void set_step(ev_ctx *c, const void *user, ev_vec *args, int64_t ts, ev_vec *out)
-{
-    (void)ts;
-    const pql_node *n = user;
-    ev_vec *l = &args[0], *r = &args[1];
-    pql_op op = n->u.binary.op;
-    if (op == PQL_OP_OR && (l->n == 0 || r->n == 0)) {
-        for (size_t i = 0; i < l->n; i++)
-            ev_vec_push(c, out, l->s[i]);
-        for (size_t i = 0; i < r->n; i++)
-            ev_vec_push(c, out, r->s[i]);
-        return;
-    }
-    if (l->n == 0 || (r->n == 0 && op == PQL_OP_AND)) return;
-    sig_map seen;
-    sig_map_init(c, &seen, op == PQL_OP_OR ? l->n : r->n);
-    ev_vec *marked = op == PQL_OP_OR ? l : r;
-    for (size_t i = 0; i < marked->n; i++)
-        *sig_map_slot(&seen, sig_of(n, marked->s[i].ls)) = 1;
-    for (size_t i = 0; i < l->n; i++) {
-        bool hit = *sig_map_slot(&seen, sig_of(n, l->s[i].ls)) != 0;
-        if (op == PQL_OP_OR || (op == PQL_OP_AND) == hit) ev_vec_push(c, out, l->s[i]);
-    }
-    if (op != PQL_OP_OR) return;
-    for (size_t i = 0; i < r->n; i++)
-        if (!*sig_map_slot(&seen, sig_of(n, r->s[i].ls))) ev_vec_push(c, out, r->s[i]);
-}
-
 /* ---- vector op vector with matching */
 
 static const core_labels *match_labels(ev_ctx *c, const pql_node *n, const core_labels *ls)
@@ -210,65 +164,314 @@ static const core_labels *result_metric(ev_ctx *c, const pql_node *n, const core
     return ls;
 }
 
-typedef struct match_state {
-    sig_map right;   /* signature -> right sample */
-    sig_map matched; /* one-to-one: signature; else signature x result labels */
-} match_state;
+/* ---- vector op vector, series by series */
 
-static void index_right(ev_ctx *c, const pql_node *n, ev_vec *r, match_state *ms)
+/* The labels of both sides stay the same from step to step, so signatures,
+ * result labels and output series are worked out once per series (or pair
+ * of series), and each step only looks at which series have a point there,
+ * through arrays indexed by signature slot and stamped with the step. */
+
+/* One side: its matrix, each series' signature slot and cursor. */
+typedef struct vv_side {
+    const ev_matrix *m;
+    size_t *slot;
+    size_t *cur;
+    size_t *present; /* this step's series */
+    size_t npresent;
+} vv_side;
+
+typedef struct vv {
+    ev_ctx *c;
+    const pql_node *n;
+    vv_side l, r; /* l is the "many" side for group_right (swapped) */
+    ev_map sigs;
+    size_t nslots;
+    size_t *rstamp, *rat; /* per slot: step + 1 when r has it, and which series */
+    size_t *mstamp;       /* per slot: step + 1 when matched (one-to-one) */
+    /* (slot, result labels) pairs matched this step (group_left/right) */
+    uint64_t *pkeys;
+    size_t *pstamp, pcap;
+    /* per l series: the r series its result labels were worked out for
+     * (+ 1), those labels, their hash, the output series (+ 1, once used) */
+    size_t *cache_r, *cache_out;
+    const core_labels **cache_ls;
+    uint64_t *cache_hash;
+    /* output */
+    bool instant;
+    ev_matrix out;
+    ev_map out_ix;
+    size_t pushed;
+    bool dup;
+} vv;
+
+static void side_init(vv *b, vv_side *s, const ev_matrix *m)
 {
-    sig_map_init(c, &ms->right, r->n);
-    for (size_t i = 0; i < r->n; i++) {
-        size_t *slot = sig_map_slot(&ms->right, sig_of(n, r->s[i].ls));
-        if (*slot) fail_duplicate(c, n, r->s[i].ls, r->s[*slot - 1].ls);
-        *slot = i + 1;
+    ev_ctx *c = b->c;
+    s->m = m;
+    s->slot = ev_tmp_alloc(c, (m->n + 1) * sizeof *s->slot);
+    s->cur = ev_tmp_alloc(c, (m->n + 1) * sizeof *s->cur);
+    s->present = ev_tmp_alloc(c, (m->n + 1) * sizeof *s->present);
+    memset(s->cur, 0, (m->n + 1) * sizeof *s->cur);
+    for (size_t i = 0; i < m->n; i++) {
+        size_t *v = ev_map_slot(c, &b->sigs, sig_of(b->n, m->s[i].ls));
+        if (!*v) *v = ++b->nslots;
+        s->slot[i] = *v - 1;
     }
 }
 
-static void match_one(ev_ctx *c, const pql_node *n, match_state *ms, const ev_sample *ls,
-                      const ev_sample *rs, uint64_t sig, ev_vec *out)
+/* The series of s with a point at ts (side_value reads it). */
+static void side_step(vv_side *s, int64_t ts)
 {
+    s->npresent = 0;
+    for (size_t i = 0; i < s->m->n; i++) {
+        const ev_series *se = &s->m->s[i];
+        if (s->cur[i] < se->n && se->pts[s->cur[i]].t == ts) s->present[s->npresent++] = i;
+    }
+}
+
+static double side_value(const vv_side *s, size_t i)
+{
+    return s->m->s[i].pts[s->cur[i]].v;
+}
+
+/* Moves the cursors past the step's points. */
+static void side_advance(vv_side *s)
+{
+    for (size_t k = 0; k < s->npresent; k++)
+        s->cur[s->present[k]]++;
+}
+
+static void side_free(ev_ctx *c, vv_side *s)
+{
+    ev_tmp_free(c, s->slot);
+    ev_tmp_free(c, s->cur);
+    ev_tmp_free(c, s->present);
+}
+
+/* The output series for labels ls (a new one each time in an instant query,
+ * whose vector keeps every sample in order). */
+static size_t out_series(vv *b, const core_labels *ls, uint64_t hash)
+{
+    if (!b->instant) {
+        size_t *slot = ev_map_slot(b->c, &b->out_ix, hash);
+        if (*slot) return *slot - 1;
+        *slot = b->out.n + 1;
+    }
+    ev_matrix_add(b->c, &b->out, ls);
+    return b->out.n - 1;
+}
+
+static void out_push(vv *b, size_t k, int64_t ts, double v, bool drop_name)
+{
+    ev_series *s = &b->out.s[k];
+    if (s->n && s->pts[s->n - 1].t == ts) {
+        b->dup = true;
+        return;
+    }
+    if (s->n == s->cap) {
+        s->cap = s->cap ? s->cap * 2 : 16;
+        s->pts = ev_tmp_realloc(b->c, s->pts, s->cap * sizeof *s->pts);
+    }
+    s->pts[s->n++] = (pql_point){ts, v};
+    s->drop_name = drop_name;
+    b->pushed++;
+}
+
+/* After a step: a labelset twice fails (as upstream's step loop does after
+ * the operator), and the step's samples count. */
+static void out_step_done(vv *b)
+{
+    if (b->dup) ev_fail(b->c, "vector cannot contain metrics with the same labelset");
+    ev_count(b->c, b->pushed);
+    b->pushed = 0;
+}
+
+/* The output series' points move from scratch memory to the arena. */
+static ev_val out_finish(vv *b)
+{
+    ev_ctx *c = b->c;
+    for (size_t i = 0; i < b->out.n; i++) {
+        ev_series *s = &b->out.s[i];
+        pql_point *p = core_arena_alloc(c->a, (s->n + 1) * sizeof *p);
+        if (s->n) memcpy(p, s->pts, s->n * sizeof *p);
+        ev_tmp_free(c, s->pts);
+        s->pts = p;
+        s->cap = s->n;
+    }
+    ev_map_free(c, &b->out_ix);
+    return (ev_val){.type = PQL_TYPE_VECTOR, .m = b->out};
+}
+
+static void vv_init(vv *b, ev_ctx *c, const pql_node *n, const ev_matrix *l, const ev_matrix *r)
+{
+    *b = (vv){.c = c, .n = n, .instant = c->start == c->end};
+    side_init(b, &b->l, l);
+    side_init(b, &b->r, r);
+    size_t ns = b->nslots + 1;
+    b->rstamp = ev_tmp_alloc(c, ns * sizeof *b->rstamp);
+    b->rat = ev_tmp_alloc(c, ns * sizeof *b->rat);
+    b->mstamp = ev_tmp_alloc(c, ns * sizeof *b->mstamp);
+    memset(b->rstamp, 0, ns * sizeof *b->rstamp);
+    memset(b->mstamp, 0, ns * sizeof *b->mstamp);
+}
+
+static void vv_free(vv *b)
+{
+    ev_ctx *c = b->c;
+    side_free(c, &b->l);
+    side_free(c, &b->r);
+    ev_map_free(c, &b->sigs);
+    void *bufs[] = {b->rstamp,  b->rat,       b->mstamp,     b->pkeys,   b->pstamp,
+                    b->cache_r, b->cache_out, b->cache_hash, b->cache_ls};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
+        ev_tmp_free(c, bufs[i]);
+}
+
+/* ---- set operators */
+
+static void set_push(vv *b, vv_side *s, size_t i, size_t *outs, int64_t ts)
+{
+    const ev_series *se = &s->m->s[i];
+    if (!outs[i] || b->instant) outs[i] = out_series(b, se->ls, core_labels_hash(se->ls)) + 1;
+    out_push(b, outs[i] - 1, ts, side_value(s, i), se->drop_name);
+}
+
+static ev_val set_op(ev_ctx *c, const pql_node *n, const ev_matrix *lm, const ev_matrix *rm)
+{
+    vv b;
+    vv_init(&b, c, n, lm, rm);
+    pql_op op = n->u.binary.op;
+    size_t *lout = ev_tmp_alloc(c, (lm->n + 1) * sizeof *lout);
+    size_t *rout = ev_tmp_alloc(c, (rm->n + 1) * sizeof *rout);
+    memset(lout, 0, (lm->n + 1) * sizeof *lout);
+    memset(rout, 0, (rm->n + 1) * sizeof *rout);
+    size_t *seen = b.rstamp;
+    for (size_t st = 0, steps = ev_nsteps(c); st < steps; st++) {
+        int64_t ts = c->start + (int64_t)st * c->step;
+        side_step(&b.l, ts);
+        side_step(&b.r, ts);
+        size_t nl = b.l.npresent, nr = b.r.npresent;
+        if (op == PQL_OP_OR && (nl == 0 || nr == 0)) {
+            for (size_t k = 0; k < nl; k++)
+                set_push(&b, &b.l, b.l.present[k], lout, ts);
+            for (size_t k = 0; k < nr; k++)
+                set_push(&b, &b.r, b.r.present[k], rout, ts);
+        } else if (nl && (nr || op != PQL_OP_AND)) {
+            vv_side *marked = op == PQL_OP_OR ? &b.l : &b.r;
+            for (size_t k = 0; k < marked->npresent; k++)
+                seen[marked->slot[marked->present[k]]] = st + 1;
+            for (size_t k = 0; k < nl; k++) {
+                size_t i = b.l.present[k];
+                bool hit = seen[b.l.slot[i]] == st + 1;
+                if (op == PQL_OP_OR || (op == PQL_OP_AND) == hit) set_push(&b, &b.l, i, lout, ts);
+            }
+            for (size_t k = 0; op == PQL_OP_OR && k < nr; k++) {
+                size_t j = b.r.present[k];
+                if (seen[b.r.slot[j]] != st + 1) set_push(&b, &b.r, j, rout, ts);
+            }
+        }
+        side_advance(&b.l);
+        side_advance(&b.r);
+        out_step_done(&b);
+    }
+    ev_tmp_free(c, lout);
+    ev_tmp_free(c, rout);
+    ev_val out = out_finish(&b);
+    vv_free(&b);
+    return out;
+}
+
+/* ---- arithmetic and comparisons with vector matching */
+
+/* Whether (slot, result labels) was matched before in this step; records it. */
+static bool pair_seen(vv *b, size_t slot, uint64_t hash, size_t st)
+{
+    uint64_t key = (uint64_t)slot * 0x9e3779b97f4a7c15u ^ hash;
+    size_t i = (size_t)key & (b->pcap - 1);
+    while (b->pstamp[i] == st + 1) {
+        if (b->pkeys[i] == key) return true;
+        i = (i + 1) & (b->pcap - 1);
+    }
+    b->pstamp[i] = st + 1;
+    b->pkeys[i] = key;
+    return false;
+}
+
+static void match_step(vv *b, size_t st, int64_t ts)
+{
+    ev_ctx *c = b->c;
+    const pql_node *n = b->n;
     bool swap = n->u.binary.card == PQL_CARD_ONE_TO_MANY;
-    bool rb = n->u.binary.return_bool, keep;
-    double v = ev_scalar_binop(n->u.binary.op, swap ? rs->v : ls->v, swap ? ls->v : rs->v, &keep);
-    if (rb) v = keep;
-    const core_labels *metric = result_metric(c, n, ls->ls, rs->ls);
-    if (n->u.binary.card == PQL_CARD_ONE_TO_ONE) {
-        size_t *slot = sig_map_slot(&ms->matched, sig);
-        if (*slot)
-            ev_fail(c, "multiple matches for labels: many-to-one matching must be explicit "
-                       "(group_left/group_right)");
-        *slot = 1;
-    } else {
-        size_t *slot =
-            sig_map_slot(&ms->matched, sig * 0x9e3779b97f4a7c15u ^ core_labels_hash(metric));
-        if (*slot)
-            ev_fail(c, "multiple matches for labels: grouping labels must ensure unique matches");
-        *slot = 1;
+    bool rb = n->u.binary.return_bool;
+    vv_side *l = &b->l, *r = &b->r;
+    for (size_t k = 0; k < r->npresent; k++) {
+        size_t j = r->present[k], s = r->slot[j];
+        if (b->rstamp[s] == st + 1) fail_duplicate(c, n, r->m->s[j].ls, r->m->s[b->rat[s]].ls);
+        b->rstamp[s] = st + 1;
+        b->rat[s] = j;
     }
-    if (!keep && !rb) return;
-    ev_vec_push(c, out, (ev_sample){metric, v, ls->t, rb});
+    for (size_t k = 0; k < l->npresent; k++) {
+        size_t i = l->present[k], s = l->slot[i];
+        double lv = side_value(l, i);
+        if (b->rstamp[s] != st + 1) continue;
+        size_t j = b->rat[s];
+        double rv = side_value(r, j);
+        bool keep;
+        double v = ev_scalar_binop(n->u.binary.op, swap ? rv : lv, swap ? lv : rv, &keep);
+        if (rb) v = keep;
+        if (b->cache_r[i] != j + 1) {
+            b->cache_ls[i] = result_metric(c, n, l->m->s[i].ls, r->m->s[j].ls);
+            b->cache_hash[i] = core_labels_hash(b->cache_ls[i]);
+            b->cache_out[i] = 0;
+            b->cache_r[i] = j + 1;
+        }
+        if (n->u.binary.card == PQL_CARD_ONE_TO_ONE) {
+            if (b->mstamp[s] == st + 1)
+                ev_fail(c, "multiple matches for labels: many-to-one matching must be explicit "
+                           "(group_left/group_right)");
+            b->mstamp[s] = st + 1;
+        } else if (pair_seen(b, s, b->cache_hash[i], st)) {
+            ev_fail(c, "multiple matches for labels: grouping labels must ensure unique matches");
+        }
+        if (!keep && !rb) continue;
+        if (!b->cache_out[i] || b->instant)
+            b->cache_out[i] = out_series(b, b->cache_ls[i], b->cache_hash[i]) + 1;
+        out_push(b, b->cache_out[i] - 1, ts, v, rb);
+    }
 }
 
-static void vector_vector_step(ev_ctx *c, const void *user, ev_vec *args, int64_t ts, ev_vec *out)
+static ev_val vector_vector(ev_ctx *c, const pql_node *n, const ev_matrix *lm, const ev_matrix *rm)
 {
-    (void)ts;
-    const pql_node *n = user;
-    ev_vec *l = &args[0], *r = &args[1];
-    if (l->n == 0 || r->n == 0) return;
     if (n->u.binary.card == PQL_CARD_ONE_TO_MANY) {
-        ev_vec *t = l;
-        l = r;
-        r = t;
+        const ev_matrix *t = lm;
+        lm = rm;
+        rm = t;
     }
-    match_state ms;
-    index_right(c, n, r, &ms);
-    sig_map_init(c, &ms.matched, l->n);
-    for (size_t i = 0; i < l->n; i++) {
-        uint64_t sig = sig_of(n, l->s[i].ls);
-        size_t k = *sig_map_slot(&ms.right, sig);
-        if (k) match_one(c, n, &ms, &l->s[i], &r->s[k - 1], sig, out);
+    vv b;
+    vv_init(&b, c, n, lm, rm);
+    size_t nl = lm->n + 1;
+    b.cache_r = ev_tmp_alloc(c, nl * sizeof *b.cache_r);
+    b.cache_out = ev_tmp_alloc(c, nl * sizeof *b.cache_out);
+    b.cache_hash = ev_tmp_alloc(c, nl * sizeof *b.cache_hash);
+    b.cache_ls = ev_tmp_alloc(c, nl * sizeof *b.cache_ls);
+    memset(b.cache_r, 0, nl * sizeof *b.cache_r);
+    for (b.pcap = 16; b.pcap < nl * 2; b.pcap *= 2)
+        ;
+    b.pkeys = ev_tmp_alloc(c, b.pcap * sizeof *b.pkeys);
+    b.pstamp = ev_tmp_alloc(c, b.pcap * sizeof *b.pstamp);
+    memset(b.pstamp, 0, b.pcap * sizeof *b.pstamp);
+    for (size_t st = 0, steps = ev_nsteps(c); st < steps; st++) {
+        int64_t ts = c->start + (int64_t)st * c->step;
+        side_step(&b.l, ts);
+        side_step(&b.r, ts);
+        if (b.l.npresent && b.r.npresent) match_step(&b, st, ts);
+        side_advance(&b.l);
+        side_advance(&b.r);
+        out_step_done(&b);
     }
+    ev_val out = out_finish(&b);
+    vv_free(&b);
+    return out;
 }
 
 ev_val ev_binary(ev_ctx *c, const pql_node *n)
@@ -276,6 +479,6 @@ ev_val ev_binary(ev_ctx *c, const pql_node *n)
     ev_val args[2] = {ev_eval(c, n->u.binary.lhs), ev_eval(c, n->u.binary.rhs)};
     bool ls = args[0].type == PQL_TYPE_SCALAR, rs = args[1].type == PQL_TYPE_SCALAR;
     if (ls && rs) return scalar_scalar(c, n, args[0], args[1]);
-    if (pql_op_is_set(n->u.binary.op)) return ev_range_eval(c, set_step, n, args, 2);
-    return ev_range_eval(c, vector_vector_step, n, args, 2);
+    if (pql_op_is_set(n->u.binary.op)) return set_op(c, n, &args[0].m, &args[1].m);
+    return vector_vector(c, n, &args[0].m, &args[1].m);
 }
