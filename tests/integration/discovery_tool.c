@@ -12,7 +12,8 @@
  *   {"generation":3,"sets":{"node":{"changed":2,"targets":[{"__address__":"a:1",...}]}},
  *    "stats":{"providers":1,"received_updates":4,...}}
  *
- * where each target is its group's labels merged under its own (what the
+ * (and one more whenever the counters change without a publication), where
+ * each target is its group's labels merged under its own (what the
  * scrape side starts relabeling from).  SIGHUP reloads the file (a bad file
  * is reported on stderr and the running sets stay); SIGTERM stops cleanly.
  */
@@ -168,14 +169,19 @@ int main(int argc, char **argv)
         return 1;
     }
     uint64_t gen = 0;
+    disc_stats last = {0};
     while (!stop_flag) {
         if (reload_flag) {
             reload_flag = 0;
             load(m, config, &cfg);
         }
         uint64_t g = disc_manager_wait(m, gen, 100);
-        if (g > gen) {
+        disc_stats st;
+        disc_manager_stats(m, &st);
+        /* A failed refresh publishes nothing: its counters get a line too. */
+        if (g > gen || memcmp(&st, &last, sizeof st) != 0) {
             gen = g;
+            last = st;
             dump(m, gen, out);
         }
     }
