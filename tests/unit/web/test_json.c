@@ -108,6 +108,40 @@ static void test_times(void **state)
     }
 }
 
+/* Go's time.Time in JSON, in the local zone. */
+static void test_go_time(void **state)
+{
+    (void)state;
+    const char *tz = getenv("TZ");
+    char *saved = tz ? core_strdup(tz) : NULL;
+    const struct {
+        const char *tz;
+        int64_t ms;
+        const char *want;
+    } cases[] = {
+        {"UTC", 0, "\"0001-01-01T00:00:00Z\""},
+        {"UTC", 1700000000123, "\"2023-11-14T22:13:20.123Z\""},
+        {"UTC", 1700000000100, "\"2023-11-14T22:13:20.1Z\""},
+        {"UTC", 1700000000000, "\"2023-11-14T22:13:20Z\""},
+        {"UTC-2", 1700000000120, "\"2023-11-15T00:13:20.12+02:00\""},
+        {"UTC+5:30", 1700000000000, "\"2023-11-14T16:43:20-05:30\""},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        setenv("TZ", cases[i].tz, 1);
+        tzset();
+        core_sb sb = CORE_SB_INIT;
+        web_json_go_time(&sb, cases[i].ms);
+        assert_string_equal(sb.buf, cases[i].want);
+        core_sb_destroy(&sb);
+    }
+    if (saved)
+        setenv("TZ", saved, 1);
+    else
+        unsetenv("TZ");
+    tzset();
+    free(saved);
+}
+
 static void test_strings(void **state)
 {
     (void)state;
@@ -199,7 +233,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_values),  cmocka_unit_test(test_format_float_f),
         cmocka_unit_test(test_times),   cmocka_unit_test(test_strings),
-        cmocka_unit_test(test_results),
+        cmocka_unit_test(test_results), cmocka_unit_test(test_go_time),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

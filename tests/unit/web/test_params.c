@@ -144,6 +144,32 @@ static void test_matchers(void **state)
 #undef ONE
 }
 
+/* upstream's ParseMetricSelector (federation, delete_series, match_target):
+ * a selector whose matchers all match "" is taken, matchers as written. */
+static void test_selectors(void **state)
+{
+    (void)state;
+    core_arena a = {0};
+    core_arena_init(&a, 0);
+    web_matchers *s;
+    core_err err;
+    const char *v[] = {"{a=\"\"}", "{b=~\".*\", __name__=~\".+\", c!=\"x\"}", "up"};
+    assert_int_equal(web_parse_selectors(v, 3, NULL, &a, &s, &err), 0);
+    assert_int_equal(s[0].n, 1);
+    assert_string_equal(s[0].m[0].name, "a");
+    assert_int_equal(s[0].m[0].type, PQL_MATCH_EQ);
+    assert_int_equal(s[0].m[0].value_len, 0);
+    assert_int_equal(s[1].n, 3); /* the user's own __name__=~".+" stays */
+    assert_string_equal(s[1].m[0].name, "b");
+    assert_string_equal(s[1].m[1].name, "__name__");
+    assert_string_equal(s[1].m[2].name, "c");
+    assert_int_equal(s[2].n, 1);
+    const char *bad[] = {"up{"};
+    assert_int_equal(web_parse_selectors(bad, 1, NULL, &a, &s, &err), -1);
+    assert_string_equal(err.msg, "1:4: parse error: unexpected end of input inside braces");
+    core_arena_destroy(&a);
+}
+
 static void test_label_names(void **state)
 {
     (void)state;
@@ -170,7 +196,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_times),       cmocka_unit_test(test_durations),
         cmocka_unit_test(test_limits),      cmocka_unit_test(test_matchers),
-        cmocka_unit_test(test_label_names),
+        cmocka_unit_test(test_label_names), cmocka_unit_test(test_selectors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
