@@ -498,7 +498,6 @@ static void failed(disc_manager *m, set *s, disc_mechanism mech, const char *msg
 
 static void register_set(disc_manager *m, set *s, const cfg_sd *sd)
 {
-    s->failed = 0;
     core_sb key = CORE_SB_INIT;
     if (sd->n_static > 0) {
         disc_key_static(&key, sd->static_configs, sd->n_static);
@@ -618,6 +617,7 @@ int disc_manager_sync(disc_manager *m, const disc_set_cfg *sets, size_t n, core_
     }
     for (size_t i = 0; i < n; i++) {
         set *s = set_get(m, sets[i].name);
+        s->failed = 0;
         if (sets[i].sd) register_set(m, s, sets[i].sd);
     }
     size_t ns;
@@ -637,10 +637,13 @@ int disc_manager_apply(disc_manager *m, const char *name, const cfg_sd *sd, core
         for (size_t j = 0; j < p->subs.n; j++)
             if (strcmp(p->subs.v[j], name) != 0) strlist_add(&p->new_subs, p->subs.v[j]);
     }
-    if (sd == NULL)
+    if (sd == NULL) {
         set_remove(m, name);
-    else
-        register_set(m, set_get(m, name), sd);
+    } else {
+        set *s = set_get(m, name);
+        s->failed = 0;
+        register_set(m, s, sd);
+    }
     size_t ns;
     provider **stopped = commit(m, &ns);
     pthread_mutex_unlock(&m->mu);

@@ -63,7 +63,7 @@ static size_t name_rr(unsigned char *b, size_t at, int type, const unsigned char
                       const char *name)
 {
     unsigned char rd[300];
-    memcpy(rd, prefix, pl);
+    if (pl) memcpy(rd, prefix, pl);
     size_t n = put_name(rd, pl, name);
     return rr(b, at, type, rd, n);
 }

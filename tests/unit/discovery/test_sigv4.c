@@ -85,11 +85,12 @@ static void test_rules(void **state)
 
     /* Query values decoded and re-encoded, sorted by key then value; header
      * values trimmed with inner runs of spaces collapsed; a repeated header
-     * joined with commas; a POST body hashed. */
+     * joined with commas; a POST body hashed; the path encoded once more on
+     * top of its sent form ("%20" -> "%2520"). */
     disc_aws_creds c = example_creds();
     core_label h[] = {{"Host", "h"}, {"X-A", "  one   two  "}, {"x-a", "three"}};
     disc_sigv4_req r = {.method = "POST",
-                        .path = "/a b",
+                        .path = "/a%20b",
                         .query = "b=2&a=%7e&b=1&c",
                         .headers = h,
                         .n_headers = 3,
@@ -105,11 +106,6 @@ static void test_rules(void **state)
     core_sb want = CORE_SB_INIT;
     core_sb_addf(
         &want, "POST\n/a%%2520b\na=~&b=1&b=2&c=\nhost:h\nx-a:one two,three\n\nhost;x-a\n%s", body);
-    /* The path is encoded on top of its sent form: " " was "%20" when sent. */
-    core_sb_reset(&canon);
-    r.path = "/a%20b";
-    core_sb_reset(&auth);
-    disc_sigv4_sign(&r, &c, &auth, &canon, NULL);
     assert_string_equal(canon.buf, want.buf);
     core_sb_destroy(&want);
     core_sb_destroy(&auth);
