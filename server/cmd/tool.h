@@ -108,6 +108,9 @@ struct tsdb_block;
  * call; sizes and times human-readable with `human`. */
 void tool_tsdb_print_blocks(const struct tsdb_block *blocks, size_t n, bool header, bool human);
 
+/* ---- Checks (tool_check.c) */
+int tool_check_config(const tool_cmd *cmd, int argc, char **argv);
+
 /* ---- Backfilling (tool_backfill.c) */
 
 int tool_tsdb_create_blocks_openmetrics(const tool_cmd *cmd, int argc, char **argv);

@@ -41,6 +41,9 @@ static const char summary[] = "Tooling for the Prometheus monitoring system.";
  * this order. */
 static const tool_cmd commands[] = {
     {"help", "[<command>...]", "Show help.", NULL},
+    {"check", "<command> [<args> ...]", "Check the resources for validity.", NULL},
+    {"check config", "[<flags>] <config-files>...", "Check if the config files are valid or not.",
+     tool_check_config},
     {"tsdb", "<command> [<args> ...]", "Run tsdb commands.", NULL},
     {"tsdb analyze", "[<flags>] [<db path>] [<block id>]",
      "Analyze churn, label pair cardinality and compaction efficiency.", tool_tsdb_analyze},
