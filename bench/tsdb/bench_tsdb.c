@@ -44,6 +44,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -332,12 +333,17 @@ static int cmd_append(const char *dir, opts *o)
     uint64_t *refs = core_calloc(n, sizeof(*refs));
     memset(refs, 0, n * sizeof(*refs)); /* touched, so the baseline holds it */
     long long rss0 = status_bytes("VmRSS");
+    struct mallinfo2 mi0 = mallinfo2();
     double t0 = now_s(), first = 0;
     tsdb_db *db = open_db(dir, o->no_wal);
     if (!db) return 1;
     if (write_steps(db, g, refs, n, 0, steps, batch, false, &first) < 0) return 1;
     double t1 = now_s();
     long long rss1 = status_bytes("VmRSS"), hwm = status_bytes("VmHWM");
+    struct mallinfo2 mi1 = mallinfo2();
+    /* malloc'd bytes in use (small and mmapped blocks): RSS less this is
+     * allocator slack, mappings and the rest. */
+    double heap = (double)(mi1.uordblks + mi1.hblkhd) - (double)(mi0.uordblks + mi0.hblkhd);
     tsdb_db_stats st = tsdb_db_get_stats(db);
     uint64_t samples = (uint64_t)n * (uint64_t)steps;
     if (st.samples_appended != samples)
@@ -348,12 +354,13 @@ static int cmd_append(const char *dir, opts *o)
     double close_s = now_s() - tc;
     printf("append wal=%s series=%zu steps=%" PRId64 " batch=%zu samples=%" PRIu64
            " seconds=%.3f first_step_seconds=%.3f samples_per_s=%.0f steady_samples_per_s=%.0f"
-           " rss_before=%lld rss_after=%lld hwm=%lld bytes_per_series=%.1f chunks_cut=%" PRIu64
-           " head_series=%" PRIu64 " close_seconds=%.3f\n",
+           " rss_before=%lld rss_after=%lld hwm=%lld bytes_per_series=%.1f"
+           " heap_bytes_per_series=%.1f chunks_cut=%" PRIu64 " head_series=%" PRIu64
+           " close_seconds=%.3f\n",
            o->no_wal ? "off" : "on", n, steps, batch, samples, t1 - t0, first,
            (double)samples / (t1 - t0), steps > 1 ? (double)(samples - n) / (t1 - t0 - first) : 0.0,
-           rss0, rss1, hwm, (double)(rss1 - rss0) / (double)n, st.head.chunks_cut, st.head.series,
-           close_s);
+           rss0, rss1, hwm, (double)(rss1 - rss0) / (double)n, heap / (double)n, st.head.chunks_cut,
+           st.head.series, close_s);
     free(g);
     free(refs);
     return st.samples_appended == samples ? 0 : 1;
