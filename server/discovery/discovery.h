@@ -41,6 +41,12 @@
  * set, increments the generation and calls the notify callback; the consumer
  * then reads the sets it cares about with disc_manager_targets.
  *
+ * Not supported (each refused with a message naming it, the config counted
+ * in disc_stats.failed_configs): oauth2 and the *_ref secret references in
+ * HTTP client settings, tls_config.server_name, and EC2's role_arn (STS
+ * AssumeRole).  EC2 credentials come from the config, the environment, the
+ * shared credentials/config files or the instance metadata service.
+ *
  * Thread safety: every function may be called from any thread; the notify
  * callback runs on the manager's own thread and must not call
  * disc_manager_sync/_apply/_free (reading targets is fine).

@@ -18,11 +18,19 @@ change.  Checked:
   - a 500, a wrong Content-Type and a body that is no target group list keep
     the last targets, and are counted as failures;
   - wrong credentials (401) keep them too; a password file fixed on disk is
-    read again at the next refresh.
+    read again at the next refresh;
+  - over HTTPS with a client certificate (a CA, server and client certificate
+    made here with the openssl command): tls_config's ca_file, cert_file and
+    key_file work (and agree with promtool), a server the CA does not vouch
+    for fails, insecure_skip_verify lets it through, and no client
+    certificate is refused by the server.
 """
 import base64
 import json
 import os
+import shutil
+import ssl
+import subprocess
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -65,6 +73,87 @@ def serve(status=200, ctype="application/json", groups=None, body=None):
 def requests_so_far():
     with LOCK:
         return len(STATE["requests"])
+
+
+def make_certs(d):
+    """A CA, a server certificate for 127.0.0.1 and a client certificate."""
+    def run(*args):
+        subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=d)
+    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=test-ca",
+        "-keyout", "ca.key", "-out", "ca.crt")
+    with open(f"{d}/san.cnf", "w") as f:
+        f.write("subjectAltName=IP:127.0.0.1\n")
+    for name, cn in (("server", "127.0.0.1"), ("client", "prom")):
+        run("req", "-newkey", "rsa:2048", "-nodes", "-subj", f"/CN={cn}", "-keyout", f"{name}.key",
+            "-out", f"{name}.csr")
+        extra = ["-extfile", "san.cnf"] if name == "server" else []
+        run("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
+            "-CAcreateserial", "-days", "2", "-out", f"{name}.crt", *extra)
+    # Another CA that vouches for nothing here.
+    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=other-ca",
+        "-keyout", "other.key", "-out", "other.crt")
+
+
+def tls_part(run, build):
+    if shutil.which("openssl") is None:
+        print("skipped: the TLS part needs the openssl command")
+        return
+    t = run.tmp
+    make_certs(t)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(f"{t}/server.crt", f"{t}/server.key")
+    ctx.load_verify_locations(f"{t}/ca.crt")
+    ctx.verify_mode = ssl.CERT_REQUIRED
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.socket = ctx.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"https://127.0.0.1:{server.server_address[1]}/sd"
+    try:
+        serve(groups=[{"targets": ["10.3.0.1:9100"], "labels": {"via": "tls"}}])
+        with LOCK:
+            STATE["password"] = "s3cret"
+        auth = "        basic_auth: {username: prom, password: s3cret}\n"
+        client = f"          cert_file: {t}/client.crt\n          key_file: {t}/client.key\n"
+        config = f"{t}/tls.yml"
+        with open(config, "w") as f:
+            f.write(f"""\
+scrape_configs:
+  - job_name: https
+    http_sd_configs:
+      - url: {url}
+        refresh_interval: 1s
+{auth}        tls_config:
+          ca_file: {t}/ca.crt
+{client}  - job_name: other_ca
+    http_sd_configs:
+      - url: {url}
+        refresh_interval: 1s
+{auth}        tls_config:
+          ca_file: {t}/other.crt
+{client}  - job_name: insecure
+    http_sd_configs:
+      - url: {url}
+        refresh_interval: 1s
+{auth}        tls_config:
+          insecure_skip_verify: true
+{client}  - job_name: no_client_cert
+    http_sd_configs:
+      - url: {url}
+        refresh_interval: 1s
+{auth}        tls_config:
+          ca_file: {t}/ca.crt
+""")
+        tool = Tool(run, build, config, name="discovery_tool_tls")
+        pub = tool.wait(lambda p: addresses(p, "https") == ["10.3.0.1:9100"]
+                        and addresses(p, "insecure") == ["10.3.0.1:9100"]
+                        and p["stats"]["http_failures"] >= 4, "the TLS jobs")
+        check(True, "ca_file, cert_file and key_file: the targets over HTTPS with a client certificate")
+        check(True, "insecure_skip_verify: the targets although no CA was given")
+        check(addresses(pub, "other_ca") == [], "a server the configured CA does not vouch for fails")
+        check(addresses(pub, "no_client_cert") == [], "without a client certificate the server refuses")
+        same_as_promtool(targets(pub, "https"), promtool_targets(config, "https"), "http_sd over TLS")
+    finally:
+        server.shutdown()
 
 
 def body(build):
@@ -133,6 +222,8 @@ scrape_configs:
                 f.write("rotated")
             pub = tool.wait(lambda p: addresses(p, "http") == ["10.1.0.10:9100"],
                             "the password file is read again at each refresh")
+            run.stop(tool.proc)
+            tls_part(run, build)
     finally:
         server.shutdown()
 
