@@ -326,21 +326,6 @@ ev_val ev_scalar_val(ev_ctx *c, double (*fn)(ev_ctx *, int64_t, const void *), c
 
 /* ---- Selectors */
 
-static int64_t at_time(const ev_ctx *c, const pql_timing *t, int64_t ts)
-{
-    switch (t->at) {
-    case PQL_AT_TS: return t->at_ms;
-    case PQL_AT_START: return c->qstart;
-    case PQL_AT_END: return c->qend;
-    default: return ts;
-    }
-}
-
-int64_t ev_ref_time(const ev_ctx *c, const pql_timing *t, int64_t ts)
-{
-    return at_time(c, t, ts) - t->offset_ms;
-}
-
 static void ref_bounds(const ev_ctx *c, const pql_timing *t, int64_t *lo, int64_t *hi)
 {
     int64_t a = ev_ref_time(c, t, c->start), b = ev_ref_time(c, t, c->end);
@@ -582,10 +567,10 @@ static bool map_next(ev_stream *b, ev_series *out)
             ev_tmp_free(c, s->buf);
             s->buf = ev_tmp_alloc(c, s->cap * sizeof *s->buf);
         }
-        size_t k = 0;
+        size_t k = 0, st = 0;
         for (size_t i = 0; i < in.n; i++) {
             double v;
-            if (s->map(s->user, in.pts[i].v, ev_step_of(c, in.pts[i].t), in.pts[i].t, &v))
+            if (s->map(s->user, in.pts[i].v, ev_step_of(c, in.pts[i].t, &st), in.pts[i].t, &v))
                 s->buf[k++] = (pql_point){in.pts[i].t, v};
         }
         ev_count(c, k);

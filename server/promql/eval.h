@@ -111,10 +111,13 @@ size_t ev_map_get(const ev_map *m, uint64_t key);
 void ev_map_free(ev_ctx *c, ev_map *m);
 
 size_t ev_nsteps(const ev_ctx *c);
-/* The step index of time ts (a step time of c). */
-static inline size_t ev_step_of(const ev_ctx *c, int64_t ts)
+/* The step index of time ts, a step time of c at or after step *st (the
+ * last one found: points in time order walk the steps without dividing). */
+static inline size_t ev_step_of(const ev_ctx *c, int64_t ts, size_t *st)
 {
-    return (size_t)((ts - c->start) / c->step);
+    while (c->start + (int64_t)*st * c->step < ts)
+        (*st)++;
+    return *st;
 }
 ev_val ev_eval(ev_ctx *c, const pql_node *n);
 const pql_node *ev_unparen(const pql_node *n);
@@ -172,7 +175,16 @@ ev_val ev_range_eval(ev_ctx *c, ev_step_fn fn, const void *user, ev_val *args, s
 ev_val ev_scalar_val(ev_ctx *c, double (*fn)(ev_ctx *, int64_t, const void *), const void *user);
 
 /* The reference time of step `ts`: the @ time or the step, minus the offset. */
-int64_t ev_ref_time(const ev_ctx *c, const pql_timing *t, int64_t ts);
+static inline int64_t ev_ref_time(const ev_ctx *c, const pql_timing *t, int64_t ts)
+{
+    switch (t->at) {
+    case PQL_AT_TS: ts = t->at_ms; break;
+    case PQL_AT_START: ts = c->qstart; break;
+    case PQL_AT_END: ts = c->qend; break;
+    default: break;
+    }
+    return ts - t->offset_ms;
+}
 
 /* Binary operators, aggregations, function calls. */
 ev_val ev_binary(ev_ctx *c, const pql_node *n);

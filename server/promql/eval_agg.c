@@ -395,20 +395,20 @@ static void add_series(agg *g, const ev_series *s)
 static void fold_series(agg *g, const ev_series *s)
 {
     ev_ctx *c = g->c;
-    size_t gi = group_of(g, s->ls), base = gi * g->steps;
+    size_t gi = group_of(g, s->ls), base = gi * g->steps, step = 0;
     uint8_t drop = s->drop_name ? CELL_DROP : 0;
     if (uses_lists(g->op)) {
         size_t idx = g->nseries;
         if (is_k_op(g->op)) add_series(g, s);
         for (size_t k = 0; k < s->n; k++) {
-            size_t st = ev_step_of(c, s->pts[k].t);
+            size_t st = ev_step_of(c, s->pts[k].t, &step);
             g->flags[base + st] |= CELL_SEEN | drop;
             k_add(g, base + st, st, idx, s->pts[k].v);
         }
         return;
     }
     for (size_t k = 0; k < s->n; k++) {
-        size_t i = base + ev_step_of(c, s->pts[k].t);
+        size_t i = base + ev_step_of(c, s->pts[k].t, &step);
         if (!(g->flags[i] & CELL_SEEN)) {
             g->flags[i] = CELL_SEEN | drop;
             first_sample(g, i, s->pts[k].v);

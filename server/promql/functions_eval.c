@@ -39,6 +39,7 @@ typedef struct window {
     const uint32_t *resets;     /* counter resets up to each point, from the series' start */
     const double *sorted;       /* the window's values sorted (ev_cmp_nan_first) */
     const struct reg_sums *reg; /* the window's sliding regression sums, or NULL */
+    size_t best;                /* NEED_MIN, NEED_MAX: see f_min_over */
 } window;
 
 /* Sums for deriv and predict_linear kept as the window slides (see
@@ -153,19 +154,19 @@ static bool f_count_over(const window *w, double *o)
     return true;
 }
 
+/* min_over_time, max_over_time and their ts_of_ variants take the first
+ * occurrence of the smallest (largest) value that is not NaN, or the last
+ * point when all are NaN: the point upstream's loop ends on.  The range
+ * stream finds it with a monotonic queue as the window slides (w->best). */
 static bool f_min_over(const window *w, double *o)
 {
-    *o = w->p[0].v;
-    for (size_t i = 1; i < w->n; i++)
-        if (w->p[i].v < *o || isnan(*o)) *o = w->p[i].v;
+    *o = w->p[w->best].v;
     return true;
 }
 
 static bool f_max_over(const window *w, double *o)
 {
-    *o = w->p[0].v;
-    for (size_t i = 1; i < w->n; i++)
-        if (w->p[i].v > *o || isnan(*o)) *o = w->p[i].v;
+    *o = w->p[w->best].v;
     return true;
 }
 
@@ -183,19 +184,13 @@ static bool f_first_over(const window *w, double *o)
 
 static bool f_ts_of_min(const window *w, double *o)
 {
-    size_t k = 0;
-    for (size_t i = 1; i < w->n; i++)
-        if (w->p[i].v < w->p[k].v || isnan(w->p[k].v)) k = i;
-    *o = (double)w->p[k].t / 1000;
+    *o = (double)w->p[w->best].t / 1000;
     return true;
 }
 
 static bool f_ts_of_max(const window *w, double *o)
 {
-    size_t k = 0;
-    for (size_t i = 1; i < w->n; i++)
-        if (w->p[i].v > w->p[k].v || isnan(w->p[k].v)) k = i;
-    *o = (double)w->p[k].t / 1000;
+    *o = (double)w->p[w->best].t / 1000;
     return true;
 }
 
@@ -409,7 +404,7 @@ static bool f_double_exp(const window *w, double *o)
     return true;
 }
 
-enum { NEED_RESETS = 1, NEED_SORTED = 2, NEED_REGRESSION = 4 };
+enum { NEED_RESETS = 1, NEED_SORTED = 2, NEED_REGRESSION = 4, NEED_MIN = 8, NEED_MAX = 16 };
 
 typedef struct range_impl {
     const char *name;
@@ -430,8 +425,8 @@ static const range_impl range_impls[] = {
     {"irate", f_irate, 0},
     {"last_over_time", f_last_over, 0},
     {"mad_over_time", f_mad_over, 0},
-    {"max_over_time", f_max_over, 0},
-    {"min_over_time", f_min_over, 0},
+    {"max_over_time", f_max_over, NEED_MAX},
+    {"min_over_time", f_min_over, NEED_MIN},
     {"predict_linear", f_predict_linear, NEED_REGRESSION},
     {"present_over_time", f_present_over, 0},
     {"quantile_over_time", f_quantile_over, NEED_SORTED},
@@ -442,8 +437,8 @@ static const range_impl range_impls[] = {
     {"sum_over_time", f_sum_over, 0},
     {"ts_of_first_over_time", f_ts_of_first, 0},
     {"ts_of_last_over_time", f_ts_of_last, 0},
-    {"ts_of_max_over_time", f_ts_of_max, 0},
-    {"ts_of_min_over_time", f_ts_of_min, 0},
+    {"ts_of_max_over_time", f_ts_of_max, NEED_MAX},
+    {"ts_of_min_over_time", f_ts_of_min, NEED_MIN},
 };
 
 static const range_impl *find_range_impl(const char *name)
@@ -579,6 +574,9 @@ typedef struct range_stream {
     reg_sums reg;
     size_t reg_first, reg_end;
     bool reg_valid;
+    /* NEED_MIN, NEED_MAX: indexes of the points not NaN that can still be
+     * the window's extreme, values monotonic from head to tail */
+    size_t *mq, mq_cap, mq_head, mq_tail, mq_end;
 } range_stream;
 
 /* Counter resets up to each point of the series (NEED_RESETS). */
@@ -659,6 +657,25 @@ static const reg_sums *reg_slide(range_stream *s, const ev_series *raw, size_t f
     return s->reg_valid ? r : NULL;
 }
 
+/* The window's extreme (see f_min_over) as it slides to [first, end). */
+static size_t extreme_slide(range_stream *s, const ev_series *raw, size_t first, size_t end,
+                            bool max)
+{
+    const pql_point *p = raw->pts;
+    while (s->mq_head < s->mq_tail && s->mq[s->mq_head] < first)
+        s->mq_head++;
+    for (size_t i = s->mq_end > first ? s->mq_end : first; i < end; i++) {
+        double v = p[i].v;
+        if (isnan(v)) continue;
+        while (s->mq_tail > s->mq_head &&
+               (max ? p[s->mq[s->mq_tail - 1]].v < v : p[s->mq[s->mq_tail - 1]].v > v))
+            s->mq_tail--;
+        s->mq[s->mq_tail++] = i;
+    }
+    s->mq_end = end;
+    return (s->mq_head < s->mq_tail ? s->mq[s->mq_head] : end - 1) - first;
+}
+
 static bool range_next(ev_stream *b, ev_series *out)
 {
     range_stream *s = (range_stream *)b;
@@ -669,6 +686,11 @@ static bool range_next(ev_stream *b, ev_series *out)
     while (s->src->next(s->src, &raw)) {
         if (needs & NEED_RESETS) count_resets(s, &raw);
         if (needs & NEED_REGRESSION) count_regression(s, &raw);
+        if ((needs & (NEED_MIN | NEED_MAX)) && raw.n > s->mq_cap) {
+            s->mq_cap = raw.n * 2;
+            s->mq = ev_tmp_realloc(c, s->mq, s->mq_cap * sizeof *s->mq);
+        }
+        s->mq_head = s->mq_tail = s->mq_end = 0;
         s->sorted.n = s->sorted.first = s->sorted.end = 0;
         size_t first = 0, end = 0, k = 0;
         for (size_t st = 0; st < steps; st++) {
@@ -696,6 +718,8 @@ static bool range_next(ev_stream *b, ev_series *out)
                 w.sorted = s->sorted.v;
             }
             if (needs & NEED_REGRESSION) w.reg = reg_slide(s, &raw, first, end, ref);
+            if (needs & (NEED_MIN | NEED_MAX))
+                w.best = extreme_slide(s, &raw, first, end, needs & NEED_MAX);
             double v;
             if (s->impl->fn(&w, &v)) s->buf[k++] = (pql_point){ts, v};
         }
@@ -714,6 +738,8 @@ static bool range_next(ev_stream *b, ev_series *out)
     ev_tmp_free(c, s->sorted.v);
     ev_tmp_free(c, s->nonfinite);
     ev_tmp_free(c, s->changes);
+    ev_tmp_free(c, s->mq);
+    s->mq = NULL, s->mq_cap = s->resets_cap = s->counts_cap = s->sorted.cap = 0;
     s->buf = NULL, s->resets = NULL, s->sorted.v = NULL, s->nonfinite = s->changes = NULL;
     if (s->impl->fn == f_quantile_over && s->produced)
         quantile_warnings(c, s->n->u.call.args[0], s->sargs[0]);
