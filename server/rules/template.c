@@ -932,12 +932,8 @@ static tmpl_node *new_number(parser *p, const item *t)
     /* Go's ParseInt/ParseUint with base 0 (prefixes, underscores). */
     char clean[128];
     size_t k = 0;
-    bool underscore = false;
     for (size_t i = 0; i < t->len && k + 1 < sizeof clean; i++) {
-        if (text[i] == '_') {
-            underscore = true;
-            continue;
-        }
+        if (text[i] == '_') continue;
         clean[k++] = text[i];
     }
     clean[k] = '\0';
@@ -962,7 +958,6 @@ static tmpl_node *new_number(parser *p, const item *t)
         base = 8;
         body = digits + 1;
     }
-    (void)underscore;
     bool int_syntax = *body != '\0';
     for (const char *c = body; *c && int_syntax; c++) {
         int d = unhex((unsigned char)*c);

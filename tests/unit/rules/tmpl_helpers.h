@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static char *expand_opts(const char *text, const tmpl_val *dot, const rules_tmpl_opts *o, bool html,
-                         core_err *err)
+static inline char *expand_opts(const char *text, const tmpl_val *dot, const rules_tmpl_opts *o,
+                                bool html, core_err *err)
 {
     rules_tmpl *t = rules_tmpl_new("test", text, html, err);
     if (!t) {
@@ -30,7 +30,7 @@ static char *expand_opts(const char *text, const tmpl_val *dot, const rules_tmpl
     return core_sb_detach(&out, NULL);
 }
 
-static char *expand(const char *text, const tmpl_val *dot, core_err *err)
+static inline char *expand(const char *text, const tmpl_val *dot, core_err *err)
 {
     return expand_opts(text, dot, NULL, false, err);
 }
