@@ -7,6 +7,7 @@
 
 #include "config/config.h"
 #include "core/core.h"
+#include "discovery/discovery.h"
 #include "scrape/scrape.h"
 #include "tsdb/tsdb.h"
 #include "web/web.h"
@@ -18,6 +19,7 @@ typedef struct srv {
     const char *config_file;
     tsdb_db *db;
     scrape_manager *scrape;
+    disc_manager *disc; /* the scrape side's service discovery */
     web_api *api;
     /* Reloads come from SIGHUP and POST /-/reload: one at a time. */
     pthread_mutex_t reload_mtx;
@@ -34,6 +36,10 @@ typedef struct srv {
  * text).  On a bad file the running configuration stays and -1 is returned
  * with the loader's message in err; logs either way, as upstream. */
 int srv_reload(srv *s, core_err *err);
+
+/* Builds the scrape targets again from the configuration in force and what
+ * discovery found now (called when discovery publishes). */
+int srv_apply_targets(srv *s);
 
 /* Registers prom-server's own metrics (upstream's names) in s->registry. */
 int srv_metrics_init(srv *s, core_err *err);

@@ -443,6 +443,23 @@ static int parse_flags(int argc, char **argv)
     return rc;
 }
 
+/* ---- Discovery: new targets rebuild the scrape targets */
+
+static volatile bool disc_stop;
+
+static void *follow_discovery(void *arg)
+{
+    srv *sv = arg;
+    uint64_t seen = 0;
+    while (!disc_stop) {
+        uint64_t gen = disc_manager_wait(sv->disc, seen, 500);
+        if (gen == seen) continue;
+        seen = gen;
+        srv_apply_targets(sv);
+    }
+    return NULL;
+}
+
 /* ---- Lifecycle endpoints */
 
 static void serve_reload(core_http_req *req, core_http_resp *resp, void *userdata)
@@ -587,6 +604,8 @@ int main(int argc, char **argv)
     core_info("main", "TSDB started");
     pql_tsdb_storage *store = pql_tsdb_storage_db(sv.db);
     if (srv_metrics_init(&sv, &err) < 0) core_error("main", "Self-metrics", "err", err.msg);
+    sv.disc = disc_manager_new(&(disc_opts){.name = "scrape"}, &err);
+    if (!sv.disc) core_error("main", "Starting service discovery failed", "err", err.msg);
     sv.scrape = scrape_manager_new(sv.db, NULL, &err);
     if (!sv.scrape) {
         core_error("main", "Starting the scrape manager failed", "err", err.msg);
@@ -628,8 +647,8 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < N_FLAGS; i++)
         free((char *)flags[i].value);
     core_sb_destroy(&retention);
-    pthread_t maint_thread;
-    bool maint_started = false;
+    pthread_t maint_thread, disc_thread;
+    bool maint_started = false, disc_started = false;
     if (!sv.api) {
         core_error("main", "Unable to set up the API", "err", err.msg);
         rc = 2;
@@ -637,6 +656,7 @@ int main(int argc, char **argv)
         rc = 2;
     } else {
         maint_started = pthread_create(&maint_thread, NULL, maintain, sv.db) == 0;
+        disc_started = sv.disc && pthread_create(&disc_thread, NULL, follow_discovery, &sv) == 0;
         rc = run(&sv, prefix);
     }
     if (maint_started) {
@@ -646,6 +666,9 @@ int main(int argc, char **argv)
         pthread_mutex_unlock(&maint.mtx);
         pthread_join(maint_thread, NULL);
     }
+    disc_stop = true;
+    if (disc_started) pthread_join(disc_thread, NULL);
+    disc_manager_free(sv.disc);
     scrape_manager_free(sv.scrape);
     web_api_free(sv.api);
     pql_tsdb_storage_free(store);

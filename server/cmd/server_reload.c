@@ -4,10 +4,12 @@
  * manager, and only then let go of the previous configuration (the scrape
  * manager's old targets used its metric relabel rules until the sync).
  *
- * Targets come from static_configs here; the other discovery mechanisms are
- * decoded by server/config but not run yet (a warning says which job lost
- * them).  A target whose relabeling drops it, or that is invalid ("no
- * address"), is not scraped; the latter is logged as upstream logs it.
+ * Targets come from each scrape config's static_configs, taken as they are,
+ * and from the discovery manager (server/discovery), which runs the file,
+ * HTTP, DNS and EC2 mechanisms, one target set per job; when it publishes new
+ * targets, srv_apply_targets builds the scrape targets again.  A target whose
+ * relabeling drops it, or that is invalid ("no address"), is not scraped; the
+ * latter is logged as upstream logs it.
  * Dropped targets are counted per pool and kept (up to keep_dropped_targets
  * per pool, 0: all) for /api/v1/targets, which also gets every pool's name
  * and, for /federate, the external labels.
@@ -69,11 +71,9 @@ static void built_free(built *b)
     memset(b, 0, sizeof(*b));
 }
 
-static void add_target(built *b, const cfg_scrape *sc, size_t job, const char *address,
+static void add_target(built *b, const cfg_scrape *sc, size_t job, const core_labels *target,
                        const core_labels *group)
 {
-    core_label addr = {"__address__", address};
-    core_labels *target = core_labels_new(&addr, 1);
     if (b->n == b->cap) {
         b->cap = b->cap ? b->cap * 2 : 16;
         b->defs = core_reallocarray(b->defs, b->cap, sizeof(*b->defs));
@@ -83,7 +83,6 @@ static void add_target(built *b, const cfg_scrape *sc, size_t job, const char *a
     scrape_populated *p = &b->pops[b->n];
     core_err err = {{0}};
     int rc = scrape_populate(sc, target, group, p, &err);
-    free(target);
     if (rc < 0) {
         core_sb ls = CORE_SB_INIT;
         core_labels_format(p->discovered, &ls);
@@ -102,23 +101,52 @@ static void add_target(built *b, const cfg_scrape *sc, size_t job, const char *a
     b->n++;
 }
 
-static void build_targets(const cfg_config *c, built *b)
+static void build_targets(const cfg_config *c, disc_manager *disc, built *b)
 {
     b->dropped.counts = core_calloc(c->n_scrape_configs + 1, sizeof(uint64_t));
     b->dropped.kept = core_calloc(c->n_scrape_configs + 1, sizeof(uint64_t));
+    core_arena arena;
+    core_arena_init(&arena, 0);
     for (size_t j = 0; j < c->n_scrape_configs; j++) {
         const cfg_scrape *sc = &c->scrape_configs[j];
         for (size_t g = 0; g < sc->sd.n_static; g++) {
             const cfg_target_group *tg = &sc->sd.static_configs[g];
-            for (size_t t = 0; t < tg->targets.n; t++)
-                add_target(b, sc, j, tg->targets.v[t], tg->labels);
+            for (size_t t = 0; t < tg->targets.n; t++) {
+                core_label addr = {"__address__", tg->targets.v[t]};
+                core_labels *target = core_labels_new(&addr, 1);
+                add_target(b, sc, j, target, tg->labels);
+                free(target);
+            }
         }
-        if (sc->sd.n_file || sc->sd.n_http || sc->sd.n_dns || sc->sd.n_ec2)
-            core_warn("scrape",
-                      "Service discovery other than static_configs is not running in this build; "
-                      "its targets are not scraped",
-                      "scrape_pool", sc->job_name);
+        core_arena_reset(&arena);
+        disc_group *groups;
+        size_t ng = 0;
+        if (!disc || disc_manager_targets(disc, sc->job_name, &arena, &groups, &ng, NULL, NULL) < 0)
+            continue;
+        for (size_t g = 0; g < ng; g++)
+            for (size_t t = 0; t < groups[g].n_targets; t++)
+                add_target(b, sc, j, disc_target_labels(&groups[g], t, &arena), NULL);
     }
+    core_arena_destroy(&arena);
+}
+
+/* The discovery sets of a configuration: one per job, its mechanisms other
+ * than static_configs (those are read directly). */
+static int sync_discovery(disc_manager *disc, const cfg_config *c, core_err *err)
+{
+    if (!disc) return 0;
+    disc_set_cfg *sets = core_calloc(c->n_scrape_configs + 1, sizeof(*sets));
+    cfg_sd *sds = core_calloc(c->n_scrape_configs + 1, sizeof(*sds));
+    for (size_t j = 0; j < c->n_scrape_configs; j++) {
+        sds[j] = c->scrape_configs[j].sd;
+        sds[j].static_configs = NULL;
+        sds[j].n_static = 0;
+        sets[j] = (disc_set_cfg){c->scrape_configs[j].job_name, &sds[j]};
+    }
+    int rc = disc_manager_sync(disc, sets, c->n_scrape_configs, err);
+    free(sets);
+    free(sds);
+    return rc;
 }
 
 /* What the API shows of the configuration now in force. */
@@ -153,8 +181,9 @@ int srv_reload(srv *s, core_err *err)
         return -1;
     }
     built b = {0};
-    build_targets(c, &b);
-    int rc = scrape_manager_sync(s->scrape, b.defs, b.n, err);
+    int rc = sync_discovery(s->disc, c, err);
+    if (rc == 0) build_targets(c, s->disc, &b);
+    if (rc == 0) rc = scrape_manager_sync(s->scrape, b.defs, b.n, err);
     if (rc == 0 && s->api) publish_targets(s->api, c, &b.dropped);
     built_free(&b);
     if (rc < 0) {
@@ -177,4 +206,20 @@ int srv_reload(srv *s, core_err *err)
     core_info("main", "Completed loading of configuration file", "filename", s->config_file);
     pthread_mutex_unlock(&s->reload_mtx);
     return 0;
+}
+
+int srv_apply_targets(srv *s)
+{
+    pthread_mutex_lock(&s->reload_mtx);
+    int rc = 0;
+    if (s->cfg) {
+        built b = {0};
+        core_err err = {{0}};
+        build_targets(s->cfg, s->disc, &b);
+        rc = scrape_manager_sync(s->scrape, b.defs, b.n, &err);
+        if (rc == 0 && s->api) publish_targets(s->api, s->cfg, &b.dropped);
+        built_free(&b);
+    }
+    pthread_mutex_unlock(&s->reload_mtx);
+    return rc;
 }

@@ -44,6 +44,10 @@ scrape_configs:
   - job_name: self
     static_configs:
       - targets: ['127.0.0.1:{srv}']
+  - job_name: file-sd
+    file_sd_configs:
+      - files: ['{sd}']
+        refresh_interval: 1s
   - job_name: debian-node
     static_configs:
       - targets: ['127.0.0.1:{deb}']
@@ -102,8 +106,12 @@ def body():
                    f"--web.listen-address=127.0.0.1:{our_port}"],
                   f"http://127.0.0.1:{our_port}/metrics")
         cfg = os.path.join(run.tmp, "prometheus.yml")
+        # file_sd: our exporter once more, with a label of the file's.
+        sd_file = os.path.join(run.tmp, "targets.json")
+        with open(sd_file, "w") as f:
+            json.dump([{"targets": [f"127.0.0.1:{our_port}"], "labels": {"source": "file"}}], f)
         with open(cfg, "w") as f:
-            f.write(CONFIG.format(srv=srv_port, deb=deb_port, ours=our_port))
+            f.write(CONFIG.format(srv=srv_port, deb=deb_port, ours=our_port, sd=sd_file))
         data = os.path.join(run.tmp, "data")
         url = f"http://127.0.0.1:{srv_port}"
         argv = [os.path.join(binary, "prom-server"), f"--config.file={cfg}",
@@ -113,7 +121,7 @@ def body():
 
         def all_up():
             r = query(url, "up")
-            return len(r) == 3 and all(s["value"][1] == "1" for s in r)
+            return len(r) == 4 and all(s["value"][1] == "1" for s in r)
         wait_for("every target is up", all_up)
         r = {s["metric"]["job"]: s["metric"] for s in query(url, "up")}
         check(r["debian-node"] == {"__name__": "up", "job": "debian-node", "flavour": "go",
@@ -121,6 +129,9 @@ def body():
               f"the Go exporter's target labels: {r['debian-node']}")
         check(r["our-node"]["flavour"] == "c" and r["self"]["instance"] == f"127.0.0.1:{srv_port}",
               "our exporter's and the server's target labels")
+        check(r["file-sd"] == {"__name__": "up", "job": "file-sd", "source": "file",
+                               "instance": f"127.0.0.1:{our_port}"},
+              f"the file_sd target with its file's label: {r['file-sd']}")
         time.sleep(2.5)  # a few more intervals
 
         for job, port in (("debian-node", deb_port), ("our-node", our_port)):
@@ -156,8 +167,16 @@ def body():
                     + "  - job_name: our-node" + good.split("  - job_name: our-node")[1])
         os.kill(server.pid, signal.SIGHUP)
         wait_for("the dropped job's up goes stale",
-                 lambda: {s["metric"]["job"] for s in query(url, "up")} == {"self", "our-node"})
+                 lambda: {s["metric"]["job"] for s in query(url, "up")}
+                 == {"self", "file-sd", "our-node"})
         check(True, "the remaining targets stay up")
+
+        # The file_sd file empties: its target goes away (stale) without a reload.
+        with open(sd_file + ".tmp", "w") as f:
+            json.dump([], f)
+        os.rename(sd_file + ".tmp", sd_file)
+        wait_for("a target removed from the file_sd file goes stale",
+                 lambda: {s["metric"]["job"] for s in query(url, "up")} == {"self", "our-node"})
 
         status, text = http(f"{url}/metrics")
         check(status == 200 and "prometheus_tsdb_head_series " in text
