@@ -43,13 +43,13 @@ void ev_annotate(ev_ctx *c, bool info, uint32_t pos, const char *fmt, ...)
     char body[1024];
     vsnprintf(body, sizeof body, fmt, ap);
     va_end(ap);
-    const char *msg = core_arena_sprintf(c->a, "PromQL %s: %s", info ? "info" : "warning", body);
+    const char *msg = core_arena_sprintf(c->qa, "PromQL %s: %s", info ? "info" : "warning", body);
     ev_annos *an = c->annos;
     for (size_t i = 0; i < an->n; i++)
         if (an->v[i].pos == pos && !strcmp(an->v[i].msg, msg)) return;
     if (an->n == an->cap) {
         size_t cap = an->cap ? an->cap * 2 : 4;
-        pql_annotation *nv = core_arena_alloc(c->a, cap * sizeof *nv);
+        pql_annotation *nv = core_arena_alloc(c->qa, cap * sizeof *nv);
         if (an->n) memcpy(nv, an->v, an->n * sizeof *nv);
         an->v = nv;
         an->cap = cap;
@@ -165,11 +165,8 @@ const pql_node *ev_unparen(const pql_node *n)
 void ev_vec_push(ev_ctx *c, ev_vec *v, ev_sample s)
 {
     if (v->n == v->cap) {
-        size_t cap = v->cap ? v->cap * 2 : 8;
-        ev_sample *ns = core_arena_alloc(c->a, cap * sizeof *ns);
-        if (v->n) memcpy(ns, v->s, v->n * sizeof *ns);
-        v->s = ns;
-        v->cap = cap;
+        v->cap = v->cap ? v->cap * 2 : 8;
+        v->s = ev_tmp_realloc(c, v->s, v->cap * sizeof *v->s);
     }
     v->s[v->n++] = s;
 }
@@ -253,6 +250,63 @@ void ev_map_free(ev_ctx *c, ev_map *m)
 
 /* ---- The step loop */
 
+/* ---- Output series built step by step */
+
+size_t ev_out_series(ev_ctx *c, ev_out *o, const core_labels *ls, uint64_t hash, bool copy)
+{
+    size_t *slot = NULL;
+    if (c->start != c->end) {
+        slot = ev_map_slot(c, &o->ix, hash);
+        if (*slot) return *slot - 1;
+    }
+    if (copy) ls = core_labels_new_in(c->qa, ls->v, ls->len);
+    core_arena *a = c->a;
+    c->a = c->qa;
+    ev_matrix_add(c, &o->m, ls);
+    c->a = a;
+    if (slot) *slot = o->m.n;
+    return o->m.n - 1;
+}
+
+void ev_out_push(ev_ctx *c, ev_out *o, size_t k, int64_t ts, double v, bool drop_name)
+{
+    ev_series *s = &o->m.s[k];
+    if (s->n && s->pts[s->n - 1].t == ts) {
+        o->dup = true;
+        return;
+    }
+    if (s->n == s->cap) {
+        s->cap = s->cap ? s->cap * 2 : 16;
+        s->pts = ev_tmp_realloc(c, s->pts, s->cap * sizeof *s->pts);
+    }
+    s->pts[s->n++] = (pql_point){ts, v};
+    s->drop_name = drop_name;
+    o->pushed++;
+}
+
+void ev_out_step_done(ev_ctx *c, ev_out *o)
+{
+    if (o->dup) ev_fail(c, "vector cannot contain metrics with the same labelset");
+    ev_count(c, o->pushed);
+    o->pushed = 0;
+}
+
+ev_val ev_out_finish(ev_ctx *c, ev_out *o)
+{
+    for (size_t i = 0; i < o->m.n; i++) {
+        ev_series *s = &o->m.s[i];
+        pql_point *p = core_arena_alloc(c->qa, (s->n + 1) * sizeof *p);
+        if (s->n) memcpy(p, s->pts, s->n * sizeof *p);
+        ev_tmp_free(c, s->pts);
+        s->pts = p;
+        s->cap = s->n;
+    }
+    ev_map_free(c, &o->ix);
+    return (ev_val){.type = PQL_TYPE_VECTOR, .m = o->m};
+}
+
+/* ---- The step loop */
+
 static void gather(ev_ctx *c, ev_val *v, size_t *cursor, int64_t ts, size_t step, ev_vec *out)
 {
     out->n = 0;
@@ -269,49 +323,47 @@ static void gather(ev_ctx *c, ev_val *v, size_t *cursor, int64_t ts, size_t step
     }
 }
 
-static void collect(ev_ctx *c, ev_matrix *m, ev_map *ix, const ev_vec *res, int64_t ts)
-{
-    for (size_t i = 0; i < res->n; i++) {
-        const ev_sample *s = &res->s[i];
-        ev_series *out;
-        if (c->start == c->end) {
-            out = ev_matrix_add(c, m, s->ls);
-        } else {
-            size_t *slot = ev_map_slot(c, ix, core_labels_hash(s->ls));
-            if (!*slot) {
-                ev_matrix_add(c, m, s->ls);
-                *slot = m->n;
-            }
-            out = &m->s[*slot - 1];
-            if (out->n && out->pts[out->n - 1].t == ts)
-                ev_fail(c, "vector cannot contain metrics with the same labelset");
-        }
-        out->drop_name = s->drop_name;
-        ev_series_push(c, out, ts, s->v);
-    }
-    ev_count(c, res->n);
-}
-
+/* Step functions allocate from the step's scratch arena (c->a while they
+ * run), which goes back after each step: the labels of a new output series
+ * are copied into the query's arena, the vectors and points live in
+ * scratch buffers.  So a step's intermediate memory never piles up. */
 ev_val ev_range_eval(ev_ctx *c, ev_step_fn fn, const void *user, ev_val *args, size_t nargs)
 {
-    ev_vec *vecs = core_arena_calloc(c->a, nargs + 1, sizeof *vecs);
-    size_t **cursors = core_arena_calloc(c->a, nargs + 1, sizeof *cursors);
-    for (size_t i = 0; i < nargs; i++)
-        cursors[i] = core_arena_calloc(c->a, args[i].m.n + 1, sizeof **cursors);
-    ev_val out = {.type = PQL_TYPE_VECTOR};
-    ev_map ix = {0};
+    ev_vec *vecs = ev_tmp_alloc(c, (nargs + 1) * sizeof *vecs);
+    size_t **cursors = ev_tmp_alloc(c, (nargs + 1) * sizeof *cursors);
+    memset(vecs, 0, (nargs + 1) * sizeof *vecs);
+    for (size_t i = 0; i < nargs; i++) {
+        cursors[i] = ev_tmp_alloc(c, (args[i].m.n + 1) * sizeof **cursors);
+        memset(cursors[i], 0, (args[i].m.n + 1) * sizeof **cursors);
+    }
+    ev_out o = {0};
     ev_vec res = {0};
+    core_arena *qa = c->a;
     size_t steps = ev_nsteps(c);
     for (size_t st = 0; st < steps; st++) {
         int64_t ts = c->start + (int64_t)st * c->step;
         for (size_t i = 0; i < nargs; i++)
             gather(c, &args[i], cursors[i], ts, st, &vecs[i]);
         res.n = 0;
+        c->a = c->scratch;
         fn(c, user, vecs, ts, &res);
-        collect(c, &out.m, &ix, &res, ts);
+        c->a = qa;
+        for (size_t i = 0; i < res.n; i++) {
+            const ev_sample *s = &res.s[i];
+            size_t k = ev_out_series(c, &o, s->ls, core_labels_hash(s->ls), true);
+            ev_out_push(c, &o, k, ts, s->v, s->drop_name);
+        }
+        ev_out_step_done(c, &o);
+        core_arena_reset(c->scratch);
     }
-    ev_map_free(c, &ix);
-    return out;
+    for (size_t i = 0; i < nargs; i++) {
+        ev_tmp_free(c, vecs[i].s);
+        ev_tmp_free(c, cursors[i]);
+    }
+    ev_tmp_free(c, vecs);
+    ev_tmp_free(c, cursors);
+    ev_tmp_free(c, res.s);
+    return ev_out_finish(c, &o);
 }
 
 ev_val ev_scalar_val(ev_ctx *c, double (*fn)(ev_ctx *, int64_t, const void *), const void *user)
@@ -768,12 +820,16 @@ static int run(pql_storage *st, const pql_engine_opts *opts, const pql_node *exp
     /* In the arena: a local modified after setjmp would be indeterminate after
      * longjmp. */
     ev_tmp *tmp = core_arena_calloc(arena, 1, sizeof *tmp);
+    core_arena *scratch = core_arena_calloc(arena, 1, sizeof *scratch);
+    core_arena_init(scratch, 256 * 1024);
     size_t samples = 0;
     ev_ctx c = {.st = st,
                 .annos = &annos,
                 .tmp = tmp,
                 .samples = &samples,
                 .a = arena,
+                .qa = arena,
+                .scratch = scratch,
                 .o = opts,
                 .start = start,
                 .end = end,
@@ -785,6 +841,7 @@ static int run(pql_storage *st, const pql_engine_opts *opts, const pql_node *exp
                 .err = err};
     if (setjmp(jb)) {
         tmp_free_all(tmp);
+        core_arena_destroy(scratch);
         return -1;
     }
     if (pql_node_type(expr) == PQL_TYPE_MATRIX && start != end)
@@ -793,6 +850,7 @@ static int run(pql_storage *st, const pql_engine_opts *opts, const pql_node *exp
     ev_val v = ev_eval(&c, expr);
     to_result(&c, &v, start == end, res);
     tmp_free_all(tmp);
+    core_arena_destroy(scratch);
     res->annos = annos.v;
     res->nannos = annos.n;
     return 0;

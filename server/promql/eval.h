@@ -68,7 +68,9 @@ typedef struct ev_annos {
 
 typedef struct ev_ctx {
     pql_storage *st;
-    core_arena *a;
+    core_arena *a;       /* the query's arena, or a step's scratch (ev_range_eval) */
+    core_arena *qa;      /* the query's arena */
+    core_arena *scratch; /* the step functions' (shared) */
     const pql_engine_opts *o;
     int64_t start, end, step; /* this evaluator's steps */
     int64_t qstart, qend;     /* the query's, for start() and end() */
@@ -166,6 +168,23 @@ ev_stream *ev_range_source(ev_ctx *c, const pql_node *arg, const pql_timing **tm
 /* The selector stream (points at steps); with `ts_values` each point holds
  * the sample's timestamp in seconds (for timestamp()). */
 ev_stream *ev_selector_stream(ev_ctx *c, const pql_node *vs, bool ts_values);
+
+/* Output series built step by step: a labelset's series found by its hash
+ * (range queries; an instant query's vector keeps each sample as a series
+ * of its own, in order), points in scratch memory until ev_out_finish puts
+ * them in the arena at their exact size.  `copy` copies the labels of a new
+ * series into the query's arena. */
+typedef struct ev_out {
+    ev_matrix m;
+    ev_map ix;
+    size_t pushed; /* this step's points */
+    bool dup;      /* a labelset twice in this step */
+} ev_out;
+size_t ev_out_series(ev_ctx *c, ev_out *o, const core_labels *ls, uint64_t hash, bool copy);
+void ev_out_push(ev_ctx *c, ev_out *o, size_t k, int64_t ts, double v, bool drop_name);
+/* After a step: a labelset twice fails, the step's points count. */
+void ev_out_step_done(ev_ctx *c, ev_out *o);
+ev_val ev_out_finish(ev_ctx *c, ev_out *o);
 
 /* Step-wise evaluation: for each step, the arguments' vectors (a scalar
  * becomes one sample without labels) go to fn, whose output is collected

@@ -557,48 +557,81 @@ static const char *format_float_f(ev_ctx *c, double f)
     return core_arena_sprintf(c->a, "%.*f", decimals > 0 ? decimals : 0, f);
 }
 
-typedef struct cv_args {
-    const pql_node *n;
-    const char *label;
-    const char **grouping;
-    size_t ngrouping;
-} cv_args;
-
-static void count_values_step(ev_ctx *c, const void *user, ev_vec *args, int64_t ts, ev_vec *out)
-{
-    const cv_args *a = user;
-    agg g = {.n = a->n, .grouping = a->grouping, .ngrouping = a->ngrouping};
-    ev_vec *in = &args[0];
-    uint64_t *keys = core_arena_calloc(c->a, in->n + 1, sizeof *keys);
-    size_t base = out->n;
-    for (size_t i = 0; i < in->n; i++) {
-        const core_labels *ls =
-            ev_labels_set(c, in->s[i].ls, a->label, format_float_f(c, in->s[i].v));
-        uint64_t k = group_key(&g, ls);
-        size_t j = 0;
-        while (j < out->n - base && keys[j] != k)
-            j++;
-        if (j < out->n - base) {
-            out->s[base + j].v++;
-            continue;
-        }
-        keys[j] = k;
-        ev_vec_push(c, out, (ev_sample){group_labels(c, &g, ls), 1, ts, false});
-    }
-}
-
+/* Series by series as the others, but a series' group depends on its
+ * value: the group's key is kept per series while the value stays the
+ * same, so labels are built (in the step's scratch arena) only when it
+ * changes, and each step counts per output series. */
 static ev_val count_values(ev_ctx *c, const pql_node *n)
 {
     const pql_node *p = ev_unparen(n->u.aggr.param);
-    cv_args a = {n, core_arena_strndup(c->a, p->u.string.value, p->u.string.len), NULL, 0};
-    if (!a.label[0] || strlen(a.label) != p->u.string.len)
-        ev_fail(c, "invalid label name \"%s\"", a.label);
-    a.grouping = core_arena_calloc(c->a, n->u.aggr.ngrouping + 2, sizeof *a.grouping);
-    memcpy(a.grouping, n->u.aggr.grouping, n->u.aggr.ngrouping * sizeof *a.grouping);
-    a.ngrouping = n->u.aggr.ngrouping;
-    if (!n->u.aggr.without) a.grouping[a.ngrouping++] = a.label;
+    const char *label = core_arena_strndup(c->a, p->u.string.value, p->u.string.len);
+    if (!label[0] || strlen(label) != p->u.string.len)
+        ev_fail(c, "invalid label name \"%s\"", label);
+    const char **grouping = core_arena_calloc(c->a, n->u.aggr.ngrouping + 2, sizeof *grouping);
+    memcpy(grouping, n->u.aggr.grouping, n->u.aggr.ngrouping * sizeof *grouping);
+    size_t ngrouping = n->u.aggr.ngrouping;
+    if (!n->u.aggr.without) grouping[ngrouping++] = label;
     ev_val in = ev_eval(c, n->u.aggr.expr);
-    return ev_range_eval(c, count_values_step, &a, &in, 1);
+    agg g = {.c = c, .n = n, .grouping = grouping, .ngrouping = ngrouping};
+    size_t ns = in.m.n;
+    size_t *cur = ev_tmp_alloc(c, (ns + 1) * sizeof *cur);
+    uint64_t *bits = ev_tmp_alloc(c, (ns + 1) * sizeof *bits);
+    size_t *out_of = ev_tmp_alloc(c, (ns + 1) * sizeof *out_of); /* output + 1, 0: none */
+    memset(cur, 0, (ns + 1) * sizeof *cur);
+    memset(out_of, 0, (ns + 1) * sizeof *out_of);
+    size_t *cnt = NULL, *stamp = NULL, *order = NULL, cap = 0, norder;
+    ev_map groups = {0};
+    ev_out o = {0};
+    core_arena *qa = c->a;
+    for (size_t st = 0, steps = ev_nsteps(c); st < steps; st++) {
+        int64_t ts = c->start + (int64_t)st * c->step;
+        norder = 0;
+        for (size_t i = 0; i < ns; i++) {
+            const ev_series *s = &in.m.s[i];
+            if (cur[i] >= s->n || s->pts[cur[i]].t != ts) continue;
+            double v = s->pts[cur[i]++].v;
+            uint64_t b;
+            memcpy(&b, &v, sizeof b);
+            if (!out_of[i] || bits[i] != b) {
+                c->a = c->scratch;
+                const core_labels *ls = ev_labels_set(c, s->ls, label, format_float_f(c, v));
+                size_t *slot = ev_map_slot(c, &groups, group_key(&g, ls));
+                if (!*slot) {
+                    const core_labels *gl = group_labels(c, &g, ls);
+                    *slot = ev_out_series(c, &o, gl, core_labels_hash(gl), true) + 1;
+                }
+                c->a = qa;
+                out_of[i] = *slot;
+                bits[i] = b;
+            }
+            size_t k = out_of[i] - 1;
+            if (k >= cap) {
+                size_t ncap = cap ? cap * 2 : 64;
+                while (ncap <= k)
+                    ncap *= 2;
+                cnt = ev_tmp_realloc(c, cnt, ncap * sizeof *cnt);
+                stamp = ev_tmp_realloc(c, stamp, ncap * sizeof *stamp);
+                order = ev_tmp_realloc(c, order, ncap * sizeof *order);
+                memset(stamp + cap, 0, (ncap - cap) * sizeof *stamp);
+                cap = ncap;
+            }
+            if (stamp[k] != st + 1) {
+                stamp[k] = st + 1;
+                cnt[k] = 0;
+                order[norder++] = k;
+            }
+            cnt[k]++;
+        }
+        for (size_t j = 0; j < norder; j++)
+            ev_out_push(c, &o, order[j], ts, (double)cnt[order[j]], false);
+        ev_out_step_done(c, &o);
+        core_arena_reset(c->scratch);
+    }
+    void *bufs[] = {cur, bits, out_of, cnt, stamp, order};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
+        ev_tmp_free(c, bufs[i]);
+    ev_map_free(c, &groups);
+    return ev_out_finish(c, &o);
 }
 
 static const double *eval_param(ev_ctx *c, const pql_node *n)

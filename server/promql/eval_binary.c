@@ -196,12 +196,8 @@ typedef struct vv {
     size_t *cache_r, *cache_out;
     const core_labels **cache_ls;
     uint64_t *cache_hash;
-    /* output */
     bool instant;
-    ev_matrix out;
-    ev_map out_ix;
-    size_t pushed;
-    bool dup;
+    ev_out out;
 } vv;
 
 static void side_init(vv *b, vv_side *s, const ev_matrix *m)
@@ -248,60 +244,6 @@ static void side_free(ev_ctx *c, vv_side *s)
     ev_tmp_free(c, s->present);
 }
 
-/* The output series for labels ls (a new one each time in an instant query,
- * whose vector keeps every sample in order). */
-static size_t out_series(vv *b, const core_labels *ls, uint64_t hash)
-{
-    if (!b->instant) {
-        size_t *slot = ev_map_slot(b->c, &b->out_ix, hash);
-        if (*slot) return *slot - 1;
-        *slot = b->out.n + 1;
-    }
-    ev_matrix_add(b->c, &b->out, ls);
-    return b->out.n - 1;
-}
-
-static void out_push(vv *b, size_t k, int64_t ts, double v, bool drop_name)
-{
-    ev_series *s = &b->out.s[k];
-    if (s->n && s->pts[s->n - 1].t == ts) {
-        b->dup = true;
-        return;
-    }
-    if (s->n == s->cap) {
-        s->cap = s->cap ? s->cap * 2 : 16;
-        s->pts = ev_tmp_realloc(b->c, s->pts, s->cap * sizeof *s->pts);
-    }
-    s->pts[s->n++] = (pql_point){ts, v};
-    s->drop_name = drop_name;
-    b->pushed++;
-}
-
-/* After a step: a labelset twice fails (as upstream's step loop does after
- * the operator), and the step's samples count. */
-static void out_step_done(vv *b)
-{
-    if (b->dup) ev_fail(b->c, "vector cannot contain metrics with the same labelset");
-    ev_count(b->c, b->pushed);
-    b->pushed = 0;
-}
-
-/* The output series' points move from scratch memory to the arena. */
-static ev_val out_finish(vv *b)
-{
-    ev_ctx *c = b->c;
-    for (size_t i = 0; i < b->out.n; i++) {
-        ev_series *s = &b->out.s[i];
-        pql_point *p = core_arena_alloc(c->a, (s->n + 1) * sizeof *p);
-        if (s->n) memcpy(p, s->pts, s->n * sizeof *p);
-        ev_tmp_free(c, s->pts);
-        s->pts = p;
-        s->cap = s->n;
-    }
-    ev_map_free(c, &b->out_ix);
-    return (ev_val){.type = PQL_TYPE_VECTOR, .m = b->out};
-}
-
 static void vv_init(vv *b, ev_ctx *c, const pql_node *n, const ev_matrix *l, const ev_matrix *r)
 {
     *b = (vv){.c = c, .n = n, .instant = c->start == c->end};
@@ -332,8 +274,9 @@ static void vv_free(vv *b)
 static void set_push(vv *b, vv_side *s, size_t i, size_t *outs, int64_t ts)
 {
     const ev_series *se = &s->m->s[i];
-    if (!outs[i] || b->instant) outs[i] = out_series(b, se->ls, core_labels_hash(se->ls)) + 1;
-    out_push(b, outs[i] - 1, ts, side_value(s, i), se->drop_name);
+    if (!outs[i] || b->instant)
+        outs[i] = ev_out_series(b->c, &b->out, se->ls, core_labels_hash(se->ls), false) + 1;
+    ev_out_push(b->c, &b->out, outs[i] - 1, ts, side_value(s, i), se->drop_name);
 }
 
 static ev_val set_op(ev_ctx *c, const pql_node *n, const ev_matrix *lm, const ev_matrix *rm)
@@ -372,11 +315,11 @@ static ev_val set_op(ev_ctx *c, const pql_node *n, const ev_matrix *lm, const ev
         }
         side_advance(&b.l);
         side_advance(&b.r);
-        out_step_done(&b);
+        ev_out_step_done(c, &b.out);
     }
     ev_tmp_free(c, lout);
     ev_tmp_free(c, rout);
-    ev_val out = out_finish(&b);
+    ev_val out = ev_out_finish(c, &b.out);
     vv_free(&b);
     return out;
 }
@@ -435,8 +378,9 @@ static void match_step(vv *b, size_t st, int64_t ts)
         }
         if (!keep && !rb) continue;
         if (!b->cache_out[i] || b->instant)
-            b->cache_out[i] = out_series(b, b->cache_ls[i], b->cache_hash[i]) + 1;
-        out_push(b, b->cache_out[i] - 1, ts, v, rb);
+            b->cache_out[i] =
+                ev_out_series(c, &b->out, b->cache_ls[i], b->cache_hash[i], false) + 1;
+        ev_out_push(c, &b->out, b->cache_out[i] - 1, ts, v, rb);
     }
 }
 
@@ -467,9 +411,9 @@ static ev_val vector_vector(ev_ctx *c, const pql_node *n, const ev_matrix *lm, c
         if (b.l.npresent && b.r.npresent) match_step(&b, st, ts);
         side_advance(&b.l);
         side_advance(&b.r);
-        out_step_done(&b);
+        ev_out_step_done(c, &b.out);
     }
-    ev_val out = out_finish(&b);
+    ev_val out = ev_out_finish(c, &b.out);
     vv_free(&b);
     return out;
 }

@@ -9,7 +9,9 @@
 
 const core_labels *ev_labels_empty(ev_ctx *c)
 {
-    return core_labels_new_in(c->a, NULL, 0);
+    (void)c;
+    static const core_labels empty = {0};
+    return &empty;
 }
 
 static bool listed(const char *name, const char *const *names, size_t n)

@@ -1169,7 +1169,12 @@ static bool almost_equal(double a, double b, double eps)
 /* Sorts by upper bound and merges buckets of equal bounds; returns the count. */
 static size_t coalesce(bucket *b, size_t n)
 {
-    qsort(b, n, sizeof *b, cmp_bucket);
+    /* Usually sorted already (see hist_init); a stable sort would leave
+     * them as they are then.  NaN bounds always go through qsort. */
+    bool sorted = true;
+    for (size_t i = 0; i < n && sorted; i++)
+        sorted = !isnan(b[i].upper) && (i == 0 || b[i - 1].upper <= b[i].upper);
+    if (!sorted) qsort(b, n, sizeof *b, cmp_bucket);
     size_t k = 0;
     for (size_t i = 1; i < n; i++) {
         if (b[i].upper == b[k].upper)
@@ -1213,14 +1218,26 @@ static double bucket_quantile(double q, bucket *b, size_t n, bool *forced)
     return start + (end - start) * (rank / count);
 }
 
-/* Classic histograms of one step: buckets grouped by labels without le. */
-typedef struct bucket_groups {
-    bucket **bs;
-    size_t *nb;
-    const core_labels **ls;
-    const char **names; /* metric names, for annotations */
-    size_t n;
-} bucket_groups;
+/* Classic histograms: the input's series grouped once by their labels
+ * without le and the metric name (upstream groups each step's samples so;
+ * series keep their labels from step to step), then each step gathers the
+ * buckets of the groups present from their series' points. */
+typedef struct hist_groups {
+    size_t n;               /* groups */
+    const core_labels **ls; /* per group: labels without le and __name__ */
+    const char **names;     /* per group: metric name, for annotations */
+    size_t *first, *count;  /* per group: its series in `members` */
+    size_t *members;        /* series, group by group, in input order */
+    size_t *group;          /* per series: its group, or SIZE_MAX when le is bad */
+    double *upper;          /* per series */
+    size_t *cur;            /* per series: cursor */
+    size_t *pstamp;         /* per series: step + 1 when it has a point there */
+    double *val;            /* per series: that point's value */
+    size_t *gstamp;         /* per group: step + 1 when seen */
+    size_t *seen, nseen;    /* the step's groups in order of appearance */
+    size_t *out;            /* per group (x quantile): output series + 1 */
+    bucket *b;              /* one group's buckets at a step */
+} hist_groups;
 
 static const char *metric_name(const core_labels *ls)
 {
@@ -1228,47 +1245,153 @@ static const char *metric_name(const core_labels *ls)
     return name ? name : "";
 }
 
-/* Parses le; warns (at the vector argument `arg`) when it is missing or bad. */
-static bool bucket_upper(ev_ctx *c, const pql_node *arg, const core_labels *ls, double *upper)
+/* The upper bound in le, when there and well-formed. */
+static bool bucket_upper(const core_labels *ls, double *upper)
 {
     const char *lev = core_labels_get(ls, "le");
     char *end = NULL;
     if (lev) *upper = strtod(lev, &end);
-    if (lev && end != lev && !*end) return true;
+    return lev && end != lev && !*end;
+}
+
+/* Warns (at the vector argument `arg`) about a missing or bad le. */
+static void bucket_warning(ev_ctx *c, const pql_node *arg, const core_labels *ls)
+{
+    const char *lev = core_labels_get(ls, "le");
     ev_annotate(c, false, arg->pos,
                 "bucket label \"le\" is missing or has a malformed value of \"%s\" for metric "
                 "name \"%s\"",
                 lev ? lev : "", metric_name(ls));
-    return false;
 }
 
-static bucket_groups group_buckets(ev_ctx *c, const pql_node *arg, const ev_vec *in)
+static void *tmp_zero(ev_ctx *c, size_t n, size_t size)
+{
+    void *p = ev_tmp_alloc(c, (n + 1) * size);
+    memset(p, 0, (n + 1) * size);
+    return p;
+}
+
+/* By upper bound, then by series index (held in count). */
+static int cmp_bucket_index(const void *a, const void *b)
+{
+    const bucket *x = a, *y = b;
+    if (x->upper != y->upper) return x->upper < y->upper ? -1 : 1;
+    return (x->count > y->count) - (x->count < y->count);
+}
+
+static void hist_init(ev_ctx *c, hist_groups *h, const ev_matrix *m, size_t nout)
 {
     static const char *const le[] = {"le"};
-    bucket_groups g = {0};
-    uint64_t *keys = core_arena_calloc(c->a, in->n + 1, sizeof *keys);
-    g.bs = core_arena_calloc(c->a, in->n + 1, sizeof *g.bs);
-    g.nb = core_arena_calloc(c->a, in->n + 1, sizeof *g.nb);
-    g.ls = core_arena_calloc(c->a, in->n + 1, sizeof *g.ls);
-    g.names = core_arena_calloc(c->a, in->n + 1, sizeof *g.names);
-    for (size_t i = 0; i < in->n; i++) {
-        double upper;
-        if (!bucket_upper(c, arg, in->s[i].ls, &upper)) continue;
-        uint64_t k =
-            ev_labels_sig(in->s[i].ls, le, 1, false) ^ core_hash_str(metric_name(in->s[i].ls));
-        size_t j = 0;
-        while (j < g.n && keys[j] != k)
-            j++;
-        if (j == g.n) {
-            keys[j] = k;
-            g.bs[j] = core_arena_alloc(c->a, (in->n + 1) * sizeof **g.bs);
-            g.ls[j] = ev_labels_filter(c, in->s[i].ls, le, 1, false, true);
-            g.names[j] = metric_name(in->s[i].ls);
-            g.n++;
+    size_t ns = m->n;
+    *h = (hist_groups){0};
+    h->group = tmp_zero(c, ns, sizeof *h->group);
+    h->upper = tmp_zero(c, ns, sizeof *h->upper);
+    h->cur = tmp_zero(c, ns, sizeof *h->cur);
+    h->pstamp = tmp_zero(c, ns, sizeof *h->pstamp);
+    h->val = tmp_zero(c, ns, sizeof *h->val);
+    h->members = tmp_zero(c, ns, sizeof *h->members);
+    h->ls = tmp_zero(c, ns, sizeof *h->ls);
+    h->names = tmp_zero(c, ns, sizeof *h->names);
+    h->first = tmp_zero(c, ns, sizeof *h->first);
+    h->count = tmp_zero(c, ns, sizeof *h->count);
+    h->gstamp = tmp_zero(c, ns, sizeof *h->gstamp);
+    h->seen = tmp_zero(c, ns, sizeof *h->seen);
+    h->out = tmp_zero(c, ns * nout, sizeof *h->out);
+    h->b = tmp_zero(c, ns, sizeof *h->b);
+    ev_map keys = {0};
+    for (size_t i = 0; i < ns; i++) {
+        const core_labels *ls = m->s[i].ls;
+        if (!bucket_upper(ls, &h->upper[i])) {
+            h->group[i] = SIZE_MAX;
+            continue;
         }
-        g.bs[j][g.nb[j]++] = (bucket){upper, in->s[i].v};
+        size_t *slot =
+            ev_map_slot(c, &keys, ev_labels_sig(ls, le, 1, false) ^ core_hash_str(metric_name(ls)));
+        if (!*slot) {
+            h->ls[h->n] = ev_labels_filter(c, ls, le, 1, false, true);
+            h->names[h->n] = metric_name(ls);
+            *slot = ++h->n;
+        }
+        h->group[i] = *slot - 1;
+        h->count[*slot - 1]++;
     }
-    return g;
+    ev_map_free(c, &keys);
+    for (size_t g = 1; g < h->n; g++)
+        h->first[g] = h->first[g - 1] + h->count[g - 1];
+    size_t *fill = tmp_zero(c, h->n, sizeof *fill);
+    for (size_t i = 0; i < ns; i++)
+        if (h->group[i] != SIZE_MAX) {
+            size_t g = h->group[i];
+            h->members[h->first[g] + fill[g]++] = i;
+        }
+    ev_tmp_free(c, fill);
+    /* Each group's series by upper bound, ties in input order (what the
+     * stable sort in coalesce makes of them), unless a bound is NaN. */
+    bucket *tmp = tmp_zero(c, ns, sizeof *tmp);
+    for (size_t g = 0; g < h->n; g++) {
+        size_t *mem = h->members + h->first[g], cnt = h->count[g];
+        bool nan = false;
+        for (size_t k = 0; k < cnt; k++) {
+            tmp[k] = (bucket){h->upper[mem[k]], (double)mem[k]};
+            nan |= isnan(tmp[k].upper);
+        }
+        if (nan) continue;
+        qsort(tmp, cnt, sizeof *tmp, cmp_bucket_index);
+        for (size_t k = 0; k < cnt; k++)
+            mem[k] = (size_t)tmp[k].count;
+    }
+    ev_tmp_free(c, tmp);
+}
+
+static void hist_free(ev_ctx *c, hist_groups *h)
+{
+    void *bufs[] = {h->group, h->upper, h->cur,   h->pstamp, h->val,  h->members, h->ls,
+                    h->names, h->first, h->count, h->gstamp, h->seen, h->out,     h->b};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
+        ev_tmp_free(c, bufs[i]);
+}
+
+/* The series with a point at step st, in input order: their values noted,
+ * their groups listed in order of appearance, a bad le warned about. */
+static void hist_scan(ev_ctx *c, hist_groups *h, const ev_matrix *m, const pql_node *arg, size_t st,
+                      int64_t ts)
+{
+    h->nseen = 0;
+    for (size_t i = 0; i < m->n; i++) {
+        const ev_series *s = &m->s[i];
+        if (h->cur[i] >= s->n || s->pts[h->cur[i]].t != ts) continue;
+        double v = s->pts[h->cur[i]++].v;
+        size_t g = h->group[i];
+        if (g == SIZE_MAX) {
+            bucket_warning(c, arg, s->ls);
+            continue;
+        }
+        h->val[i] = v;
+        h->pstamp[i] = st + 1;
+        if (h->gstamp[g] != st + 1) {
+            h->gstamp[g] = st + 1;
+            h->seen[h->nseen++] = g;
+        }
+    }
+}
+
+/* Group g's buckets at step st, in input order; returns their count. */
+static size_t hist_buckets(hist_groups *h, size_t g, size_t st)
+{
+    size_t nb = 0;
+    for (size_t k = 0; k < h->count[g]; k++) {
+        size_t i = h->members[h->first[g] + k];
+        if (h->pstamp[i] == st + 1) h->b[nb++] = (bucket){h->upper[i], h->val[i]};
+    }
+    return nb;
+}
+
+/* The output series of group slot k (group x quantile) for labels ls. */
+static size_t hist_out(ev_ctx *c, hist_groups *h, ev_out *o, size_t k, const core_labels *ls)
+{
+    if (!h->out[k] || c->start == c->end)
+        h->out[k] = ev_out_series(c, o, ls, core_labels_hash(ls), false) + 1;
+    return h->out[k] - 1;
 }
 
 /* The cumulative count below v in bucket (lb, ub] whose predecessors hold
@@ -1305,17 +1428,6 @@ static double bucket_fraction(double lower, double upper, bucket *b, size_t n)
     return (fmin(up_rank, total) - fmin(lo_rank, total)) / total;
 }
 
-static void hf_step(ev_ctx *c, const void *user, ev_vec *args, int64_t ts, ev_vec *out)
-{
-    const pql_node *n = user;
-    double lower = args[0].s[0].v, upper = args[1].s[0].v;
-    bucket_groups g = group_buckets(c, n->u.call.args[2], &args[2]);
-    for (size_t i = 0; i < g.n; i++)
-        ev_vec_push(
-            c, out,
-            (ev_sample){g.ls[i], bucket_fraction(lower, upper, g.bs[i], g.nb[i]), ts, true});
-}
-
 /* The value of histogram_quantiles()' label: 0.25, 1.0, NaN. */
 static const char *quantile_label(ev_ctx *c, double q)
 {
@@ -1340,38 +1452,69 @@ static void monotonicity_info(ev_ctx *c, const pql_node *arg, const char *name)
                 name);
 }
 
-static void hq_step(ev_ctx *c, const void *user, ev_vec *args, int64_t ts, ev_vec *out)
+/* histogram_quantile(q, v), histogram_fraction(lower, upper, v) and
+ * histogram_quantiles(v, label, q...) (one series per group and quantile),
+ * with upstream's warnings in upstream's order. */
+static ev_val eval_histogram(ev_ctx *c, const pql_node *n)
 {
-    const pql_node *n = user;
-    double q = args[0].s[0].v;
-    quantile_warning(c, n->u.call.args[0], q);
-    bucket_groups g = group_buckets(c, n->u.call.args[1], &args[1]);
-    for (size_t i = 0; i < g.n; i++) {
-        bool forced = false;
-        double v = bucket_quantile(q, g.bs[i], g.nb[i], &forced);
-        if (forced) monotonicity_info(c, n->u.call.args[1], g.names[i]);
-        ev_vec_push(c, out, (ev_sample){g.ls[i], v, ts, true});
+    const char *name = n->u.call.func->name;
+    bool fraction = !strcmp(name, "histogram_fraction"),
+         multi = !strcmp(name, "histogram_quantiles");
+    size_t vi = multi ? 0 : fraction ? 2 : 1, nq = multi ? n->u.call.nargs - 2 : 1;
+    const pql_node *arg = n->u.call.args[vi];
+    const double **sargs = core_arena_calloc(c->a, n->u.call.nargs + 1, sizeof *sargs);
+    ev_val in = {0};
+    for (size_t i = 0; i < n->u.call.nargs; i++) {
+        if (i == vi)
+            in = ev_eval(c, arg);
+        else if (!multi || i >= 2)
+            sargs[i] = ev_eval(c, n->u.call.args[i]).scalars;
     }
-}
-
-/* histogram_quantiles(v, label, q...): one series per group and quantile. */
-static void hqs_step(ev_ctx *c, const void *user, ev_vec *args, int64_t ts, ev_vec *out)
-{
-    const pql_node *n = user;
-    const pql_node *arg = n->u.call.args[0];
-    const char *label = string_arg(c, n, 1);
-    for (size_t k = 2; k < n->u.call.nargs; k++) {
-        double q = args[k].s[0].v;
-        quantile_warning(c, n->u.call.args[k], q);
-        bucket_groups g = group_buckets(c, arg, &args[0]);
-        const char *qs = quantile_label(c, q);
-        for (size_t i = 0; i < g.n; i++) {
-            bool forced = false;
-            double v = bucket_quantile(q, g.bs[i], g.nb[i], &forced);
-            if (forced) monotonicity_info(c, arg, g.names[i]);
-            ev_vec_push(c, out, (ev_sample){ev_labels_set(c, g.ls[i], label, qs), v, ts, true});
+    const char *label = multi ? string_arg(c, n, 1) : NULL;
+    hist_groups h;
+    hist_init(c, &h, &in.m, nq);
+    /* histogram_quantiles: each quantile's label value, and each group's
+     * labels with it, kept while the quantile stays the same */
+    double *lastq = core_arena_calloc(c->a, nq + 1, sizeof *lastq);
+    const char **qs = core_arena_calloc(c->a, nq + 1, sizeof *qs);
+    const core_labels **qls = tmp_zero(c, h.n * nq, sizeof *qls);
+    ev_out o = {0};
+    for (size_t st = 0, steps = ev_nsteps(c); st < steps; st++) {
+        int64_t ts = c->start + (int64_t)st * c->step;
+        for (size_t k = 0; k < nq; k++) {
+            const pql_node *qarg = n->u.call.args[multi ? k + 2 : 0];
+            double q = fraction ? 0 : sargs[multi ? k + 2 : 0][st];
+            if (!fraction) quantile_warning(c, qarg, q);
+            if (k == 0) hist_scan(c, &h, &in.m, arg, st, ts);
+            if (multi && (!qs[k] || memcmp(&lastq[k], &q, sizeof q))) {
+                qs[k] = quantile_label(c, q);
+                lastq[k] = q;
+                for (size_t g = 0; g < h.n; g++)
+                    qls[g * nq + k] = NULL, h.out[g * nq + k] = 0;
+            }
+            for (size_t j = 0; j < h.nseen; j++) {
+                size_t g = h.seen[j], nb = hist_buckets(&h, g, st);
+                double v;
+                if (fraction) {
+                    v = bucket_fraction(sargs[0][st], sargs[1][st], h.b, nb);
+                } else {
+                    bool forced = false;
+                    v = bucket_quantile(q, h.b, nb, &forced);
+                    if (forced) monotonicity_info(c, arg, h.names[g]);
+                }
+                const core_labels *ls = h.ls[g];
+                if (multi) {
+                    if (!qls[g * nq + k]) qls[g * nq + k] = ev_labels_set(c, ls, label, qs[k]);
+                    ls = qls[g * nq + k];
+                }
+                ev_out_push(c, &o, hist_out(c, &h, &o, g * nq + k, ls), ts, v, true);
+            }
         }
+        ev_out_step_done(c, &o);
     }
+    ev_tmp_free(c, qls);
+    hist_free(c, &h);
+    return ev_out_finish(c, &o);
 }
 
 /* ---- label_replace and label_join */
@@ -1595,17 +1738,17 @@ static ev_val call_special(ev_ctx *c, const pql_node *n, const char *name)
     if (is_time_fn(name)) return ev_scalar_val(c, time_at, name);
     if (!strcmp(name, "min_of") || !strcmp(name, "max_of")) return eval_min_max_of(c, n);
     if (!strcmp(name, "vector")) return step_call(c, n, vector_step, n);
-    if (!strcmp(name, "sort") || !strcmp(name, "sort_desc")) {
+    bool by_label = !strcmp(name, "sort_by_label") || !strcmp(name, "sort_by_label_desc");
+    if (by_label || !strcmp(name, "sort") || !strcmp(name, "sort_desc")) {
         sort_warning(c, n);
-        return step_call(c, n, sort_step, n);
+        /* Over several steps the order of series means nothing (a range
+         * query's result is sorted by labels): the input as it is. */
+        if (c->start != c->end) return ev_eval(c, n->u.call.args[0]);
+        return by_label ? eval_sort_by_label(c, n) : step_call(c, n, sort_step, n);
     }
-    if (!strcmp(name, "sort_by_label") || !strcmp(name, "sort_by_label_desc")) {
-        sort_warning(c, n);
-        return eval_sort_by_label(c, n);
-    }
-    if (!strcmp(name, "histogram_quantile")) return step_call(c, n, hq_step, n);
-    if (!strcmp(name, "histogram_fraction")) return step_call(c, n, hf_step, n);
-    if (!strcmp(name, "histogram_quantiles")) return step_call(c, n, hqs_step, n);
+    if (!strcmp(name, "histogram_quantile") || !strcmp(name, "histogram_fraction") ||
+        !strcmp(name, "histogram_quantiles"))
+        return eval_histogram(c, n);
     if (is_date_fn(name)) return step_call(c, n, date_step, n);
     ev_fail(c, "function %s is not supported yet", name);
 }
