@@ -77,6 +77,20 @@ static int collect(prom_emitter *e, void *userdata)
           "Whether Prometheus startup was fully completed and the server is "
           "ready for normal operation.",
           1);
+    if (s->api) {
+        web_query_stats q;
+        web_api_query_stats(s->api, &q);
+        GAUGE("prometheus_engine_queries", "The current number of queries being executed.",
+              q.active);
+        GAUGE("prometheus_engine_queries_concurrent_max", "The max number of concurrent queries.",
+              q.max);
+        static const char *const slice_label[] = {"slice"};
+        static const char *const queue[] = {"queue_time"}, *const inner[] = {"inner_eval"};
+        prom_emit_family(e, "prometheus_engine_query_duration_seconds", "Query timings",
+                         PROM_SUMMARY, NULL, slice_label, 1);
+        prom_emit_summary(e, queue, NULL, NULL, 0, q.queue_seconds, q.queries);
+        prom_emit_summary(e, inner, NULL, NULL, 0, q.eval_seconds, q.queries);
+    }
 #undef GAUGE
 #undef COUNTER
     return 0;
@@ -102,6 +116,9 @@ int srv_metrics_init(srv *s, core_err *err)
         "prometheus_config_last_reload_successful",
         "prometheus_config_last_reload_success_timestamp_seconds",
         "prometheus_ready",
+        "prometheus_engine_queries",
+        "prometheus_engine_queries_concurrent_max",
+        "prometheus_engine_query_duration_seconds",
     };
     if (prom_collector_register(s->registry, "prom-server", families,
                                 sizeof families / sizeof families[0], collect, s) < 0 ||

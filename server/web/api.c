@@ -377,6 +377,11 @@ static void run_query(web_api *api, core_http_req *req, web_reply *r, const char
                    : pql_eval_instant(&g.iface, eo, expr, start, r->arena, &res, &e);
     gate_leave(api);
     double t2 = now_mono();
+    pthread_mutex_lock(&api->lock);
+    api->queries++;
+    api->queue_seconds += t1 - t0;
+    api->eval_seconds += t2 - t1;
+    pthread_mutex_unlock(&api->lock);
     if (g.timed_out || t2 > deadline) {
         web_fail(r, WEB_ERR_TIMEOUT, "query timed out in expression evaluation");
         goto out;
@@ -990,4 +995,17 @@ void web_api_free(web_api *api)
     pthread_mutex_destroy(&api->lock);
     pthread_cond_destroy(&api->freed);
     free(api);
+}
+
+void web_api_query_stats(web_api *api, web_query_stats *out)
+{
+    pthread_mutex_lock(&api->lock);
+    *out = (web_query_stats){
+        .active = api->active,
+        .max = api->o.max_concurrency,
+        .queries = api->queries,
+        .queue_seconds = api->queue_seconds,
+        .eval_seconds = api->eval_seconds,
+    };
+    pthread_mutex_unlock(&api->lock);
 }

@@ -74,6 +74,9 @@ struct web_api {
     pthread_mutex_t lock; /* config state and the query gate */
     pthread_cond_t freed;
     unsigned active;
+    /* Query figures for /metrics (under `lock`). */
+    uint64_t queries;
+    double queue_seconds, eval_seconds;
     char *config_yaml;
     bool config_ok;
     int64_t config_ms;

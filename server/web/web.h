@@ -138,6 +138,15 @@ void web_api_set_scrape_config(web_api *api, const web_scrape_config *c);
  * Thread-safe. */
 void web_api_set_external_labels(web_api *api, const core_labels *ls);
 /* NULL is allowed.  The HTTP server must be stopped first. */
+/* Figures of the query engine's use through the API, for /metrics:
+ * prometheus_engine_queries, prometheus_engine_queries_concurrent_max and
+ * prometheus_engine_query_duration_seconds{slice="queue_time"|"inner_eval"}. */
+typedef struct web_query_stats {
+    unsigned active, max;
+    uint64_t queries;
+    double queue_seconds, eval_seconds;
+} web_query_stats;
+void web_api_query_stats(web_api *api, web_query_stats *out);
 void web_api_free(web_api *api);
 
 #endif
