@@ -25,6 +25,8 @@
 
 #include "rules/rules.h"
 
+#include <pthread.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -307,5 +309,174 @@ int tmpl_parse_float(const char *s, size_t n, double *out, core_sb *msg);
  * ints, strings through ParseFloat, durations in seconds; -1 with
  * "can't convert <type> to float". */
 int tmpl_to_float(const tmpl_val *v, double *out, core_sb *msg);
+
+/* ---- Evaluation (rule.c, group.c, manager.c) */
+
+/* "No time", Go's zero time.Time, for the alert timestamps below. */
+#define RULES_NO_TIME INT64_MIN
+
+/* A set of label sets (a rule's series of the last evaluation): sorted by
+ * hash for lookups; owns its sets. */
+typedef struct rules_lset_entry {
+    uint64_t hash;
+    core_labels *ls;
+} rules_lset_entry;
+
+typedef struct rules_lset {
+    rules_lset_entry *v;
+    size_t n, cap;
+} rules_lset;
+
+/* Adds ls (taken over: free()d with the set). */
+void rules_lset_add(rules_lset *s, core_labels *ls);
+/* Sorts after adding, before rules_lset_has. */
+void rules_lset_sort(rules_lset *s);
+bool rules_lset_has(const rules_lset *s, const core_labels *ls, uint64_t hash);
+void rules_lset_free(rules_lset *s);
+
+/* What rules need from the manager while they evaluate: fixed once the
+ * manager exists. */
+typedef struct rules_env {
+    tsdb_db *db;
+    pql_storage *storage;
+    pql_engine_opts engine;
+    const char *external_url;
+    int64_t outage_tolerance_ms, for_grace_period_ms, resend_delay_ms;
+    rules_notify_fn notify;
+    void *notify_ctx;
+    rules_clock_fn clock; /* NULL: real time */
+    void *clock_ctx;
+    /* prometheus_rule_evaluation_duration_seconds and
+     * prometheus_rule_group_duration_seconds, sums and counts (under mtx) */
+    pthread_mutex_t *counters_mtx;
+    double *rule_eval_sum, *group_eval_sum;
+    uint64_t *rule_eval_count, *group_eval_count;
+} rules_env;
+
+/* Wall-clock milliseconds through env's clock. */
+int64_t rules_env_now(const rules_env *env);
+
+/* One alert of an alerting rule (upstream's Alert). */
+typedef struct rules_alert {
+    core_labels *labels, *annotations; /* malloc'd */
+    uint64_t hash;
+    rules_alert_state state;
+    double value;
+    int64_t active_at, fired_at, resolved_at, last_sent_at, valid_until, keep_firing_since;
+} rules_alert;
+
+/* A rule as the manager runs it. */
+typedef struct rules_rule {
+    rules_kind kind;
+    char *name;
+    char *query; /* the expression as printed (upstream's Expr.String()) */
+    core_arena expr_arena;
+    pql_node *expr;
+    int64_t hold_ms, keep_firing_for_ms;
+    core_labels *labels;      /* group labels merged with the rule's */
+    core_labels *annotations; /* alerting */
+    core_labels *external_labels;
+    rules_tmpl **label_tmpls, **ann_tmpls; /* alerting: one per label/annotation */
+    /* state, written by the group's thread under the group's mutex */
+    rules_health health;
+    char *last_error;     /* NULL: none */
+    int64_t last_eval_ms; /* wall clock; RULES_NO_TIME: never */
+    double eval_seconds;
+    bool restored;
+    rules_alert **alerts;
+    size_t nalerts;
+    rules_lset prev_series;
+} rules_rule;
+
+/* Builds a rule from its definition; group labels are merged in (the rule's
+ * win).  NULL with err when the expression or a template does not parse. */
+rules_rule *rules_rule_new(const rules_rule_def *def, const core_labels *group_labels,
+                           const core_labels *external_labels, const pql_parse_opts *popts,
+                           bool restored, core_err *err);
+void rules_rule_free(rules_rule *r);
+/* upstream's Rule.String() equality: kind, name, query, for, keep_firing_for,
+ * labels, annotations. */
+bool rules_rule_equal(const rules_rule *a, const rules_rule *b);
+
+/* A sample to append. */
+typedef struct rules_sample {
+    core_labels *ls; /* in the evaluation's arena */
+    int64_t t;
+    double v;
+} rules_sample;
+
+/* Evaluates rule r at ts (the group's evaluation time) with the query at
+ * ts - offset: fills *out (arena) with the samples to append.  -1 with err
+ * (upstream's messages).  `lock` is held while the rule's state changes. */
+int rules_rule_eval(rules_rule *r, const rules_env *env, int64_t offset_ms, int64_t ts,
+                    int64_t limit, core_arena *arena, pthread_mutex_t *lock, rules_sample **out,
+                    size_t *nout, core_err *err);
+/* The alerts due for sending at ts (upstream's sendAlerts), handed to
+ * env->notify; interval_ms is the group's. */
+void rules_rule_send(rules_rule *r, const rules_env *env, int64_t ts, int64_t interval_ms,
+                     pthread_mutex_t *lock);
+/* Highest state of r's alerts (unknown before the first evaluation). */
+rules_alert_state rules_rule_state(const rules_rule *r);
+/* Runs an instant query through env's storage (a view acquired for it),
+ * results copied into arena. */
+int rules_query(const rules_env *env, const char *q, const pql_node *expr, int64_t t,
+                core_arena *arena, rules_tmpl_sample **out, size_t *n, core_err *err);
+
+/* A group as the manager runs it (upstream's Group). */
+typedef struct rules_group {
+    char *name, *file;
+    int64_t interval_ms; /* the group's, or the default it was loaded with */
+    bool has_query_offset;
+    int64_t query_offset_ms;
+    int64_t limit;
+    rules_rule **rules;
+    size_t nrules;
+    core_labels **stale; /* series of removed rules, marked stale after the next evaluation */
+    size_t nstale;
+    bool should_restore; /* restore `for` state after the second evaluation */
+    unsigned evaluations;
+    /* self-metrics and state for the API, under mtx */
+    pthread_mutex_t mtx;
+    uint64_t iterations_total, iterations_missed, evaluations_total, evaluation_failures;
+    int64_t last_eval_wall_ms; /* RULES_NO_TIME: never */
+    double last_duration, last_rule_duration_sum, last_restore_duration;
+    uint64_t last_samples;
+    int64_t last_eval_ts;
+    /* the group's thread (manager.c) */
+    pthread_t thread;
+    bool thread_running;
+    pthread_mutex_t run_mtx;
+    pthread_cond_t run_cond;
+    bool stop;
+    void *manager;
+} rules_group;
+
+/* Builds a group from its definition in `file`: rules get the group's labels
+ * and the external labels; `interval_ms` is the default for a group without
+ * one.  NULL with err if a rule's expression does not parse. */
+rules_group *rules_group_new(const rules_group_def *def, const char *file, int64_t interval_ms,
+                             const core_labels *external_labels, const pql_parse_opts *popts,
+                             bool should_restore, core_err *err);
+void rules_group_free(rules_group *g);
+/* upstream's Group.Equals. */
+bool rules_group_equal(const rules_group *a, const rules_group *b);
+/* upstream's CopyState: `to` takes over from's alerts and series rule by rule
+ * (matched by name and labels, in order); series of from's rules without a
+ * match become stale ones of `to`.  `from` is left without state. */
+void rules_group_copy_state(rules_group *to, rules_group *from);
+/* The query offset in force: the group's or the default. */
+int64_t rules_group_offset(const rules_group *g, int64_t default_offset_ms);
+/* One evaluation at ts (upstream's DefaultEvalIterationFunc and Group.Eval):
+ * every rule in order, results and staleness markers appended.  `stop`
+ * (may be NULL) ends it between rules. */
+void rules_group_iteration(rules_group *g, const rules_env *env, int64_t ts,
+                           int64_t default_offset_ms, const bool *stop);
+/* Restores the `for` state of g's alerting rules from ALERTS_FOR_STATE at ts
+ * (upstream's RestoreForState). */
+void rules_group_restore(rules_group *g, const rules_env *env, int64_t ts);
+/* Appends staleness markers for `series` at t, ignoring samples the TSDB
+ * refuses as too old or out of order.  0, or -1 when the commit fails. */
+int rules_append_stale(const rules_env *env, core_labels *const *series, size_t n, int64_t t,
+                       core_err *err);
 
 #endif

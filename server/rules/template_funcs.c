@@ -1122,7 +1122,7 @@ void rules_tmpl_expand_or_error(const rules_tmpl *t, const rules_alert_data *d,
     core_sb_addc(out, '>');
     core_sb lbl = CORE_SB_INIT;
     if (d->labels) core_labels_format(d->labels, &lbl);
-    core_warn("rules", "Expanding alert template failed", "err", err.msg, "labels",
+    core_warn("rule manager", "Expanding alert template failed", "err", err.msg, "labels",
               lbl.buf ? lbl.buf : "{}");
     core_sb_destroy(&lbl);
 }
