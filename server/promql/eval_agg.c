@@ -568,7 +568,8 @@ static ev_val count_values(ev_ctx *c, const pql_node *n)
     if (!label[0] || strlen(label) != p->u.string.len)
         ev_fail(c, "invalid label name \"%s\"", label);
     const char **grouping = core_arena_calloc(c->a, n->u.aggr.ngrouping + 2, sizeof *grouping);
-    memcpy(grouping, n->u.aggr.grouping, n->u.aggr.ngrouping * sizeof *grouping);
+    if (n->u.aggr.ngrouping)
+        memcpy(grouping, n->u.aggr.grouping, n->u.aggr.ngrouping * sizeof *grouping);
     size_t ngrouping = n->u.aggr.ngrouping;
     if (!n->u.aggr.without) grouping[ngrouping++] = label;
     ev_val in = ev_eval(c, n->u.aggr.expr);
