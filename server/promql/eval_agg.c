@@ -334,7 +334,9 @@ static void heap_down(kent *h, size_t n, bool desc)
     }
 }
 
-static bool g_desc; /* qsort has no user pointer; set before each sort */
+/* qsort has no user pointer: set before each sort; per thread, as queries
+ * may run in several. */
+static _Thread_local bool g_desc;
 
 static int cmp_kent(const void *a, const void *b)
 {
