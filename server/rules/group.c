@@ -372,6 +372,18 @@ static int64_t clamp_seconds(double v)
     return (int64_t)v;
 }
 
+typedef struct keyed {
+    uint64_t hash;
+    core_labels *ls;
+    pql_series *s;
+} keyed;
+
+static int keyed_cmp(const void *a, const void *b)
+{
+    uint64_t x = ((const keyed *)a)->hash, y = ((const keyed *)b)->hash;
+    return x < y ? -1 : x > y;
+}
+
 static void restore_rule(rules_group *g, rules_rule *r, const rules_env *env, int64_t ts)
 {
     int64_t mint = ts - env->outage_tolerance_ms, maxt = ts;
@@ -404,18 +416,32 @@ static void restore_rule(rules_group *g, rules_rule *r, const rules_env *env, in
                    "alertname", r->name);
         goto done;
     }
+    /* the series by the hash of their labels without __name__ */
+    keyed *byls = core_calloc(ns + 1, sizeof *byls);
+    for (size_t j = 0; j < ns; j++) {
+        core_labels_builder sb;
+        core_labels_builder_init(&sb, series[j].labels);
+        core_labels_builder_del(&sb, CORE_METRIC_NAME);
+        byls[j].ls = core_labels_builder_labels(&sb, &arena);
+        core_labels_builder_destroy(&sb);
+        byls[j].hash = core_labels_hash(byls[j].ls);
+        byls[j].s = &series[j];
+    }
+    qsort(byls, ns, sizeof *byls, keyed_cmp);
     pthread_mutex_lock(&g->mtx);
     for (size_t k = 0; k < r->nalerts; k++) {
         rules_alert *a = r->alerts[k];
         pql_series *s = NULL;
-        for (size_t j = 0; j < ns && !s; j++) {
-            core_labels_builder sb;
-            core_labels_builder_init(&sb, series[j].labels);
-            core_labels_builder_del(&sb, CORE_METRIC_NAME);
-            core_labels *ls = core_labels_builder_labels(&sb, &arena);
-            core_labels_builder_destroy(&sb);
-            if (core_labels_equal(ls, a->labels)) s = &series[j];
+        size_t lo = 0, hi = ns;
+        while (lo < hi) {
+            size_t mid = (lo + hi) / 2;
+            if (byls[mid].hash < a->hash)
+                lo = mid + 1;
+            else
+                hi = mid;
         }
+        for (size_t j = lo; j < ns && !s && byls[j].hash == a->hash; j++)
+            if (core_labels_equal(byls[j].ls, a->labels)) s = byls[j].s;
         if (!s) continue;
         bool found = false;
         int64_t t = 0;
@@ -447,6 +473,7 @@ static void restore_rule(rules_group *g, rules_rule *r, const rules_env *env, in
         core_sb_destroy(&ls);
     }
     pthread_mutex_unlock(&g->mtx);
+    free(byls);
 done:
     if (view) pql_storage_release(env->storage, view);
     core_arena_destroy(&arena);

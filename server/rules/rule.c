@@ -22,6 +22,7 @@
  * rule (malloc'd label sets) and change only under the group's mutex, so
  * snapshots for the API see consistent states.
  */
+#define _GNU_SOURCE
 #include "rules/internal.h"
 
 #include <math.h>
@@ -282,12 +283,44 @@ static void expand(const rules_rule *r, const rules_tmpl *t, const char *text,
     core_warn("rule manager", "Expanding alert template failed", "err", e.msg);
 }
 
-static rules_alert *find_alert(rules_rule *r, const core_labels *ls, uint64_t h, size_t *idx)
+/* The rule's alerts indexed by label hash, for lookups during one
+ * evaluation (alerts added meanwhile are not in it: they are unique). */
+typedef struct alert_index {
+    size_t *pos; /* positions in r->alerts, by hash */
+    size_t n;
+} alert_index;
+
+static int pos_cmp(const void *a, const void *b, void *ctx)
 {
+    const rules_alert *const *al = ctx;
+    uint64_t x = al[*(const size_t *)a]->hash, y = al[*(const size_t *)b]->hash;
+    return x < y ? -1 : x > y;
+}
+
+static void index_alerts(const rules_rule *r, alert_index *ix)
+{
+    ix->n = r->nalerts;
+    ix->pos = core_calloc(r->nalerts + 1, sizeof *ix->pos);
     for (size_t i = 0; i < r->nalerts; i++)
-        if (r->alerts[i]->hash == h && core_labels_equal(r->alerts[i]->labels, ls)) {
-            if (idx) *idx = i;
-            return r->alerts[i];
+        ix->pos[i] = i;
+    qsort_r(ix->pos, ix->n, sizeof *ix->pos, pos_cmp, r->alerts);
+}
+
+static rules_alert *find_alert(rules_rule *r, const alert_index *ix, const core_labels *ls,
+                               uint64_t h, size_t *idx)
+{
+    size_t lo = 0, hi = ix->n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (r->alerts[ix->pos[mid]]->hash < h)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (size_t i = lo; i < ix->n && r->alerts[ix->pos[i]]->hash == h; i++)
+        if (core_labels_equal(r->alerts[ix->pos[i]]->labels, ls)) {
+            *idx = ix->pos[i];
+            return r->alerts[ix->pos[i]];
         }
     return NULL;
 }
@@ -379,9 +412,11 @@ static int alerting_eval(rules_rule *r, const rules_env *env, int64_t offset, in
     rules_lset_sort(&result);
 
     pthread_mutex_lock(lock);
+    alert_index ix;
+    index_alerts(r, &ix);
     for (size_t k = 0; k < made; k++) {
-        size_t idx;
-        rules_alert *a = find_alert(r, fr[k].labels, fr[k].hash, &idx);
+        size_t idx = 0;
+        rules_alert *a = find_alert(r, &ix, fr[k].labels, fr[k].hash, &idx);
         if (a && a->state != RULES_STATE_INACTIVE) {
             a->value = fr[k].value;
             free(a->annotations);
@@ -409,6 +444,7 @@ static int alerting_eval(rules_rule *r, const rules_env *env, int64_t offset, in
             r->alerts[r->nalerts++] = na;
         }
     }
+    free(ix.pos);
     rules_sample *v = core_arena_calloc(arena, 2 * r->nalerts + 1, sizeof *v);
     size_t nv = 0, kept = 0;
     int64_t active = 0;

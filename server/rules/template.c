@@ -178,6 +178,8 @@ typedef struct lexer {
     bool done; /* EOF or an error was emitted */
     item last; /* the item to repeat once done */
     core_arena *arena;
+    size_t line_pos; /* line_at's memory */
+    int line;
 } lexer;
 
 static int lx_next(lexer *l)
@@ -226,12 +228,18 @@ static void lx_accept_run(lexer *l, const char *valid)
     lx_backup(l);
 }
 
-static int line_at(const lexer *l, size_t pos)
+/* The 1-based line of byte `pos`, counted on from the last position asked
+ * about (items come in order, so the text is scanned about once). */
+static int line_at(lexer *l, size_t pos)
 {
-    int line = 1;
-    for (size_t i = 0; i < pos && i < l->len; i++)
-        if (l->in[i] == '\n') line++;
-    return line;
+    if (pos < l->line_pos) {
+        l->line_pos = 0;
+        l->line = 1;
+    }
+    for (size_t i = l->line_pos; i < pos && i < l->len; i++)
+        if (l->in[i] == '\n') l->line++;
+    l->line_pos = pos;
+    return l->line;
 }
 
 static item lx_item(lexer *l, item_type t, size_t from, size_t to)
@@ -694,6 +702,10 @@ static bool unquote(const char *s, size_t n, core_sb *out)
 
 /* ---- The parser */
 
+/* Nesting deeper than this is refused rather than risking the C stack (Go
+ * has no limit; no real template comes close). */
+#define MAX_NESTING 1000
+
 typedef struct parser {
     tmpl_set *set;
     lexer *lex;
@@ -702,6 +714,7 @@ typedef struct parser {
     const char **vars;
     size_t nvars, capvars;
     int range_depth;
+    int depth; /* nesting of pipelines and control structures */
     int action_line;
     tmpl_tree *tree; /* the tree being built */
     jmp_buf fail;
@@ -1139,6 +1152,7 @@ static tmpl_node *command(parser *p)
 
 static tmpl_node *pipeline(parser *p, const char *context, item_type end)
 {
+    if (++p->depth > MAX_NESTING) perrorf(p, "template nested too deeply");
     item first = p_peek_non_space(p);
     tmpl_node *pipe = new_node(p, TN_PIPE, first.pos, first.line);
     size_t capdecl = 0, capcmds = 0;
@@ -1175,6 +1189,7 @@ decls:;
         item t = p_next_non_space(p);
         if (t.typ == end) {
             check_pipeline(p, pipe, context);
+            p->depth--;
             return pipe;
         }
         switch (t.typ) {
@@ -1200,6 +1215,7 @@ decls:;
 
 static void parse_control(parser *p, const char *context, tmpl_node *ctrl)
 {
+    if (++p->depth > MAX_NESTING) perrorf(p, "template nested too deeply");
     size_t mark = p->nvars;
     tmpl_node *pipe = pipeline(p, context, IT_RIGHT_DELIM);
     bool is_range = strcmp(context, "range") == 0;
@@ -1230,6 +1246,7 @@ static void parse_control(parser *p, const char *context, tmpl_node *ctrl)
         }
     }
     p->nvars = mark;
+    p->depth--;
     ctrl->pos = pipe->pos;
     ctrl->line = pipe->line;
     ctrl->u.ctrl.pipe = pipe;
@@ -1314,6 +1331,7 @@ static void add_tree(parser *p, tmpl_tree *t)
 /* Parses a {{define}} or {{block}} body into a tree of its own. */
 static void sub_tree(parser *p, const char *name, const char *context)
 {
+    if (++p->depth > MAX_NESTING) perrorf(p, "template nested too deeply");
     tmpl_tree *t = core_arena_calloc(&p->set->arena, 1, sizeof *t);
     t->name = name;
     t->parse_name = p->tree->parse_name;
@@ -1343,6 +1361,7 @@ static void sub_tree(parser *p, const char *name, const char *context)
     p->nvars = outer_n;
     p->capvars = outer_cap;
     p->range_depth = outer_range;
+    p->depth--;
 }
 
 static tmpl_node *template_control(parser *p)
@@ -1480,7 +1499,7 @@ static void parse_top(parser *p)
 
 int tmpl_parse(tmpl_set *set, const char *name, const char *text, size_t len, core_err *err)
 {
-    lexer lx = {.in = text, .len = len, .arena = &set->arena};
+    lexer lx = {.in = text, .len = len, .arena = &set->arena, .line = 1};
     parser *p = core_calloc(1, sizeof *p);
     p->set = set;
     p->lex = &lx;

@@ -79,6 +79,36 @@ static void error_lines(void **state)
     parse_error("{{ if true\n\n", "template: test:3: unclosed action");
 }
 
+static void nesting(void **state)
+{
+    (void)state;
+    core_sb sb = CORE_SB_INIT;
+    core_sb_adds(&sb, "{{ ");
+    for (int i = 0; i < 1100; i++)
+        core_sb_addc(&sb, '(');
+    core_sb_addc(&sb, '1');
+    for (int i = 0; i < 1100; i++)
+        core_sb_addc(&sb, ')');
+    core_sb_adds(&sb, " }}");
+    parse_error(sb.buf, "template: test:1: template nested too deeply");
+    core_sb_reset(&sb);
+    for (int i = 0; i < 1100; i++)
+        core_sb_adds(&sb, "{{ if 1 }}");
+    parse_error(sb.buf, "template: test:1: template nested too deeply");
+    core_sb_destroy(&sb);
+    /* 100 levels are fine */
+    core_sb t = CORE_SB_INIT;
+    core_sb_adds(&t, "{{ ");
+    for (int i = 0; i < 100; i++)
+        core_sb_addc(&t, '(');
+    core_sb_addc(&t, '7');
+    for (int i = 0; i < 100; i++)
+        core_sb_addc(&t, ')');
+    core_sb_adds(&t, " }}");
+    assert_expands(t.buf, NULL, "7");
+    core_sb_destroy(&t);
+}
+
 static void alert_check(void **state)
 {
     (void)state;
@@ -151,9 +181,10 @@ static void control(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(syntax_errors), cmocka_unit_test(error_lines),
-        cmocka_unit_test(alert_check),   cmocka_unit_test(trim_and_comments),
-        cmocka_unit_test(literals),      cmocka_unit_test(control),
+        cmocka_unit_test(syntax_errors),     cmocka_unit_test(error_lines),
+        cmocka_unit_test(nesting),           cmocka_unit_test(alert_check),
+        cmocka_unit_test(trim_and_comments), cmocka_unit_test(literals),
+        cmocka_unit_test(control),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
