@@ -23,6 +23,7 @@
 #include "cmd/server.h"
 #include "core/core.h"
 #include "promql/storage.h"
+#include "web/ui.h"
 #include "web/web.h"
 
 #include <dirent.h>
@@ -414,17 +415,6 @@ static void retention_string(int64_t bytes, core_sb *sb)
     if (!sb->buf) core_sb_adds(sb, "");
 }
 
-static void serve_root(core_http_req *req, core_http_resp *resp, void *userdata)
-{
-    (void)req, (void)userdata;
-    resp->content_type = "text/html; charset=utf-8";
-    core_sb_adds(&resp->body,
-                 "<!DOCTYPE html><html><head><title>Prometheus Time Series Collection and "
-                 "Processing Server</title></head><body><h1>prom-server</h1><p>The HTTP API is "
-                 "served under <a href=\"api/v1/status/buildinfo\">api/v1/</a>; the web UI "
-                 "comes later.</p></body></html>\n");
-}
-
 static int parse_flags(int argc, char **argv)
 {
     core_flags flags = {
@@ -508,7 +498,7 @@ static int run(srv *sv, const char *prefix)
     core_http_server *hs = core_http_new(&ho, &err);
     if (hs) core_http_set_observer(hs, srv_metrics_observe, sv);
     if (!hs || web_api_register(api, hs, &err) < 0 ||
-        core_http_route(hs, "GET", "/", serve_root, NULL, &err) < 0 ||
+        web_ui_register(hs, cfg.external_url, prefix, &err) < 0 ||
         core_http_route(hs, "GET", "/metrics", srv_metrics_serve, sv, &err) < 0 ||
         core_http_route(hs, "POST", "/-/reload", serve_reload, sv, &err) < 0 ||
         core_http_route(hs, "PUT", "/-/reload", serve_reload, sv, &err) < 0 ||
