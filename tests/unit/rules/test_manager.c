@@ -464,6 +464,66 @@ static void threads(void **state)
     testdb_close(&d);
 }
 
+static int64_t atomic_clock(void *ctx)
+{
+    return __atomic_load_n((int64_t *)ctx, __ATOMIC_SEQ_CST);
+}
+
+static uint64_t wait_iterations(rules_manager *m, uint64_t want)
+{
+    core_arena a = {0};
+    rules_metrics mx = {0};
+    struct timespec ts = {0, 20000000};
+    for (int i = 0; i < 250; i++) {
+        core_arena_reset(&a);
+        rules_manager_metrics(m, &a, &mx);
+        if (mx.groups[0].iterations_total >= want) break;
+        nanosleep(&ts, NULL);
+    }
+    uint64_t n = mx.groups[0].iterations_total;
+    core_arena_destroy(&a);
+    return n;
+}
+
+static void missed_iterations(void **state)
+{
+    (void)state;
+    testdb d;
+    testdb_open(&d);
+    char path[128];
+    write_file(d.dir, "m.yml",
+               "groups:\n  - name: g\n    rules:\n      - record: one\n        expr: vector(1)\n",
+               path, sizeof path);
+    int64_t now = T0;
+    rules_manager_opts o = {.db = d.db, .storage = d.st, .clock = atomic_clock, .clock_ctx = &now};
+    core_err e = {{0}};
+    rules_manager *m = rules_manager_new(&o, &e);
+    const char *files[] = {path};
+    assert_int_equal(rules_manager_update(m, MIN, 0, files, 1, NULL, &e), 0);
+    rules_manager_start(m);
+    /* let the thread pick its first slot, the one after T0 */
+    struct timespec pause = {0, 200000000};
+    nanosleep(&pause, NULL);
+    int64_t first = rules_group_eval_timestamp(path, "g", MIN, T0 * 1000000) / 1000000 + MIN;
+    __atomic_store_n(&now, first + 1, __ATOMIC_SEQ_CST);
+    assert_int_equal(wait_iterations(m, 1), 1);
+    /* the clock jumps ten intervals: nine slots are missed (and, as with
+     * Go's ticker, the tick that fired meanwhile is still taken) */
+    __atomic_store_n(&now, first + 10 * MIN + 1, __ATOMIC_SEQ_CST);
+    assert_true(wait_iterations(m, 11) >= 11);
+    core_arena a = {0};
+    rules_metrics mx;
+    rules_manager_metrics(m, &a, &mx);
+    assert_int_equal(mx.groups[0].iterations_missed, 9);
+    samples s = raw(&d, "one");
+    assert_true(s.n >= 2);
+    assert_int_equal(s.t[0], first);
+    assert_int_equal(s.t[1], first + 10 * MIN);
+    rules_manager_free(m);
+    core_arena_destroy(&a);
+    testdb_close(&d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -474,6 +534,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(from_config, setup, teardown),
         cmocka_unit_test(slots),
         cmocka_unit_test(threads),
+        cmocka_unit_test(missed_iterations),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
