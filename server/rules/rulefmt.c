@@ -524,7 +524,8 @@ int rules_glob(const char *const *patterns, size_t n, char ***out, size_t *nout,
                                 patterns[i]);
         }
         glob_t g;
-        int rc = glob(patterns[i], GLOB_ERR, NULL, &g);
+        /* Go's Glob lets * match a leading dot, as GLOB_PERIOD does */
+        int rc = glob(patterns[i], GLOB_ERR | GLOB_PERIOD, NULL, &g);
         if (rc == GLOB_NOMATCH || rc == GLOB_ABORTED) continue;
         if (rc != 0) {
             rules_files_free(files, nf);

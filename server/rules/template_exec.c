@@ -16,6 +16,11 @@
  * The option Prometheus sets, missingkey=zero, is the only behaviour: a
  * missing label is the empty string.
  *
+ * HTML mode (console pages) approximates html/template: what an action
+ * prints is escaped for HTML text unless it is a template.HTML (safeHtml,
+ * tmpl); the contexts html/template tells apart inside attributes, scripts
+ * and URLs are not.
+ *
  * Everything allocated during an execution comes from the caller's arena.
  * Template recursion is limited to 1000 levels (Go allows 100000; a C stack
  * does not).
