@@ -944,8 +944,7 @@ static int f_index(tmpl_exec *x, const tmpl_val *a, size_t n, tmpl_val *out, cor
         case TV_STRMAP:
         case TV_ANYMAP: {
             if (ix->k != TV_STRING && ix->k != TV_INVALID) {
-                core_sb_addf(msg, "%s is not index type for %s", tmpl_type_name(ix),
-                             tmpl_type_name(&item));
+                core_sb_addf(msg, "value has type %s; should be string", tmpl_type_name(ix));
                 return -1;
             }
             char *key = core_arena_strndup(x->arena, ix->k == TV_STRING ? ix->u.s.p : "",
