@@ -192,6 +192,10 @@ typedef struct tmpl_data {
 
 struct tmpl_val {
     tmpl_kind k;
+    /* read from an interface-typed field (the data's Value, a sample's Value,
+     * args' values) and not yet through a pipeline: Go names its static type
+     * "interface {}" in field errors */
+    bool iface;
     union {
         bool b;
         int64_t i; /* INT, INT64, DURVAL (nanoseconds) */

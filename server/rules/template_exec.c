@@ -368,7 +368,7 @@ static int eval_field(tmpl_exec *x, const tmpl_val *dot, const char *name, const
         else if (strcmp(name, "ExternalURL") == 0)
             v = (tmpl_val){.k = TV_STRING, .u.s = {d->external_url, strlen(d->external_url)}};
         else if (strcmp(name, "Value") == 0)
-            v = (tmpl_val){.k = TV_FLOAT, .u.f = d->value};
+            v = (tmpl_val){.k = TV_FLOAT, .iface = true, .u.f = d->value};
         else
             break;
         if (has_args) return xerrorf(x, "%s has arguments but cannot be invoked as function", name);
@@ -383,7 +383,7 @@ static int eval_field(tmpl_exec *x, const tmpl_val *dot, const char *name, const
         if (name[0] == 'L')
             *out = (tmpl_val){.k = TV_STRMAP, .u.map = recv->u.sample->labels};
         else
-            *out = (tmpl_val){.k = TV_FLOAT, .u.f = recv->u.sample->value};
+            *out = (tmpl_val){.k = TV_FLOAT, .iface = true, .u.f = recv->u.sample->value};
         return 0;
     }
     case TV_STRMAP: {
@@ -398,13 +398,18 @@ static int eval_field(tmpl_exec *x, const tmpl_val *dot, const char *name, const
         *out = INVALID;
         const tmpl_anymap *am = recv->u.amap;
         for (size_t i = 0; am && i < am->n; i++)
-            if (strcmp(am->keys[i], name) == 0) *out = am->vals[i];
+            if (strcmp(am->keys[i], name) == 0) {
+                *out = am->vals[i];
+                out->iface = out->k != TV_INVALID;
+            }
         return 0;
     }
     default: break;
     }
     return xerrorf(x, "can't evaluate field %s in type %s", name,
-                   recv->k == TV_DATA ? DATA_TYPE : tmpl_type_name(recv));
+                   recv->iface          ? "interface {}"
+                   : recv->k == TV_DATA ? DATA_TYPE
+                                        : tmpl_type_name(recv));
 }
 
 static int eval_field_chain(tmpl_exec *x, const tmpl_val *dot, tmpl_val recv, const tmpl_node *node,
@@ -604,6 +609,7 @@ static int eval_pipeline(tmpl_exec *x, const tmpl_val *dot, const tmpl_node *pip
         value = next;
         have = true;
     }
+    value.iface = false; /* a pipeline's value is the dynamic one */
     for (size_t i = 0; i < pipe->u.pipe.ndecl; i++) {
         const char *name = pipe->u.pipe.decl[i]->u.field.ident[0];
         if (pipe->u.pipe.is_assign) {

@@ -105,6 +105,15 @@ static void alert_errors(void **state)
                                "__alert_HighRequestLatency:1:122: executing "
                                "\"__alert_HighRequestLatency\" at <$labels.job.x>: can't "
                                "evaluate field x in type string");
+    s = alert("{{ .Value.x }}", 0, &e);
+    assert_null(s);
+    assert_string_equal(e.msg, "error executing template __alert_HighRequestLatency: template: "
+                               "__alert_HighRequestLatency:1:121: executing "
+                               "\"__alert_HighRequestLatency\" at <.Value.x>: can't evaluate "
+                               "field x in type interface {}");
+    s = alert("{{ $value.x }}", 0, &e);
+    assert_null(s);
+    assert_non_null(strstr(e.msg, "can't evaluate field x in type float64"));
     /* the error becomes the annotation, as upstream */
     core_label ls[] = {{"instance", "a"}};
     core_labels *l = core_labels_new(ls, 1);
