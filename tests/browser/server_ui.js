@@ -73,7 +73,7 @@ async function waitFor(what, fn, timeoutMs = 30000) {
   }
 }
 
-function startServer(dir, name, port, extraArgs) {
+function startServer(dir, name, port, extraArgs, downPort) {
   const cfg = path.join(dir, name + '.yml');
   fs.writeFileSync(cfg, [
     'global:',
@@ -91,6 +91,9 @@ function startServer(dir, name, port, extraArgs) {
     '      - action: drop',
     '        source_labels: [__address__]',
     "        regex: '.*:1'",
+    downPort ? '  - job_name: down-job' : '',
+    downPort ? '    static_configs:' : '',
+    downPort ? `      - targets: ['127.0.0.1:${downPort}']` : '',
     '',
   ].filter((l) => l !== '').join('\n') + '\n');
   const log = fs.openSync(path.join(artifacts, name + '.log'), 'w');
@@ -133,7 +136,9 @@ async function main() {
   let srv, srv2, browser, page;
   const pageErrors = [];
   try {
-    srv = startServer(dir, 'server', port, {});
+    // a target nothing listens on: down, with an error
+    const downPort = await freePort();
+    srv = startServer(dir, 'server', port, {}, downPort);
     await waitFor('the server to be ready', async () => (await fetch(base + '/-/ready')).status === 200);
     // enough scrapes for rate() over several steps of a 5m graph (1s steps)
     await waitFor('eight scrapes', async () => {
@@ -159,6 +164,7 @@ async function main() {
     await page.keyboard.type('rate(prometheus_http_req');
     const offered = page.locator('.ac-list .ac-item', { hasText: 'prometheus_http_requests_total' }).first();
     await offered.waitFor({ timeout: 10000 });
+    await shot(page, 'query-autocomplete');
     await page.keyboard.press('ArrowDown');
     await page.keyboard.press('ArrowUp');
     // the first offer starts with what was typed: take it with Tab
@@ -248,6 +254,10 @@ async function main() {
     assert(new URL(page.url()).pathname === '/query', '/graph becomes /query');
 
     // ---- targets
+    await waitFor('the down target scraped', async () => {
+      const d = await apiData(base, 'targets?state=active');
+      return d.activeTargets.some((t) => t.health === 'down');
+    });
     await page.goto(base + '/targets');
     const target = page.locator('tr.target', { hasText: `127.0.0.1:${port}/metrics` });
     await target.first().waitFor({ timeout: 15000 });
@@ -257,10 +267,22 @@ async function main() {
     assert(head.includes('1 / 1 up'), `pool header: ${head}`);
     assert((await target.first().innerText()).includes('ago'), 'last scrape shown');
     await shot(page, 'targets');
+    // the down target: its pool, its error, and the health filter
+    const down = page.locator('tr.target', { hasText: `127.0.0.1:${downPort}/metrics` });
+    await down.first().waitFor({ timeout: 15000 });
+    assert((await down.first().locator('.health').innerText()).trim() === 'DOWN', 'the down target');
+    const err = page.locator('details.pool', { hasText: 'down-job' }).locator('tr.target-error');
+    assert((await err.innerText()).includes('Error scraping target'), 'the down target\'s error');
     await page.locator('input[data-filter="down"]').check();
-    await page.waitForFunction(() => !document.querySelector('tr.target'));
+    await page.waitForFunction(() => document.querySelectorAll('tr.target').length === 1);
+    assert(await page.locator('tr.target[data-health="down"]').count() === 1, 'filter: only the down target');
+    assert(new URL(page.url()).searchParams.get('health') === 'down', 'the filter in the URL');
+    await shot(page, 'targets-down-filter');
     await page.locator('input[data-filter="down"]').uncheck();
-    await page.locator('tr.target').first().waitFor();
+    await page.waitForFunction(() => document.querySelectorAll('tr.target').length === 2);
+    await page.locator('input.search').fill('prom-server');
+    await page.waitForFunction(() => document.querySelectorAll('tr.target').length === 1);
+    assert(await page.locator('tr.target[data-health="up"]').count() === 1, 'search: only the server');
 
     // ---- service discovery
     await page.goto(base + '/service-discovery');

@@ -18,7 +18,7 @@
 // and /api/v1/label/<name>/values (with match[] for the metric when there is
 // one), each fetched once per page and kept.  Metric types and help come
 // from /api/v1/metadata.
-import { el, api, clear } from './lib.js';
+import { el, api, clear, getSetting } from './lib.js';
 
 // PromQL functions with their argument types, as server/promql/functions.c
 // declares them.
@@ -177,6 +177,15 @@ function filter(items, prefix, limit = 200) {
   return starts.concat(contains).slice(0, limit);
 }
 
+// A metric's metadata: under its own name, or under its family's name
+// (OpenMetrics families drop _total, histograms and summaries their
+// _bucket, _count and _sum).
+function metadataFor(meta, name) {
+  if (meta[name]) return meta[name][0];
+  const m = name.match(/^(.*)_(total|count|sum|bucket|created|info)$/);
+  return m && meta[m[1]] ? meta[m[1]][0] : null;
+}
+
 async function candidates(ctx) {
   switch (ctx.kind) {
     case 'labelValue': {
@@ -191,13 +200,22 @@ async function candidates(ctx) {
       const [names, meta] = await Promise.all([metricNames().catch(() => []), metadata()]);
       const items = [];
       for (const n of names) {
-        const md = meta[n] && meta[n][0];
+        const md = metadataFor(meta, n);
         items.push({ label: n, kind: 'metric', detail: md ? md.type : '', info: md ? md.help : '' });
       }
       for (const f of Object.keys(functionSignatures)) items.push({ label: f, kind: 'function', detail: signature(f), call: true });
       for (const a of aggregations) items.push({ label: a, kind: 'aggregation', detail: 'aggregation', call: true });
       for (const k of keywords) items.push({ label: k, kind: 'keyword' });
-      return filter(items, ctx.prefix);
+      const found = filter(items, ctx.prefix);
+      // at the start of the expression: earlier queries that begin with it
+      if (ctx.from === 0 && ctx.prefix) {
+        const hist = getSetting('queryHistory', [])
+          .filter((h) => h.startsWith(ctx.prefix) && h !== ctx.prefix && !/^[A-Za-z_:][A-Za-z0-9_:]*$/.test(h))
+          .slice(0, 5)
+          .map((h) => ({ label: h, kind: 'history', detail: 'query history' }));
+        return found.concat(hist);
+      }
+      return found;
     }
   }
   return [];
@@ -268,7 +286,10 @@ export function attach(input, wrapper) {
     const v = input.value;
     let insert = it.label, caret;
     let after = v.slice(pos);
-    if (ctx.kind === 'labelValue') {
+    if (it.kind === 'history') {
+      after = '';
+      caret = insert.length;
+    } else if (ctx.kind === 'labelValue') {
       insert = it.label.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').split(ctx.quote).join('\\' + ctx.quote);
       // drop the rest of the old value up to its closing quote
       const close = after.indexOf(ctx.quote);

@@ -450,7 +450,7 @@ class Panel {
     this.out.appendChild(chart);
     this.cleanupChart = drawGraph(chart, data.result, {
       start, end, step, stacked: p.displayMode === 'stacked', yMin: p.yAxisMin,
-      onSelectRange: (a, b) => this.set({ range: Math.max(1000, Math.round((b - a) * 1000)), endTime: Math.round(b * 1000) }),
+      onSelectRange: (a, b) => this.set({ range: Math.max(1000, Math.round(b - a) * 1000), endTime: Math.round(b) * 1000 }),
     });
   }
 

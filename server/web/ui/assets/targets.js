@@ -84,11 +84,15 @@ async function renderTargets(root) {
   const main = el('div', {});
   root.append(el('h1', { class: 'page-title' }, 'Target health'), main);
   main.appendChild(loading());
-  let data = null, timer = null, stopped = false;
+  let data = null, poolNames = [], timer = null, stopped = false;
 
   async function load() {
     try {
-      data = await api('targets', { state: 'active' });
+      // every configured pool, also those without targets (as upstream)
+      [data, poolNames] = await Promise.all([
+        api('targets', { state: 'active' }),
+        api('scrape_pools').then((d) => d.scrapePools || []).catch(() => []),
+      ]);
     } catch (e) {
       clear(main).appendChild(alertBox('error', 'Error fetching targets:', e.message));
       return;
@@ -100,7 +104,7 @@ async function renderTargets(root) {
   let bar = null;
   function draw() {
     const targets = data.activeTargets || [];
-    const pools = [...new Set(targets.map((t) => t.scrapePool))].sort();
+    const pools = [...new Set([...poolNames, ...targets.map((t) => t.scrapePool)])].sort();
     if (!bar) {
       // built once, so a refresh does not take the focus from the search box
       bar = filterBar(pools, state, ['up', 'down', 'unknown'], (change) => {
