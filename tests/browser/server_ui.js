@@ -243,6 +243,43 @@ async function main() {
     assert((await rows2.first().innerText()).includes('up{'), 'second panel shows up');
     assert(new URL(page.url()).searchParams.get('g1.expr') === 'up{job="prom-server"}', 'second panel in the URL');
     await shot(page, 'query-two-panels');
+    // removing a panel
+    await page.locator('section.panel').nth(1).locator('button.remove-btn').click();
+    assert(await page.locator('section.panel').count() === 1, 'one panel after removing');
+    assert(!new URL(page.url()).searchParams.has('g1.expr'), 'the removed panel left the URL');
+    await page.goBack();
+    await page.locator('section.panel').nth(1).waitFor({ timeout: 15000 });
+    // the page's own modules: completion contexts and upstream's URL format
+    const logic = await page.evaluate(async () => {
+      const c = await import('./assets/complete.js');
+      const q = await import('./assets/query.js');
+      const ctx = (t) => {
+        const r = c.analyze(t);
+        return r && [r.kind, r.prefix, r.label || r.metric || ''].join('|');
+      };
+      const panels = q.decodePanels('?g0.expr=up&g0.tab=0&g0.stacked=1&g0.range_input=2h&g0.step_input=30' +
+        '&g0.end_input=2024-05-01%2010:00:00&g1.expr=x&g1.tab=table&g1.res_type=fixed&g1.res_step=60');
+      return {
+        ctx: [ctx('rate(http_req'), ctx('up{job=~"pro'), ctx('up{inst'), ctx('sum by (jo'),
+          ctx('up{a="b", c'), ctx('foo[5'), ctx('1e'), ctx('x # comment'), ctx('max_over_time(up{job="a"}[5m]) + su')],
+        panels,
+        encoded: q.encodePanels(panels).toString(),
+        steps: [q.effectiveStep({ type: 'auto', density: 'medium' }, 3600000),
+          q.effectiveStep({ type: 'auto', density: 'high' }, 60000)],
+      };
+    });
+    const wantCtx = ['expr|http_req|', 'labelValue|pro|job', 'labelName|inst|up', 'labelName|jo|',
+      'labelName|c|up', null, null, null, 'expr|su|'];
+    assert(JSON.stringify(logic.ctx) === JSON.stringify(wantCtx), 'completion contexts: ' + JSON.stringify(logic.ctx));
+    const [p0, p1] = logic.panels;
+    assert(p0.tab === 'graph' && p0.displayMode === 'stacked' && p0.range === 7200000 &&
+      p0.res.type === 'custom' && p0.res.step === 30000 && p0.endTime === Date.UTC(2024, 4, 1, 10),
+      'decoded panel 0: ' + JSON.stringify(p0));
+    assert(p1.tab === 'table' && p1.res.type === 'fixed' && p1.res.step === 60000, 'decoded panel 1: ' + JSON.stringify(p1));
+    assert(logic.encoded.startsWith('g0.expr=up&g0.show_tree=0&g0.tab=graph&g0.end_input=2024-05-01+10%3A00%3A00' +
+      '&g0.moment_input=2024-05-01+10%3A00%3A00&g0.range_input=2h&g0.res_type=custom&g0.res_step=30&g0.display_mode=stacked'),
+    'encoded: ' + logic.encoded);
+    assert(logic.steps[0] === 14000 && logic.steps[1] === 1000, 'auto steps: ' + logic.steps);
     // the page from its URL alone gives the same panels
     await page.reload();
     await page.locator('section.panel').nth(1).locator('.table-result tbody tr').first().waitFor({ timeout: 15000 });
