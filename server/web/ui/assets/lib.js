@@ -227,22 +227,28 @@ export function formatNumber(v) {
   return String(+v.toPrecision(10));
 }
 
-// The value with an SI prefix for axis ticks: 1.5k, 20M, 3m.
+// An axis tick: with an SI prefix (1.5k, 20M, 3m) when at most three
+// decimals tell ticks `step` apart, else the plain number with as many
+// decimals as the step needs (1795719100, not 1.795719G six times).
+const siPrefixes = [
+  [1e15, 'P'], [1e12, 'T'], [1e9, 'G'], [1e6, 'M'], [1e3, 'k'],
+  [1, ''], [1e-3, 'm'], [1e-6, 'µ'], [1e-9, 'n'], [1e-12, 'p'],
+];
+
 export function formatSI(v, step) {
   if (v === 0) return '0';
+  const decimals = (x) => Math.max(0, -Math.floor(Math.log10(Math.abs(x)) + 1e-9));
   const a = Math.max(Math.abs(v), Math.abs(step || 0));
-  const prefixes = [
-    [1e15, 'P'], [1e12, 'T'], [1e9, 'G'], [1e6, 'M'], [1e3, 'k'],
-    [1, ''], [1e-3, 'm'], [1e-6, 'µ'], [1e-9, 'n'], [1e-12, 'p'],
-  ];
-  for (const [size, p] of prefixes) {
+  for (const [size, p] of siPrefixes) {
     if (a >= size) {
-      const x = v / size;
-      const digits = step ? Math.max(0, Math.min(6, -Math.floor(Math.log10(Math.abs(step / size)) + 1e-9))) : 2;
-      return +x.toFixed(digits) + p;
+      const d = step ? decimals(step / size) : 2;
+      if (d <= 3) return String(+(v / size).toFixed(d)) + p;
+      break;
     }
   }
-  return v.toExponential(2);
+  const d = step ? decimals(step) : 2;
+  if (d > 15 || Math.abs(v) >= 1e21) return v.toExponential(3);
+  return String(+v.toFixed(d));
 }
 
 // A label value quoted as PromQL writes it.
