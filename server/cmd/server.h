@@ -8,6 +8,8 @@
 #include "config/config.h"
 #include "core/core.h"
 #include "discovery/discovery.h"
+#include "notifier/notifier.h"
+#include "rules/rules.h"
 #include "scrape/scrape.h"
 #include "tsdb/tsdb.h"
 #include "web/web.h"
@@ -20,6 +22,8 @@ typedef struct srv {
     tsdb_db *db;
     scrape_manager *scrape;
     disc_manager *disc; /* the scrape side's service discovery */
+    rules_manager *rules;
+    notifier *notifier;
     web_api *api;
     /* Reloads come from SIGHUP and POST /-/reload: one at a time. */
     pthread_mutex_t reload_mtx;

@@ -54,6 +54,7 @@ static struct {
     int64_t min_block_ms, max_block_ms;
     bool wal_compression;
     const char *wal_compression_type;
+    int64_t outage_tolerance_ms, grace_period_ms, resend_delay_ms, notification_queue;
 } cfg;
 
 static core_flag flag_table[] = {
@@ -119,6 +120,16 @@ static core_flag flag_table[] = {
      "fail if they try to load more samples than this into memory, so this also limits the "
      "number of samples a query can return.",
      false},
+    {"rules.alert.for-outage-tolerance", CORE_FLAG_DURATION, &cfg.outage_tolerance_ms, "1h",
+     "Max time to tolerate prometheus outage for restoring \"for\" state of alert.", false},
+    {"rules.alert.for-grace-period", CORE_FLAG_DURATION, &cfg.grace_period_ms, "10m",
+     "Minimum duration between alert and restored \"for\" state. This is maintained only for "
+     "alerts with configured \"for\" time greater than grace period.",
+     false},
+    {"rules.alert.resend-delay", CORE_FLAG_DURATION, &cfg.resend_delay_ms, "1m",
+     "Minimum amount of time to wait before resending an alert to Alertmanager.", false},
+    {"alertmanager.notification-queue-capacity", CORE_FLAG_INT, &cfg.notification_queue, "10000",
+     "The capacity of the queue for pending Alertmanager notifications.", false},
     {"enable-feature", CORE_FLAG_LIST, &cfg.features, NULL,
      "Comma separated feature names to enable. See "
      "https://prometheus.io/docs/prometheus/latest/feature_flags/ for more details.",
@@ -450,6 +461,40 @@ static void *follow_discovery(void *arg)
     return NULL;
 }
 
+/* ---- Rules and alerts */
+
+/* Alerts from the rules manager to the notifier. */
+static void send_alerts(void *ctx, const char *expr, const rules_notify_alert *alerts, size_t n)
+{
+    (void)expr;
+    srv *sv = ctx;
+    if (!n || !sv->notifier) return;
+    notifier_alert *v = core_calloc(n, sizeof(*v));
+    for (size_t i = 0; i < n; i++)
+        v[i] = (notifier_alert){alerts[i].labels, alerts[i].annotations, alerts[i].starts_at_ms,
+                                alerts[i].ends_at_ms, alerts[i].generator_url};
+    notifier_send(sv->notifier, v, n);
+    free(v);
+}
+
+static size_t api_groups(void *ctx, core_arena *arena, rules_group_snap **out)
+{
+    srv *sv = ctx;
+    return sv->rules ? rules_manager_groups(sv->rules, arena, out) : 0;
+}
+
+static size_t api_alerts(void *ctx, core_arena *arena, rules_active_alert **out)
+{
+    srv *sv = ctx;
+    return sv->rules ? rules_manager_alerts(sv->rules, arena, out) : 0;
+}
+
+static size_t api_alertmanagers(void *ctx, core_arena *arena, const char ***out)
+{
+    srv *sv = ctx;
+    return sv->notifier ? notifier_alertmanagers(sv->notifier, arena, out) : 0;
+}
+
 /* ---- Lifecycle endpoints */
 
 static void serve_reload(core_http_req *req, core_http_resp *resp, void *userdata)
@@ -594,6 +639,11 @@ int main(int argc, char **argv)
     core_info("main", "TSDB started");
     pql_tsdb_storage *store = pql_tsdb_storage_db(sv.db);
     if (srv_metrics_init(&sv, &err) < 0) core_error("main", "Self-metrics", "err", err.msg);
+    sv.notifier = notifier_new(
+        &(notifier_opts){.queue_capacity =
+                             (size_t)(cfg.notification_queue > 0 ? cfg.notification_queue : 10000)},
+        &err);
+    if (!sv.notifier) core_error("main", "Starting the notifier failed", "err", err.msg);
     sv.disc = disc_manager_new(&(disc_opts){.name = "scrape"}, &err);
     if (!sv.disc) core_error("main", "Starting service discovery failed", "err", err.msg);
     sv.scrape = scrape_manager_new(sv.db, NULL, &err);
@@ -626,6 +676,7 @@ int main(int argc, char **argv)
         .cors_origin = cfg.cors_origin,
         .start_ms = core_time_now_ms(),
         .scrape = {scrape_targets, scrape_metadata_of, sv.scrape},
+        .rules = {api_groups, api_alerts, api_alertmanagers, &sv},
         .db = sv.db,
         .db_dir = cfg.tsdb_path,
         .enable_admin = cfg.admin_api,
@@ -633,6 +684,21 @@ int main(int argc, char **argv)
         .external_url = cfg.external_url,
         .listen_address = cfg.listen.len ? cfg.listen.v[0] : "",
     };
+    sv.rules = rules_manager_new(
+        &(rules_manager_opts){
+            .db = sv.db,
+            .storage = pql_tsdb_storage_iface(store),
+            .engine = eo,
+            .promql = po,
+            .external_url = cfg.external_url,
+            .outage_tolerance_ms = cfg.outage_tolerance_ms,
+            .for_grace_period_ms = cfg.grace_period_ms,
+            .resend_delay_ms = cfg.resend_delay_ms,
+            .notify = send_alerts,
+            .notify_ctx = &sv,
+        },
+        &err);
+    if (!sv.rules) core_error("main", "Starting the rule manager failed", "err", err.msg);
     sv.api = web_api_new(&wo, &err);
     for (size_t i = 0; i < N_FLAGS; i++)
         free((char *)flags[i].value);
@@ -645,6 +711,7 @@ int main(int argc, char **argv)
     } else if (srv_reload(&sv, &err) < 0) {
         rc = 2;
     } else {
+        if (sv.rules) rules_manager_start(sv.rules);
         maint_started = pthread_create(&maint_thread, NULL, maintain, sv.db) == 0;
         disc_started = sv.disc && pthread_create(&disc_thread, NULL, follow_discovery, &sv) == 0;
         rc = run(&sv, prefix);
@@ -660,6 +727,8 @@ int main(int argc, char **argv)
     if (disc_started) pthread_join(disc_thread, NULL);
     disc_manager_free(sv.disc);
     scrape_manager_free(sv.scrape);
+    rules_manager_free(sv.rules); /* before the notifier: it sends through it */
+    notifier_free(sv.notifier);
     web_api_free(sv.api);
     pql_tsdb_storage_free(store);
     if (tsdb_db_close(sv.db, &err) < 0) core_error("main", "Closing the TSDB", "err", err.msg);

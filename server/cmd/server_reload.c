@@ -4,6 +4,8 @@
  * manager, and only then let go of the previous configuration (the scrape
  * manager's old targets used its metric relabel rules until the sync).
  *
+ * The rule files are loaded first (a bad one fails the reload with nothing
+ * changed), then the notifier takes the alerting section.
  * Targets come from each scrape config's static_configs, taken as they are,
  * and from the discovery manager (server/discovery), which runs the file,
  * HTTP, DNS and EC2 mechanisms, one target set per job; when it publishes new
@@ -180,6 +182,16 @@ int srv_reload(srv *s, core_err *err)
         pthread_mutex_unlock(&s->reload_mtx);
         return -1;
     }
+    /* Rules first: a bad rule file fails the reload before anything changed. */
+    if (s->rules && rules_manager_update_config(s->rules, c, err) < 0) {
+        cfg_free(c);
+        s->last_reload_ok = false;
+        s->reloads_failed++;
+        core_error("main", "Error reloading config", "filename", s->config_file, "err", err->msg);
+        pthread_mutex_unlock(&s->reload_mtx);
+        return -1;
+    }
+    if (s->notifier) notifier_apply_config(s->notifier, c, err);
     built b = {0};
     int rc = sync_discovery(s->disc, c, err);
     if (rc == 0) build_targets(c, s->disc, &b);

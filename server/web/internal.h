@@ -62,7 +62,7 @@ typedef struct web_route {
     web_endpoint fn;
 } web_route;
 
-#define WEB_MAX_ROUTES 40
+#define WEB_MAX_ROUTES 48
 
 struct web_api {
     web_api_opts o;
@@ -99,6 +99,9 @@ void web_json_go_time(core_sb *sb, int64_t ms);
 
 /* ---- targets.c */
 
+void web_ep_rules(web_api *api, core_http_req *req, web_reply *r);
+void web_ep_alerts(web_api *api, core_http_req *req, web_reply *r);
+void web_ep_alertmanagers(web_api *api, core_http_req *req, web_reply *r);
 void web_ep_targets(web_api *api, core_http_req *req, web_reply *r);
 void web_ep_scrape_pools(web_api *api, core_http_req *req, web_reply *r);
 void web_ep_targets_metadata(web_api *api, core_http_req *req, web_reply *r);

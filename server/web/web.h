@@ -49,6 +49,7 @@
 #include "promql/engine.h"
 #include "promql/promql.h"
 #include "promql/storage.h"
+#include "rules/rules.h"
 #include "scrape/scrape.h"
 #include "tsdb/tsdb.h"
 
@@ -76,6 +77,15 @@ typedef struct web_wal_replay {
     int min, max, current;
 } web_wal_replay;
 
+/* The rules manager and the notifier, for /rules, /alerts and /alertmanagers
+ * (each callback may be NULL: empty answers). */
+typedef struct web_rules_source {
+    size_t (*groups)(void *ctx, core_arena *arena, rules_group_snap **out);
+    size_t (*alerts)(void *ctx, core_arena *arena, rules_active_alert **out);
+    size_t (*alertmanagers)(void *ctx, core_arena *arena, const char ***urls);
+    void *ctx;
+} web_rules_source;
+
 typedef struct web_api_opts {
     /* What queries, series and label lookups read.  Borrowed: it must live
      * until web_api_free and be safe for concurrent readers. */
@@ -92,6 +102,7 @@ typedef struct web_api_opts {
     int64_t start_ms;              /* when the process started (runtimeinfo) */
 
     web_scrape_source scrape; /* /targets, /targets/metadata, /metadata */
+    web_rules_source rules;   /* /rules, /alerts, /alertmanagers */
     /* The database behind /status/tsdb and the admin endpoints (NULL: they
      * answer upstream's "TSDB not ready"); borrowed like storage. */
     tsdb_db *db;
