@@ -39,6 +39,8 @@ if (!build) {
 }
 const artifacts = path.join(path.resolve(build), 'test-artifacts', 'ui');
 fs.mkdirSync(artifacts, { recursive: true });
+// only this run's pictures
+for (const f of fs.readdirSync(artifacts)) if (f.endsWith('.png')) fs.rmSync(path.join(artifacts, f));
 const shots = [];
 let checks = 0;
 
