@@ -47,15 +47,10 @@
 
 #define DAY_MS (INT64_C(24) * 3600 * 1000)
 
-typedef struct pending {
-    tsdb_hseries *s;
-    int64_t t;
-    uint64_t v;
-} pending;
-
 struct tsdb_appender {
     tsdb_db *db;
-    pending *samples;
+    tsdb_rec_sample *samples; /* as logged */
+    tsdb_hseries **series;    /* samples[i]'s series */
     size_t n, cap;
     tsdb_hseries **created;
     size_t ncreated, capcreated;
@@ -149,8 +144,34 @@ typedef struct replay {
     tsdb_rec_series *series;
     tsdb_rec_sample *samples;
     tsdb_rec_tombstone *stones;
+    tsdb_hseries **targets; /* the samples' series */
+    size_t ntargets;
     uint64_t unknown_refs, refused;
 } replay;
+
+static void replay_samples(replay *rp, size_t n)
+{
+    tsdb_head *h = rp->db->head;
+    if (rp->ntargets < n) {
+        rp->targets = core_reallocarray(rp->targets, n, sizeof(*rp->targets));
+        rp->ntargets = n;
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        tsdb_hseries *s = tsdb_head_series(h, rp->samples[i].ref);
+        if (!s) {
+            rp->unknown_refs++;
+            continue;
+        }
+        rp->targets[k] = s;
+        rp->samples[k++] = rp->samples[i];
+    }
+    uint64_t counts[5] = {0};
+    core_err e = {{0}};
+    if (tsdb_head_append_batch(h, rp->targets, rp->samples, k, counts, &e) < 0)
+        core_error("tsdb", "Cannot append replayed samples", "err", e.msg);
+    rp->refused += counts[1] + counts[2] + counts[3] + counts[4];
+}
 
 static void replay_record(replay *rp, const uint8_t *rec, size_t len)
 {
@@ -170,14 +191,7 @@ static void replay_record(replay *rp, const uint8_t *rec, size_t len)
         break;
     case TSDB_REC_SAMPLES:
         tsdb_rec_decode_samples(rec, len, &rp->samples, &n, &e);
-        for (size_t i = 0; i < n; i++) {
-            tsdb_hseries *s = tsdb_head_series(h, rp->samples[i].ref);
-            if (!s) {
-                rp->unknown_refs++;
-                continue;
-            }
-            if (tsdb_head_append(h, s, rp->samples[i].t, rp->samples[i].v, &e) != 0) rp->refused++;
-        }
+        replay_samples(rp, n);
         break;
     case TSDB_REC_TOMBSTONES:
         tsdb_rec_decode_tombstones(rec, len, &rp->stones, &n, &e);
@@ -272,6 +286,7 @@ static int replay_wal(tsdb_db *db, core_err *err)
         core_warn("tsdb", "Unknown series references in WAL samples", "samples", n);
     }
     core_arena_destroy(&rp.arena);
+    free(rp.targets);
     free(cp);
     free(wal);
     return rc;
@@ -405,18 +420,23 @@ tsdb_appender *tsdb_db_appender(tsdb_db *db)
     return a;
 }
 
-static void count(tsdb_db *db, int rc)
+static void count_n(tsdb_db *db, int rc, uint64_t n)
 {
     switch (rc) {
     case TSDB_APPEND_OUT_OF_ORDER:
-        __atomic_fetch_add(&db->out_of_order, 1, __ATOMIC_RELAXED);
+        __atomic_fetch_add(&db->out_of_order, n, __ATOMIC_RELAXED);
         break;
-    case TSDB_APPEND_DUPLICATE: __atomic_fetch_add(&db->duplicates, 1, __ATOMIC_RELAXED); break;
+    case TSDB_APPEND_DUPLICATE: __atomic_fetch_add(&db->duplicates, n, __ATOMIC_RELAXED); break;
     case TSDB_APPEND_OUT_OF_BOUNDS:
-        __atomic_fetch_add(&db->out_of_bounds, 1, __ATOMIC_RELAXED);
+        __atomic_fetch_add(&db->out_of_bounds, n, __ATOMIC_RELAXED);
         break;
     default: break;
     }
+}
+
+static void count(tsdb_db *db, int rc)
+{
+    count_n(db, rc, 1);
 }
 
 int tsdb_appender_add(tsdb_appender *a, uint64_t *ref, const core_labels *ls, int64_t t, double v,
@@ -450,8 +470,10 @@ int tsdb_appender_add(tsdb_appender *a, uint64_t *ref, const core_labels *ls, in
     if (a->n == a->cap) {
         a->cap = a->cap ? a->cap * 2 : 64;
         a->samples = core_reallocarray(a->samples, a->cap, sizeof(*a->samples));
+        a->series = core_reallocarray(a->series, a->cap, sizeof(*a->series));
     }
-    a->samples[a->n++] = (pending){s, t, bits};
+    a->series[a->n] = s;
+    a->samples[a->n++] = (tsdb_rec_sample){s->ref, t, bits};
     return 0;
 }
 
@@ -472,12 +494,8 @@ static int log_records(tsdb_appender *a, bool samples, core_err *err)
         rc = tsdb_wal_writer_log(&db->wal, (const uint8_t *)rec.buf, rec.len, err);
     }
     if (rc == 0 && samples && a->n) {
-        tsdb_rec_sample *ss = core_calloc(a->n, sizeof(*ss));
-        for (size_t i = 0; i < a->n; i++)
-            ss[i] = (tsdb_rec_sample){a->samples[i].s->ref, a->samples[i].t, a->samples[i].v};
         core_sb_reset(&rec);
-        tsdb_rec_encode_samples(&rec, ss, a->n);
-        free(ss);
+        tsdb_rec_encode_samples(&rec, a->samples, a->n);
         rc = tsdb_wal_writer_log(&db->wal, (const uint8_t *)rec.buf, rec.len, err);
     }
     pthread_mutex_unlock(&db->wal_mtx);
@@ -489,6 +507,7 @@ static void appender_free(tsdb_appender *a)
 {
     tsdb_head_read_unlock(a->db->head);
     free(a->samples);
+    free(a->series);
     free(a->created);
     free(a);
 }
@@ -497,20 +516,11 @@ int tsdb_appender_commit(tsdb_appender *a, core_err *err)
 {
     tsdb_db *db = a->db;
     int rc = log_records(a, true, err);
-    uint64_t ok = 0;
-    for (size_t i = 0; rc == 0 && i < a->n; i++) {
-        pending *p = &a->samples[i];
-        int r = tsdb_head_append(db->head, p->s, p->t, p->v, err);
-        if (r < 0) {
-            rc = -1;
-            break;
-        }
-        if (r == 0)
-            ok++;
-        else
-            count(db, r);
-    }
-    __atomic_fetch_add(&db->samples_appended, ok, __ATOMIC_RELAXED);
+    uint64_t counts[5] = {0};
+    if (rc == 0) rc = tsdb_head_append_batch(db->head, a->series, a->samples, a->n, counts, err);
+    for (int k = 1; k < 5; k++)
+        if (counts[k]) count_n(db, k, counts[k]);
+    __atomic_fetch_add(&db->samples_appended, counts[0], __ATOMIC_RELAXED);
     appender_free(a);
     return rc;
 }

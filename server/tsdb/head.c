@@ -17,14 +17,23 @@
  * whatever happens.  A cut chunk goes to chunks_head/ in upstream's head
  * chunk file format and the series keeps only its ref and time range; reads
  * map the file (pages not yet written out are read from the write buffer).
- * Memory per series is therefore the open chunk plus a few dozen bytes.
+ * Memory per series is therefore the open chunk plus a few dozen bytes.  The
+ * open chunk is not a tsdb_xor: its encoder state sits in the series' first
+ * cache line (see internal.h) and the bits are written by this file's own
+ * encoder (the same bits, checked against xor.c by the unit tests), so an
+ * append touches that line and the chunk's tail and nothing else; a batch
+ * of appends (a commit, a WAL record) prefetches both some samples ahead,
+ * which is what makes appends fast at a million series: each sample costs
+ * two cache misses, overlapped.
  *
  * Postings.  An inverted index from (name, value) to the sorted refs of the
  * series that have it, plus per name the list of its values; all keyed by
  * interned pointers, so lookups hash pointers, not strings.
  *
- * Locking.  Stripe mutexes guard the hash chains; `data_mtx[ref % N]` guards
- * a series' chunks; a rwlock guards the postings; `gc` is held shared by
+ * Locking.  Stripe mutexes guard the hash chains; a spinlock byte in each
+ * series guards its chunks (held for one append or one copy of its chunks;
+ * the append check before a commit reads the newest sample without it, and
+ * the append re-checks under it); a rwlock guards the postings; `gc` is held shared by
  * every appender and query and taken exclusively by tsdb_head_truncate, the
  * only place that frees series, so a series pointer stays valid while `gc`
  * is held shared.
@@ -36,6 +45,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <math.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -43,7 +53,6 @@
 #include <unistd.h>
 
 #define STRIPES      4096
-#define DATA_LOCKS   4096
 #define REF_PAGE     65536u
 #define REF_PAGES    65536u /* 2^32 refs */
 #define CHUNK_TARGET 120    /* upstream's samples per chunk */
@@ -419,9 +428,26 @@ static uint64_t rangefor(int64_t t, int64_t width)
     return (uint64_t)((t / width) * width + width);
 }
 
-static pthread_mutex_t *data_lock(tsdb_head *h, uint64_t ref)
+/* A series' spinlock: appends hold it for a few dozen nanoseconds and
+ * readers for a chunk copy, so a waiter spins a little, then yields. */
+static void slock(tsdb_hseries *s)
 {
-    return &h->data_mtx[ref % DATA_LOCKS];
+    for (unsigned spins = 0; __atomic_exchange_n(&s->lock, 1, __ATOMIC_ACQUIRE);) {
+        while (__atomic_load_n(&s->lock, __ATOMIC_RELAXED)) {
+            if (++spins < 64) {
+#if defined(__x86_64__) || defined(__i386__)
+                __builtin_ia32_pause();
+#endif
+            } else {
+                sched_yield();
+            }
+        }
+    }
+}
+
+static void sunlock(tsdb_hseries *s)
+{
+    __atomic_store_n(&s->lock, 0, __ATOMIC_RELEASE);
 }
 
 tsdb_hseries *tsdb_head_series(tsdb_head *h, uint64_t ref)
@@ -451,12 +477,14 @@ static void set_ref(tsdb_head *h, uint64_t ref, tsdb_hseries *s)
 
 static tsdb_hseries *series_new(tsdb_head *h, uint64_t ref, const core_labels *ls, uint64_t hash)
 {
-    tsdb_hseries *s = core_calloc(1, sizeof(*s));
+    tsdb_hseries *s = core_malloc(sizeof(*s) + sizeof(core_labels) + ls->len * sizeof(core_label));
+    memset(s, 0, sizeof(*s));
     s->ref = ref;
     s->hash = hash;
     s->maxt = INT64_MIN;
     s->open_mint = INT64_MAX;
-    core_labels *own = core_malloc(sizeof(*own) + ls->len * sizeof(own->v[0]));
+    s->leading = 0xff;
+    core_labels *own = (core_labels *)(void *)(s + 1);
     own->len = ls->len;
     pthread_mutex_lock(&h->intern_mtx);
     for (size_t i = 0; i < ls->len; i++) {
@@ -468,6 +496,14 @@ static tsdb_hseries *series_new(tsdb_head *h, uint64_t ref, const core_labels *l
     return s;
 }
 
+/* Frees the in-memory data of cut chunks (a head without chunk files). */
+static void free_mem_chunks(const tsdb_head *h, const tsdb_hchunk *c, size_t n)
+{
+    if (h->chunks_dir) return;
+    for (size_t i = 0; i < n; i++)
+        free((void *)(uintptr_t)c[i].ref);
+}
+
 static void series_free(tsdb_head *h, tsdb_hseries *s)
 {
     pthread_mutex_lock(&h->intern_mtx);
@@ -476,9 +512,8 @@ static void series_free(tsdb_head *h, tsdb_hseries *s)
         unintern(h, s->labels->v[i].value);
     }
     pthread_mutex_unlock(&h->intern_mtx);
-    free(s->labels);
-    if (s->open) tsdb_xor_destroy(s->open);
-    free(s->open);
+    free(s->buf);
+    free_mem_chunks(h, s->mm, s->nmm);
     free(s->mm);
     free(s);
 }
@@ -592,29 +627,191 @@ static int64_t chunk_end(int64_t start, int64_t cur, int64_t max, int64_t ratio)
     return (int64_t)((double)start + (double)(max - start) / floor(n));
 }
 
-/* Moves the open chunk to a chunk file.  Caller holds the series' data lock. */
+/* ---- The open chunk's encoder
+ *
+ * The same bits as tsdb_xor_append_bits in the V3 layout (xor.c describes
+ * them), written straight into the series' buffer: the size of a sample is
+ * worked out first, the buffer grown if needed, then the fields are ORed in
+ * at the bit position, 8 bytes at a time where the buffer has room for a
+ * whole word (the bits past the position are zero), bytewise at its end.
+ * The buffer grows in small steps (the chunk's final size matters: it is
+ * what a series costs) and is kept when the chunk is cut, so a series
+ * reallocates only while its first chunk grows. */
+
+#define HDR 2 /* the chunk's sample count */
+
+static inline uint64_t to_be64(uint64_t x)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    return __builtin_bswap64(x);
+#else
+    return x;
+#endif
+}
+
+/* ORs the n (1..64) low bits of v in at bit *pos of d (room bytes). */
+static inline void put_bits(uint8_t *d, size_t room, uint32_t *pos, uint64_t v, unsigned n)
+{
+    if (n > 56) { /* at most 64 bits of the word are free: split */
+        put_bits(d, room, pos, v >> 32, n - 32);
+        n = 32;
+    }
+    uint32_t p = *pos;
+    size_t byte = p >> 3;
+    uint64_t x = (v << (64 - n)) >> (p & 7);
+    if (byte + 8 <= room) {
+        uint64_t w;
+        memcpy(&w, d + byte, 8);
+        w |= to_be64(x);
+        memcpy(d + byte, &w, 8);
+    } else {
+        for (unsigned i = 0, k = ((p & 7) + n + 7) / 8; i < k; i++)
+            d[byte + i] |= (uint8_t)(x >> (56 - 8 * i));
+    }
+    *pos = p + n;
+}
+
+static bool bucket(int64_t x, unsigned nbits)
+{
+    int64_t half = INT64_C(1) << (nbits - 1);
+    return -(half - 1) <= x && x <= half;
+}
+
+/* Makes room for `more` bits past s->bits; false if the chunk would pass
+ * 64 KiB (never with the head's 240 samples at most). */
+static bool reserve_bits(tsdb_hseries *s, unsigned more)
+{
+    size_t need = HDR + ((size_t)s->bits + more + 7) / 8;
+    if (need <= s->cap) return true;
+    /* Sizes malloc serves without slack (16k + 8), 24 to 39 bytes ahead. */
+    size_t cap = ((need + 24 + 7) & ~(size_t)15) + 8;
+    if (cap > UINT16_MAX) return false;
+    s->buf = core_realloc(s->buf, cap);
+    memset(s->buf + s->cap, 0, cap - s->cap);
+    s->cap = (uint16_t)cap;
+    return true;
+}
+
+/* Appends a sample to the open chunk; false if it cannot grow. */
+static bool encode(tsdb_hseries *s, int64_t t, uint64_t vbits)
+{
+    unsigned n = s->nsamples;
+    uint64_t tdelta = 0, tf = 0, delta = vbits ^ s->last_v;
+    uint8_t vb[TSDB_MAX_VARINT_LEN]; /* the first two timestamps are byte varints */
+    unsigned tn = 0, nvb = 0, vn, lead = 0, trail = 0;
+    int vcase; /* 0: same value, 1: inside the window, 2: new window, 3: first value */
+    if (n == 0) {
+        nvb = (unsigned)tsdb_put_varint(vb, t);
+        tn = 8 * nvb;
+        vcase = 3;
+        vn = 64;
+    } else {
+        tdelta = (uint64_t)t - (uint64_t)s->maxt;
+        if (n == 1) {
+            nvb = (unsigned)tsdb_put_uvarint(vb, tdelta);
+            tn = 8 * nvb;
+        } else {
+            int64_t dod = (int64_t)(tdelta - s->tdelta);
+            uint64_t u = (uint64_t)dod;
+            if (dod == 0)
+                tn = 1;
+            else if (bucket(dod, 14))
+                tf = UINT64_C(0x2) << 14 | (u & 0x3fff), tn = 16;
+            else if (bucket(dod, 17))
+                tf = UINT64_C(0x6) << 17 | (u & 0x1ffff), tn = 20;
+            else if (bucket(dod, 20))
+                tf = UINT64_C(0xe) << 20 | (u & 0xfffff), tn = 24;
+            else
+                tf = u, tn = 68; /* 0xf then 64 bits */
+        }
+        if (delta == 0) {
+            vcase = 0;
+            vn = 1;
+        } else {
+            lead = (unsigned)__builtin_clzll(delta);
+            trail = (unsigned)__builtin_ctzll(delta);
+            if (lead >= 32) lead = 31;
+            if (s->leading != 0xff && lead >= s->leading && trail >= s->trailing) {
+                vcase = 1;
+                vn = 2 + 64 - s->leading - s->trailing;
+            } else {
+                vcase = 2;
+                vn = 2 + 5 + 6 + 64 - lead - trail;
+            }
+        }
+    }
+    if (!reserve_bits(s, tn + vn)) return false;
+    uint8_t *d = s->buf + HDR;
+    size_t room = s->cap - HDR;
+    uint32_t pos = s->bits;
+    if (nvb) {
+        for (unsigned i = 0; i < nvb; i++)
+            put_bits(d, room, &pos, vb[i], 8);
+    } else if (tn == 68) {
+        put_bits(d, room, &pos, 0xf, 4);
+        put_bits(d, room, &pos, tf, 64);
+    } else if (tn == 1) {
+        pos++; /* a 0 bit */
+    } else {
+        put_bits(d, room, &pos, tf, tn);
+    }
+    switch (vcase) {
+    case 0: pos++; break;
+    case 1: {
+        unsigned sig = 64u - s->leading - s->trailing;
+        put_bits(d, room, &pos, 0x2, 2);
+        put_bits(d, room, &pos, delta >> s->trailing, sig);
+        break;
+    }
+    case 2: {
+        unsigned sig = 64 - lead - trail;
+        s->leading = (uint8_t)lead;
+        s->trailing = (uint8_t)trail;
+        put_bits(d, room, &pos, (UINT64_C(0x3) << 11) | (uint64_t)lead << 6 | (sig & 63), 13);
+        put_bits(d, room, &pos, delta >> trail, sig);
+        break;
+    }
+    default: put_bits(d, room, &pos, vbits, 64); break;
+    }
+    s->bits = pos;
+    s->tdelta = tdelta;
+    s->nsamples = (uint16_t)(n + 1);
+    return true;
+}
+
+/* The open chunk's byte length, header included. */
+static size_t open_len(const tsdb_hseries *s)
+{
+    return HDR + (s->bits + 7) / 8;
+}
+
+/* Moves the open chunk to a chunk file (or a block of its own without
+ * files), keeping the buffer for the next chunk.  Caller holds the lock. */
 static int cut_open(tsdb_head *h, tsdb_hseries *s, core_err *err)
 {
-    size_t len;
-    const uint8_t *data = tsdb_xor_bytes(s->open, &len);
+    size_t len = open_len(s);
     uint64_t ref = 0;
+    s->buf[0] = (uint8_t)(s->nsamples >> 8);
+    s->buf[1] = (uint8_t)s->nsamples;
     if (h->chunks_dir) {
-        if (hfile_write(h, s->ref, s->open_mint, s->maxt, data, len, &ref, err) < 0) return -1;
+        if (hfile_write(h, s->ref, s->open_mint, s->maxt, s->buf, len, &ref, err) < 0) {
+            s->buf[0] = s->buf[1] = 0;
+            return -1;
+        }
+    } else {
+        uint8_t *mem = core_malloc(sizeof(uint32_t) + len);
+        uint32_t l32 = (uint32_t)len;
+        memcpy(mem, &l32, sizeof l32);
+        memcpy(mem + sizeof l32, s->buf, len);
+        ref = (uint64_t)(uintptr_t)mem;
     }
-    if (s->nmm == s->capmm) {
-        s->capmm = s->capmm ? s->capmm * 2 : 2;
-        s->mm = core_reallocarray(s->mm, s->capmm, sizeof(*s->mm));
-    }
-    tsdb_hchunk *c = &s->mm[s->nmm++];
-    *c = (tsdb_hchunk){.ref = ref, .mint = s->open_mint, .maxt = s->maxt};
-    if (!h->chunks_dir) { /* kept in memory: hand the open chunk's buffer over */
-        c->mem = s->open->b.buf;
-        c->len = (uint32_t)len;
-        s->open->b.buf = NULL;
-        s->open->b.cap = 0;
-    }
-    tsdb_xor_destroy(s->open);
-    tsdb_xor_init(s->open);
+    s->mm = core_reallocarray(s->mm, s->nmm + 1, sizeof(*s->mm));
+    s->mm[s->nmm++] = (tsdb_hchunk){.ref = ref, .mint = s->open_mint, .maxt = s->maxt};
+    memset(s->buf, 0, len);
+    s->bits = 0;
+    s->nsamples = 0;
+    s->leading = 0xff;
+    s->trailing = 0;
     s->open_mint = INT64_MAX;
     __atomic_fetch_add(&h->chunks_cut, 1, __ATOMIC_RELAXED);
     return 0;
@@ -622,66 +819,104 @@ static int cut_open(tsdb_head *h, tsdb_hseries *s, core_err *err)
 
 int tsdb_head_check(tsdb_head *h, tsdb_hseries *s, int64_t t, uint64_t vbits)
 {
+    /* Without the lock: the append at commit checks again under it. */
     if (t < __atomic_load_n(&h->min_valid, __ATOMIC_RELAXED)) return TSDB_APPEND_OUT_OF_BOUNDS;
-    pthread_mutex_t *mtx = data_lock(h, s->ref);
-    pthread_mutex_lock(mtx);
-    int rc = 0;
-    if (t < s->maxt)
-        rc = TSDB_APPEND_OUT_OF_ORDER;
-    else if (t == s->maxt && vbits != s->last_v)
-        rc = TSDB_APPEND_DUPLICATE;
-    pthread_mutex_unlock(mtx);
-    return rc;
+    int64_t maxt = __atomic_load_n(&s->maxt, __ATOMIC_RELAXED);
+    if (t < maxt) return TSDB_APPEND_OUT_OF_ORDER;
+    if (t == maxt && vbits != __atomic_load_n(&s->last_v, __ATOMIC_RELAXED))
+        return TSDB_APPEND_DUPLICATE;
+    return 0;
 }
 
-int tsdb_head_append(tsdb_head *h, tsdb_hseries *s, int64_t t, uint64_t vbits, core_err *err)
+/* Appends under the series' lock; the head's time range is the caller's. */
+static int append_locked(tsdb_head *h, tsdb_hseries *s, int64_t t, uint64_t vbits, core_err *err)
 {
-    if (t < __atomic_load_n(&h->min_valid, __ATOMIC_RELAXED)) return TSDB_APPEND_OUT_OF_BOUNDS;
-    pthread_mutex_t *mtx = data_lock(h, s->ref);
-    pthread_mutex_lock(mtx);
-    int rc = 0;
-    if (t < s->maxt) {
-        rc = TSDB_APPEND_OUT_OF_ORDER;
-        goto out;
+    if (t <= s->maxt) { /* a repeat of the last sample is dropped; another value is refused */
+        if (t < s->maxt) return TSDB_APPEND_OUT_OF_ORDER;
+        return vbits == s->last_v ? TSDB_APPEND_REPEAT : TSDB_APPEND_DUPLICATE;
     }
-    if (t == s->maxt) { /* a repeat of the last sample is dropped; another value is refused */
-        rc = vbits == s->last_v ? TSDB_APPEND_REPEAT : TSDB_APPEND_DUPLICATE;
-        goto out;
-    }
-    if (!s->open) {
-        s->open = core_malloc(sizeof(*s->open));
-        tsdb_xor_init(s->open);
-    }
-    uint16_t n = tsdb_xor_num_samples(s->open);
+    unsigned n = s->nsamples;
     if (n > 0 && (t >= s->next_at || n >= 2 * CHUNK_TARGET)) {
-        if (cut_open(h, s, err) < 0) {
-            rc = -1;
-            goto out;
-        }
+        if (cut_open(h, s, err) < 0) return -1;
         n = 0;
     }
     if (n == 0) {
         s->open_mint = t;
         s->next_at = (int64_t)rangefor(t, h->chunk_range);
     }
-    if (tsdb_xor_append_bits(s->open, t, vbits, err) < 0) {
-        rc = -1;
-        goto out;
-    }
-    n++;
-    s->maxt = t;
-    s->last_v = vbits;
-    if (n == CHUNK_TARGET / 4) s->next_at = chunk_end(s->open_mint, t, s->next_at, 4);
+    if (!encode(s, t, vbits))
+        return core_err_set(err, "head chunk of series %llu is full", (unsigned long long)s->ref);
+    __atomic_store_n(&s->maxt, t, __ATOMIC_RELAXED);
+    __atomic_store_n(&s->last_v, vbits, __ATOMIC_RELAXED);
+    if (n + 1 == CHUNK_TARGET / 4) s->next_at = chunk_end(s->open_mint, t, s->next_at, 4);
+    return 0;
+}
+
+/* Widens the head's time range to [mint, maxt]. */
+static void widen(tsdb_head *h, int64_t mint, int64_t maxt)
+{
     int64_t cur = __atomic_load_n(&h->maxt, __ATOMIC_RELAXED);
-    while (t > cur && !__atomic_compare_exchange_n(&h->maxt, &cur, t, false, __ATOMIC_RELAXED,
-                                                   __ATOMIC_RELAXED)) {
+    while (maxt > cur && !__atomic_compare_exchange_n(&h->maxt, &cur, maxt, false, __ATOMIC_RELAXED,
+                                                      __ATOMIC_RELAXED)) {
     }
     cur = __atomic_load_n(&h->mint, __ATOMIC_RELAXED);
-    while (t < cur && !__atomic_compare_exchange_n(&h->mint, &cur, t, false, __ATOMIC_RELAXED,
-                                                   __ATOMIC_RELAXED)) {
+    while (mint < cur && !__atomic_compare_exchange_n(&h->mint, &cur, mint, false, __ATOMIC_RELAXED,
+                                                      __ATOMIC_RELAXED)) {
     }
-out:
-    pthread_mutex_unlock(mtx);
+}
+
+int tsdb_head_append(tsdb_head *h, tsdb_hseries *s, int64_t t, uint64_t vbits, core_err *err)
+{
+    if (t < __atomic_load_n(&h->min_valid, __ATOMIC_RELAXED)) return TSDB_APPEND_OUT_OF_BOUNDS;
+    slock(s);
+    int rc = append_locked(h, s, t, vbits, err);
+    sunlock(s);
+    if (rc == 0) widen(h, t, t);
+    return rc;
+}
+
+/* How far ahead the batch loads series, and their chunk tails. */
+#define PREFETCH_SERIES 16
+#define PREFETCH_TAIL   8
+
+int tsdb_head_append_batch(tsdb_head *h, tsdb_hseries *const *sv, const tsdb_rec_sample *v,
+                           size_t n, uint64_t counts[5], core_err *err)
+{
+    int64_t min_valid = __atomic_load_n(&h->min_valid, __ATOMIC_RELAXED);
+    int64_t lo = INT64_MAX, hi = INT64_MIN;
+    int rc = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (i + PREFETCH_SERIES < n) {
+            const char *p = (const char *)sv[i + PREFETCH_SERIES];
+            __builtin_prefetch(p, 1);
+            __builtin_prefetch(p + 63, 1);
+        }
+        if (i + PREFETCH_TAIL < n) {
+            const tsdb_hseries *f = sv[i + PREFETCH_TAIL];
+            const uint8_t *b = __atomic_load_n(&f->buf, __ATOMIC_RELAXED);
+            if (b) __builtin_prefetch(b + HDR + __atomic_load_n(&f->bits, __ATOMIC_RELAXED) / 8, 1);
+        }
+        tsdb_hseries *s = sv[i];
+        int64_t t = v[i].t;
+        int r;
+        if (t < min_valid) {
+            r = TSDB_APPEND_OUT_OF_BOUNDS;
+        } else {
+            slock(s);
+            r = append_locked(h, s, t, v[i].v, err);
+            sunlock(s);
+        }
+        if (r < 0) {
+            rc = -1;
+            break;
+        }
+        counts[r]++;
+        if (r == 0) {
+            if (t < lo) lo = t;
+            if (t > hi) hi = t;
+        }
+    }
+    if (lo <= hi) widen(h, lo, hi);
     return rc;
 }
 
@@ -699,9 +934,6 @@ tsdb_head *tsdb_head_new(const tsdb_head_opts *o, core_err *err)
     h->stripes = core_calloc(STRIPES, sizeof(*h->stripes));
     for (size_t i = 0; i < STRIPES; i++)
         pthread_mutex_init(&h->stripes[i].mtx, NULL);
-    h->data_mtx = core_calloc(DATA_LOCKS, sizeof(*h->data_mtx));
-    for (size_t i = 0; i < DATA_LOCKS; i++)
-        pthread_mutex_init(&h->data_mtx[i], NULL);
     h->refs = core_calloc(REF_PAGES, sizeof(*h->refs));
     pthread_mutex_init(&h->intern_mtx, NULL);
     pthread_mutex_init(&h->file_mtx, NULL);
@@ -748,10 +980,7 @@ void tsdb_head_free(tsdb_head *h)
         if (!h->refs[p]) continue;
         for (uint64_t i = 0; i < REF_PAGE; i++) {
             tsdb_hseries *s = h->refs[p][i];
-            if (!s) continue;
-            for (uint32_t c = 0; c < s->nmm; c++)
-                free(s->mm[c].mem);
-            series_free(h, s);
+            if (s) series_free(h, s);
         }
         free(h->refs[p]);
     }
@@ -761,9 +990,6 @@ void tsdb_head_free(tsdb_head *h)
         pthread_mutex_destroy(&h->stripes[i].mtx);
     }
     free(h->stripes);
-    for (size_t i = 0; h->data_mtx && i < DATA_LOCKS; i++)
-        pthread_mutex_destroy(&h->data_mtx[i]);
-    free(h->data_mtx);
     for (size_t i = 0; i < h->pcap; i++)
         for (pentry *e = h->ptab[i], *next; e; e = next) {
             next = e->next;
@@ -813,8 +1039,7 @@ static size_t copy_chunks(tsdb_head *h, tsdb_hseries *s, int64_t mint, int64_t m
                           core_arena *arena, tsdb_chunk_meta **metas, const uint8_t ***bytes,
                           uint32_t **lens)
 {
-    pthread_mutex_t *mtx = data_lock(h, s->ref);
-    pthread_mutex_lock(mtx);
+    slock(s);
     size_t total = s->nmm + 1, n = 0;
     tsdb_chunk_meta *cm = core_arena_calloc(arena, total, sizeof(*cm));
     const uint8_t **b = core_arena_calloc(arena, total, sizeof(*b));
@@ -824,11 +1049,14 @@ static size_t copy_chunks(tsdb_head *h, tsdb_hseries *s, int64_t mint, int64_t m
         if (hc->maxt < mint || hc->mint > maxt) continue;
         size_t len = 0;
         const uint8_t *data;
-        if (hc->mem) {
-            uint8_t *copy = core_arena_alloc(arena, hc->len);
-            memcpy(copy, hc->mem, hc->len);
+        if (!h->chunks_dir) {
+            const uint8_t *mem = (const uint8_t *)(uintptr_t)hc->ref;
+            uint32_t l32;
+            memcpy(&l32, mem, sizeof l32);
+            uint8_t *copy = core_arena_alloc(arena, l32);
+            memcpy(copy, mem + sizeof l32, l32);
             data = copy;
-            len = hc->len;
+            len = l32;
         } else {
             data = hfile_read(h, hc->ref, &len, arena);
         }
@@ -837,16 +1065,17 @@ static size_t copy_chunks(tsdb_head *h, tsdb_hseries *s, int64_t mint, int64_t m
         b[n] = data;
         l[n++] = (uint32_t)len;
     }
-    if (s->open && tsdb_xor_num_samples(s->open) && s->maxt >= mint && s->open_mint <= maxt) {
-        size_t len;
-        const uint8_t *data = tsdb_xor_bytes(s->open, &len);
+    if (s->nsamples && s->maxt >= mint && s->open_mint <= maxt) {
+        size_t len = open_len(s);
         uint8_t *copy = core_arena_alloc(arena, len);
-        memcpy(copy, data, len);
+        memcpy(copy, s->buf, len);
+        copy[0] = (uint8_t)(s->nsamples >> 8);
+        copy[1] = (uint8_t)s->nsamples;
         cm[n] = (tsdb_chunk_meta){.mint = s->open_mint, .maxt = s->maxt};
         b[n] = copy;
         l[n++] = (uint32_t)len;
     }
-    pthread_mutex_unlock(mtx);
+    sunlock(s);
     *metas = cm;
     *bytes = b;
     *lens = l;
@@ -944,15 +1173,23 @@ void tsdb_head_truncate(tsdb_head *h, int64_t mint)
         uint32_t k = 0;
         for (uint32_t c = 0; c < s->nmm; c++) {
             if (s->mm[c].maxt < mint) {
-                free(s->mm[c].mem);
+                free_mem_chunks(h, &s->mm[c], 1);
                 continue;
             }
             s->mm[k++] = s->mm[c];
         }
-        s->nmm = k;
-        for (uint32_t c = 0; c < s->nmm; c++)
-            if (!s->mm[c].mem && s->mm[c].ref >> 32 < keep_seq) keep_seq = s->mm[c].ref >> 32;
-        bool open = s->open && tsdb_xor_num_samples(s->open);
+        if (k < s->nmm) {
+            s->nmm = k;
+            if (k) {
+                s->mm = core_reallocarray(s->mm, k, sizeof(*s->mm));
+            } else {
+                free(s->mm);
+                s->mm = NULL;
+            }
+        }
+        for (uint32_t c = 0; h->chunks_dir && c < s->nmm; c++)
+            if (s->mm[c].ref >> 32 < keep_seq) keep_seq = s->mm[c].ref >> 32;
+        bool open = s->nsamples > 0;
         if (!s->nmm && (!open || s->maxt < mint)) {
             /* No data left in the head: the series goes (upstream's gc). */
             pthread_mutex_lock(&h->stripes[s->hash % STRIPES].mtx);

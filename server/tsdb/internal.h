@@ -63,6 +63,10 @@ int tsdb_wal_last_segment(const char *dir, uint64_t *last, bool *any, core_err *
 #define TSDB_INDEX_TOC_SIZE     (6 * 8 + 4)
 #define TSDB_INDEX_SERIES_ALIGN 16
 
+/* A block chunk without its CRC checked (the query path; chunks.c). */
+int tsdb_chunk_reader_chunk_unchecked(const tsdb_chunk_reader *r, uint64_t ref, tsdb_chunk *out,
+                                      core_err *err);
+
 /* ---- Sets of series refs (refset.c): sorted, unique, malloc'd */
 
 typedef struct tsdb_refset {
@@ -78,28 +82,50 @@ void tsdb_refset_merge(tsdb_refset *a, const tsdb_refset *b, bool intersect);
 
 /* ---- Head internals (head.c) */
 
-/* A cut chunk: in chunks_head/ at `ref`, or in memory (`mem`) without files. */
+/* A cut chunk: in chunks_head/ at `ref`, or, in a head without files, in
+ * memory: `ref` is then the address of a malloc'd block holding the data's
+ * length (uint32) and the data. */
 typedef struct tsdb_hchunk {
     uint64_t ref;
     int64_t mint, maxt;
-    uint8_t *mem;
-    uint32_t len;
 } tsdb_hchunk;
 
+/* A head series.  The first 64 bytes are what an append reads and writes:
+ * the open chunk's encoder state lives here (no tsdb_xor, no count read from
+ * the chunk bytes), so an append touches this line and the chunk's tail.
+ * The open chunk's bytes (`buf`) carry a zero count in their 2-byte header
+ * while open; readers of the bytes set it from `nsamples`.  The bits after
+ * `bits` are zero, up to `cap`.  The labels follow the struct in the same
+ * allocation. */
 struct tsdb_hseries {
+    /* Guarded by `lock` (a spinlock, see head.c): */
+    uint8_t lock;
+    uint8_t leading, trailing; /* XOR value window; leading 0xff before one */
+    uint8_t spare;
+    uint16_t nsamples; /* in the open chunk */
+    uint16_t cap;      /* bytes at buf */
+    uint32_t bits;     /* data bits in the open chunk after its header */
+    uint32_t nmm;      /* cut chunks */
+    uint8_t *buf;      /* the open chunk, header included; NULL before the first sample */
+    int64_t maxt;      /* newest sample, INT64_MIN when none */
+    uint64_t last_v;   /* its value bits */
+    uint64_t tdelta;   /* last timestamp delta in the open chunk */
+    int64_t open_mint; /* its first sample, INT64_MAX when empty */
+    int64_t next_at;   /* cut the open chunk at a sample this late */
+    /* end of the append line */
+    tsdb_hchunk *mm; /* cut chunks, oldest first, exactly nmm long */
     uint64_t ref;
     uint64_t hash;
     struct tsdb_hseries *next; /* hash chain in its stripe */
-    core_labels *labels;       /* the pairs point at interned strings */
-    /* Guarded by the head's data lock for ref: */
-    tsdb_hchunk *mm; /* cut chunks, oldest first */
-    uint32_t nmm, capmm;
-    tsdb_xor *open;    /* the open chunk, NULL before the first sample */
-    int64_t open_mint; /* its first sample, INT64_MAX when empty */
-    int64_t next_at;   /* cut the open chunk at a sample this late */
-    int64_t maxt;      /* newest sample, INT64_MIN when none */
-    uint64_t last_v;   /* its value bits */
+    core_labels *labels;       /* right after the struct; the pairs point at interned strings */
 };
+
+/* Appends samples in order, sample i (its t and v; its ref is not read) to
+ * series s[i], prefetching the series ahead; counts[0] gets the number
+ * stored, counts[TSDB_APPEND_*] the refusals of each kind.  -1 with err on an
+ * I/O error (the samples after it are not appended). */
+int tsdb_head_append_batch(tsdb_head *h, tsdb_hseries *const *s, const tsdb_rec_sample *v, size_t n,
+                           uint64_t counts[5], core_err *err);
 
 struct tsdb_stripe {
     pthread_mutex_t mtx;
@@ -122,7 +148,6 @@ struct tsdb_head {
     int64_t mint, maxt, min_valid;
     uint64_t nseries, series_created, series_removed, chunks_cut;
     struct tsdb_stripe *stripes;
-    pthread_mutex_t *data_mtx;
     struct tsdb_hseries ***refs; /* pages of series pointers by ref */
     /* interned strings */
     pthread_mutex_t intern_mtx;

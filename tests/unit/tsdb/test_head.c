@@ -4,7 +4,9 @@
  * most), refusals (out of order, duplicate, out of bounds, quiet repeats),
  * selection by every matcher type through the querier, chunks written to
  * chunks_head/ and read back, label names and values, truncation dropping
- * old chunks and empty series, and appends from several threads at once.
+ * old chunks and empty series, appends from several threads at once, and the
+ * head's own chunk encoder giving exactly tsdb_xor's bytes (every timestamp
+ * bucket, value window case, NaN, stale markers and extreme values).
  */
 #include "unit/unit.h"
 
@@ -12,6 +14,7 @@
 
 #include "helpers.h"
 
+#include <math.h>
 #include <pthread.h>
 #include <sys/stat.h>
 
@@ -140,7 +143,7 @@ static void test_chunk_cutting(void **state)
         assert_true(s->mm[c].mint / H2 == s->mm[c].maxt / H2); /* never across a boundary */
         assert_int_equal((s->mm[c].maxt - s->mm[c].mint) / 15000 + 1, 120);
     }
-    assert_int_equal(tsdb_xor_num_samples(s->open), 120);
+    assert_int_equal(s->nsamples, 120);
     /* Read back through the querier: the cut chunks come from the file. */
     assert_int_equal(tsdb_head_flush(h, &err), 0);
     tsdb_querier q = {.head = h};
@@ -339,12 +342,114 @@ static void test_concurrent(void **state)
     tsdb_head_free(h);
 }
 
+/* A splitmix64 step: reproducible pseudo-random bits. */
+static uint64_t rnd(uint64_t *x)
+{
+    uint64_t z = (*x += UINT64_C(0x9E3779B97F4A7C15));
+    z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
+    z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
+    return z ^ (z >> 31);
+}
+
+/* Appends n samples of one pattern to a fresh series and checks each of its
+ * chunks against tsdb_xor fed the same samples. */
+static void check_encoder(tsdb_head *h, const char *name, const int64_t *ts, const uint64_t *vs,
+                          size_t n)
+{
+    core_err err = {{0}};
+    core_labels *ls = lbl(name, "enc", NULL);
+    bool created;
+    tsdb_hseries *s = tsdb_head_get_or_create(h, ls, 0, &created);
+    free(ls);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(tsdb_head_append(h, s, ts[i], vs[i], &err), 0);
+    core_arena arena;
+    core_arena_init(&arena, 0);
+    tsdb_chunk_meta *metas;
+    const uint8_t **bytes;
+    uint32_t *lens;
+    size_t k = tsdb_head_series_chunks(h, s, INT64_MIN, INT64_MAX, &arena, &metas, &bytes, &lens);
+    size_t i = 0;
+    for (size_t c = 0; c < k; c++) {
+        tsdb_xor x;
+        tsdb_xor_init(&x);
+        assert_int_equal(ts[i], metas[c].mint);
+        for (; i < n && ts[i] <= metas[c].maxt; i++)
+            assert_int_equal(tsdb_xor_append_bits(&x, ts[i], vs[i], &err), 0);
+        size_t len;
+        const uint8_t *want = tsdb_xor_bytes(&x, &len);
+        assert_int_equal(lens[c], len);
+        assert_memory_equal(bytes[c], want, len);
+        tsdb_xor_destroy(&x);
+    }
+    assert_int_equal(i, n);
+    core_arena_destroy(&arena);
+}
+
+static void test_encoder_matches_xor(void **state)
+{
+    (void)state;
+    core_err err = {{0}};
+    enum { N = 1000 };
+    int64_t *ts = calloc(N, sizeof(*ts));
+    uint64_t *vs = calloc(N, sizeof(*vs));
+    for (int with_files = 0; with_files < 2; with_files++) {
+        char *dir = with_files ? tmpdir_new() : NULL;
+        tsdb_head *h = tsdb_head_new(&(tsdb_head_opts){.chunks_dir = dir}, &err);
+        assert_non_null(h);
+        uint64_t seed = 42;
+        for (int pattern = 0; pattern < 8; pattern++) {
+            int64_t t = pattern == 6 ? INT64_C(-4611686018427387000) : INT64_C(1700000000000);
+            double v = 0;
+            for (size_t i = 0; i < N; i++) {
+                uint64_t r = rnd(&seed);
+                int64_t step = 15000;
+                switch (pattern) {
+                case 0: vs[i] = bits(42.0); break; /* constant */
+                case 1: vs[i] = r; break;          /* any bits: NaN payloads too */
+                case 2: vs[i] = bits(v += (double)(r % 1000)); break;
+                case 3: vs[i] = r % 5 ? bits((double)(r % 7) / 3.0) : TSDB_STALE_NAN_BITS; break;
+                case 4: /* jitter through every delta-of-delta bucket */
+                    step = 15000 + (int64_t)(r % 5 == 0   ? r % 16000
+                                             : r % 5 == 1 ? r % 130000
+                                             : r % 5 == 2 ? r % 1000000
+                                             : r % 5 == 3 ? r % 4000000000
+                                                          : 0);
+                    vs[i] = bits(v += 0.25);
+                    break;
+                case 5: vs[i] = i % 2 ? bits(INFINITY) : bits(-0.0); break;
+                case 6: vs[i] = bits(r % 2 ? 1e308 : -1e-308); break; /* extreme t too */
+                default: vs[i] = bits((double)(i % 3) * 1e-9 + (double)(r % 2)); break;
+                }
+                t += i ? step : 0;
+                ts[i] = t;
+            }
+            char name[32];
+            snprintf(name, sizeof name, "p%d", pattern);
+            check_encoder(h, name, ts, vs, N);
+        }
+        /* A first timestamp whose varint takes 10 bytes. */
+        ts[0] = INT64_MIN + 1;
+        ts[1] = INT64_MIN + 2;
+        vs[0] = vs[1] = bits(1.0);
+        check_encoder(h, "gap", ts, vs, 2);
+        tsdb_head_free(h);
+        if (dir) tmpdir_free(dir);
+    }
+    free(ts);
+    free(vs);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_create_and_lookup), cmocka_unit_test(test_refusals),
-        cmocka_unit_test(test_chunk_cutting),     cmocka_unit_test(test_select_matchers),
-        cmocka_unit_test(test_truncate),          cmocka_unit_test(test_concurrent),
+        cmocka_unit_test(test_create_and_lookup),
+        cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_chunk_cutting),
+        cmocka_unit_test(test_select_matchers),
+        cmocka_unit_test(test_truncate),
+        cmocka_unit_test(test_concurrent),
+        cmocka_unit_test(test_encoder_matches_xor),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
