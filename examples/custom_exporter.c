@@ -5,11 +5,15 @@
  * the last latency per endpoint in app_request_latency_seconds{endpoint},
  * served on http://<host>:<port>/metrics, one simulated request a second.
  *
- * Usage: example-custom-exporter [--port N] [--interval-ms N]   (port 8000)
+ * Usage: example-custom-exporter [--port N] [--interval-ms N] [--latency-file F]
+ * (port 8000).  With --latency-file, each simulated request takes the latency
+ * written in F (seconds, re-read every time) instead of a random one, so a
+ * test or a demo can drive alerts on it up and down.
  */
 #include <prom/prom.h>
 
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +26,16 @@ static void on_signal(int sig)
     stop = 1;
 }
 
+/* The number in `path`, or a random latency in [0, 1) when it cannot be read. */
+static double next_latency(const char *path)
+{
+    FILE *f = path ? fopen(path, "r") : NULL;
+    double v;
+    bool ok = f && fscanf(f, "%lf", &v) == 1;
+    if (f) fclose(f);
+    return ok ? v : (double)rand() / RAND_MAX;
+}
+
 static void sleep_ms(long ms)
 {
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
@@ -31,14 +45,20 @@ static void sleep_ms(long ms)
 int main(int argc, char **argv)
 {
     long port = 8000, interval_ms = 1000;
+    const char *latency_file = NULL;
+    bool bad = argc % 2 == 0;
     for (int i = 1; i + 1 < argc; i += 2) {
         if (strcmp(argv[i], "--port") == 0)
             port = strtol(argv[i + 1], NULL, 10);
         else if (strcmp(argv[i], "--interval-ms") == 0)
             interval_ms = strtol(argv[i + 1], NULL, 10);
+        else if (strcmp(argv[i], "--latency-file") == 0)
+            latency_file = argv[i + 1];
+        else
+            bad = true;
     }
-    if (argc % 2 == 0 || port < 0 || port > 65535 || interval_ms < 1) {
-        fprintf(stderr, "usage: %s [--port N] [--interval-ms N]\n", argv[0]);
+    if (bad || port < 0 || port > 65535 || interval_ms < 1) {
+        fprintf(stderr, "usage: %s [--port N] [--interval-ms N] [--latency-file F]\n", argv[0]);
         return 2;
     }
 
@@ -76,7 +96,7 @@ int main(int argc, char **argv)
         const char *endpoint = endpoints[rand() % 2];
         const char *method = methods[rand() % 2];
         prom_counter_inc(prom_counter_labels(requests, method, endpoint, NULL));
-        prom_gauge_set(prom_gauge_labels(latency, endpoint, NULL), (double)rand() / RAND_MAX);
+        prom_gauge_set(prom_gauge_labels(latency, endpoint, NULL), next_latency(latency_file));
         sleep_ms(interval_ms);
     }
     prom_http_stop(server);
