@@ -18,11 +18,20 @@
 
 #include <string.h>
 
-/* Pages of upstream's Mantine UI that this server has (the rules and alerts
- * pages come with the rules). */
+/* Pages of upstream's Mantine UI (Prometheus 3.x) that this server has:
+ * all of them but /agent, which belongs to agent mode. */
 static const char *const pages[] = {
-    "/query",  "/graph", "/targets", "/service-discovery",
-    "/config", "/flags", "/status",  "/tsdb-status",
+    "/query",
+    "/graph",
+    "/alerts",
+    "/targets",
+    "/rules",
+    "/service-discovery",
+    "/config",
+    "/flags",
+    "/status",
+    "/tsdb-status",
+    "/alertmanager-discovery",
 };
 
 const web_ui_asset *web_ui_find(const char *path)

@@ -139,8 +139,17 @@ static void test_routes_under_prefix(void **state)
 
     /* every page is index.html */
     const web_ui_asset *idx = web_ui_find("/index.html");
-    const char *pages[] = {"query",  "graph", "targets", "service-discovery",
-                           "config", "flags", "status",  "tsdb-status"};
+    const char *pages[] = {"query",
+                           "graph",
+                           "alerts",
+                           "targets",
+                           "rules",
+                           "service-discovery",
+                           "config",
+                           "flags",
+                           "status",
+                           "tsdb-status",
+                           "alertmanager-discovery"};
     for (size_t i = 0; i < sizeof pages / sizeof pages[0]; i++) {
         snprintf(url, sizeof url, "%s/%s?g0.expr=up", base, pages[i]);
         a = fetch(url, NULL, false);
@@ -152,8 +161,8 @@ static void test_routes_under_prefix(void **state)
         assert_string_equal(header(&a, "Cache-Control", h, sizeof h), "no-cache");
         done(&a);
     }
-    /* not pages (yet), and nothing outside the prefix */
-    snprintf(url, sizeof url, "%s/alerts", base);
+    /* not pages (/agent is agent mode's), and nothing outside the prefix */
+    snprintf(url, sizeof url, "%s/agent", base);
     a = fetch(url, NULL, false);
     assert_int_equal(a.status, 404);
     done(&a);

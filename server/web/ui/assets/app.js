@@ -13,15 +13,21 @@
 // whatever it left running (timers, requests) when the page is left.
 import { el, clear, getSetting, setSetting, alertBox } from './lib.js';
 
+// The main navigation has the pages without `status`; the Status menu has
+// the others in upstream's two sections and order.
 const pages = [
   { path: 'query', title: 'Query', module: './query.js' },
-  { path: 'targets', title: 'Target health', module: './targets.js', status: true },
-  { path: 'service-discovery', title: 'Service discovery', module: './targets.js', status: true },
-  { path: 'status', title: 'Runtime & build information', module: './status.js', status: true },
-  { path: 'tsdb-status', title: 'TSDB status', module: './status.js', status: true },
-  { path: 'flags', title: 'Command-line flags', module: './status.js', status: true },
-  { path: 'config', title: 'Configuration', module: './status.js', status: true },
+  { path: 'alerts', title: 'Alerts', module: './rules.js' },
+  { path: 'targets', title: 'Target health', module: './targets.js', status: 'monitoring' },
+  { path: 'rules', title: 'Rule health', module: './rules.js', status: 'monitoring' },
+  { path: 'service-discovery', title: 'Service discovery', module: './targets.js', status: 'monitoring' },
+  { path: 'status', title: 'Runtime & build information', module: './status.js', status: 'server' },
+  { path: 'tsdb-status', title: 'TSDB status', module: './status.js', status: 'server' },
+  { path: 'flags', title: 'Command-line flags', module: './status.js', status: 'server' },
+  { path: 'config', title: 'Configuration', module: './status.js', status: 'server' },
+  { path: 'alertmanager-discovery', title: 'Alertmanager discovery', module: './rules.js', status: 'server' },
 ];
+const statusSections = [['monitoring', 'Monitoring status'], ['server', 'Server status']];
 
 let cleanup = null;
 let generation = 0; // which call of route() is the latest
@@ -54,7 +60,6 @@ function applyTheme() {
 
 function renderHeader() {
   const header = clear(document.getElementById('header'));
-  const statusPages = pages.filter((p) => p.status);
   const themeNames = { auto: 'Theme: auto', light: 'Theme: light', dark: 'Theme: dark' };
   const themeBtn = el('button', {
     class: 'btn btn-subtle', type: 'button', title: 'Color theme',
@@ -79,10 +84,14 @@ function renderHeader() {
     el('a', { class: 'brand', href: 'query', onclick: follow },
       el('img', { src: 'favicon.svg', alt: '', width: 28, height: 28 }), el('span', {}, 'Prometheus')),
     el('div', { class: 'nav-links' },
-      navLink(pages[0], 'nav-link'),
+      pages.filter((p) => !p.status).map((p) => navLink(p, 'nav-link')),
       el('details', { class: 'nav-menu' },
-        el('summary', { class: 'nav-link' }, 'Status'),
-        el('div', { class: 'nav-dropdown' }, statusPages.map((p) => navLink(p, 'nav-item'))))),
+        el('summary', { class: 'nav-link' }, el('span', { class: 'nav-menu-title' }, 'Status')),
+        el('div', { class: 'nav-dropdown' }, statusSections.map(([section, label], i) => [
+          i ? el('div', { class: 'nav-divider' }) : null,
+          el('div', { class: 'nav-section' }, label),
+          pages.filter((p) => p.status === section).map((p) => navLink(p, 'nav-item')),
+        ])))),
     el('div', { class: 'nav-settings' },
       el('label', { class: 'check', title: 'Show times in the browser\'s time zone' }, localBox, ' Local time'),
       themeBtn)));
@@ -97,7 +106,11 @@ function markActive(page) {
     a.classList.toggle('active', !!page && a.dataset.page === page.path);
   });
   const menu = document.querySelector('#header details.nav-menu summary');
-  if (menu) menu.classList.toggle('active', !!page && !!page.status);
+  if (menu) {
+    // "Status › Rule health" on a status page, as upstream's menu button
+    menu.classList.toggle('active', !!page && !!page.status);
+    menu.querySelector('.nav-menu-title').textContent = page && page.status ? 'Status › ' + page.title : 'Status';
+  }
 }
 
 async function route() {

@@ -323,11 +323,21 @@ export function setURLParams(params, replace = true) {
   else history.pushState(history.state, '', url);
 }
 
-// A small stroked icon (24x24 view box) for buttons: 'search', 'copy', 'x'.
+// A small stroked icon (24x24 view box) for buttons and badges: 'search',
+// 'copy', 'x', 'bell', 'bellOff', 'refresh', 'hourglass', 'repeat',
+// 'timeline', 'clock', 'info'.
 const iconPaths = {
   search: 'M10.5 4a6.5 6.5 0 1 0 0 13a6.5 6.5 0 1 0 0-13zM15.5 15.5L20 20',
   copy: 'M9 9h10v11H9zM15 9V5H5v11h4',
   x: 'M6 6l12 12M18 6L6 18',
+  bell: 'M6 17h12l-1.5-2.5V10a4.5 4.5 0 0 0-9 0v4.5zM10 20h4',
+  bellOff: 'M6 17h12l-1.5-2.5V10a4.5 4.5 0 0 0-9 0v4.5zM10 20h4M4 4l16 16',
+  refresh: 'M19 12a7 7 0 1 1-2-4.9M19 4v4h-4',
+  hourglass: 'M7 4h10M7 20h10M8 4v2l4 6l-4 6v2M16 4v2l-4 6l4 6v2',
+  repeat: 'M4 12V9a3 3 0 0 1 3-3h12M16 3l3 3l-3 3M20 12v3a3 3 0 0 1-3 3H5M8 21l-3-3l3-3',
+  timeline: 'M4 17l5-6l4 4l7-8',
+  clock: 'M12 3a9 9 0 1 0 0 18a9 9 0 1 0 0-18zM12 7v5l3 2',
+  info: 'M12 3a9 9 0 1 0 0 18a9 9 0 1 0 0-18zM12 11v5M12 8h.01',
 };
 
 export function icon(name) {
