@@ -110,6 +110,31 @@ void tool_tsdb_print_blocks(const struct tsdb_block *blocks, size_t n, bool head
 
 /* ---- Checks (tool_check.c) */
 int tool_check_config(const tool_cmd *cmd, int argc, char **argv);
+int tool_check_rules(const tool_cmd *cmd, int argc, char **argv);
+
+/* kingpin's ExistingFiles: every path must exist and be no directory, else
+ * the usage error ("path 'x' does not exist", "'x' is a directory") is
+ * printed and false returned. */
+bool tool_existing_files(const core_strlist *files);
+
+/* ---- Rule unit tests (tool_rules.c) */
+int tool_test_rules(const tool_cmd *cmd, int argc, char **argv);
+
+/* ---- Queries against a server's HTTP API (tool_query.c) */
+int tool_query_instant(const tool_cmd *cmd, int argc, char **argv);
+int tool_query_range(const tool_cmd *cmd, int argc, char **argv);
+int tool_query_series(const tool_cmd *cmd, int argc, char **argv);
+int tool_query_labels(const tool_cmd *cmd, int argc, char **argv);
+
+/* ---- Go's formatting, which promtool's output is made of (tool_query.c) */
+
+/* strconv.FormatFloat(v, fmt, -1, 64) for fmt 'f' or 'E': the shortest
+ * digits that read back as v ("0.1", "1E+00", "1.5E-07"), "NaN", "+Inf",
+ * "-Inf". */
+void tool_go_float(core_sb *sb, double v, char fmt);
+/* time.Duration.String() of `ns` nanoseconds: "0s", "1.5ms", "2m0s",
+ * "1h0m0.5s". */
+void tool_go_duration(core_sb *sb, int64_t ns);
 
 /* ---- Backfilling (tool_backfill.c) */
 

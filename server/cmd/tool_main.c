@@ -3,7 +3,9 @@
  *
  * tool_main.c holds the command tree and the command-line parser; the
  * commands live in their own files (tool_tsdb.c: tsdb list, analyze, dump,
- * dump-openmetrics; tool_backfill.c: tsdb create-blocks-from openmetrics).
+ * dump-openmetrics; tool_backfill.c: tsdb create-blocks-from openmetrics;
+ * tool_check.c: check config, check rules; tool_rules.c: test rules;
+ * tool_query.c: query instant, range, series, labels).
  *
  * The tree is one table (`commands` below): each entry is either a group
  * ("tsdb") or a command ("tsdb list") with its run function.  main() walks
@@ -44,6 +46,15 @@ static const tool_cmd commands[] = {
     {"check", "<command> [<args> ...]", "Check the resources for validity.", NULL},
     {"check config", "[<flags>] <config-files>...", "Check if the config files are valid or not.",
      tool_check_config},
+    {"check rules", "[<flags>] [<rule-files>...]", "Check if the rule files are valid or not.",
+     tool_check_rules},
+    {"query", "<command> [<args> ...]", "Run query against a Prometheus server.", NULL},
+    {"query instant", "[<flags>] <server> <expr>", "Run instant query.", tool_query_instant},
+    {"query range", "[<flags>] <server> <expr>", "Run range query.", tool_query_range},
+    {"query series", "--match=MATCH [<flags>] <server>", "Run series query.", tool_query_series},
+    {"query labels", "[<flags>] <server> <name>", "Run labels query.", tool_query_labels},
+    {"test", "<command> [<args> ...]", "Unit testing.", NULL},
+    {"test rules", "[<flags>] <test-rule-file>...", "Unit tests for rules.", tool_test_rules},
     {"tsdb", "<command> [<args> ...]", "Run tsdb commands.", NULL},
     {"tsdb analyze", "[<flags>] [<db path>] [<block id>]",
      "Analyze churn, label pair cardinality and compaction efficiency.", tool_tsdb_analyze},
