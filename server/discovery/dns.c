@@ -266,7 +266,7 @@ int disc_dns_group(const unsigned char *msg, size_t len, const char *name, int p
         }
         const unsigned char *rd = ns_rr_rdata(rr);
         size_t rdlen = ns_rr_rdlen(rr);
-        char host[NS_MAXDNAME + 2] = "", target[NS_MAXDNAME + 2] = "", portbuf[8] = "";
+        char host[NS_MAXDNAME + 2] = "", target[NS_MAXDNAME + 4] = "", portbuf[8] = "";
         const char *srv_target = NULL, *srv_port = NULL, *mx = NULL, *nsn = NULL;
         long p = port;
         int type = ns_rr_type(rr);

@@ -9,7 +9,20 @@ tmp=$(mktemp -d)
 out=$tmp/out
 runpid=
 cleanup() {
-    [ -z "$runpid" ] || kill -KILL "$runpid" 2>/dev/null || true
+    if [ -n "$runpid" ]; then # Ctrl-C first, so that scripts/run stops what it started
+        kill -INT "$runpid" 2>/dev/null || true
+        for _ in $(seq 50); do
+            kill -0 "$runpid" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill -KILL "$runpid" 2>/dev/null || true
+    fi
+    # Whatever it started and did not stop goes too, so no port stays taken.
+    if [ -f "$out" ]; then
+        for pid in $(sed -n 's/^run: started .* (pid \([0-9]*\)).*/\1/p' "$out"); do
+            kill -KILL "$pid" 2>/dev/null || true
+        done
+    fi
     rm -rf "$tmp"
 }
 trap cleanup EXIT
