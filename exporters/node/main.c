@@ -3,10 +3,13 @@
  *
  * main.c holds the program: flags (upstream's names and defaults, plus every
  * collector's --collector.<name> switch and its own flags), the HTTP server
- * (server/core's), and the metrics handler.  Each scrape gets a registry of
- * its own holding the collectors the request asks for (collect[] / exclude[])
- * and, unless --web.disable-exporter-metrics, the exporter's own metrics; the
- * registry renders in the format the scraper negotiates.
+ * (server/core's), and the metrics handler.  A scrape runs the collectors the
+ * request asks for (collect[] / exclude[]) on the worker pool (scrape.c), adds
+ * node_scrape_collector_* and, unless --web.disable-exporter-metrics, the
+ * exporter's own metrics (process_*, promhttp_*, node_exporter_build_info),
+ * and writes them all in the format the scraper negotiates: the text formats
+ * straight from the collectors' outputs into the response (expose.c), the
+ * protobuf format through libprom's renderer.
  */
 #include "scrape.h"
 
@@ -101,46 +104,61 @@ typedef struct request {
     size_t n;
 } request;
 
-static int collect_node(prom_emitter *e, void *userdata)
+/* node_exporter_build_info and promhttp's self-metrics. */
+static void exporter_metrics(nx_out *o)
 {
-    request *rq = userdata;
-    nx_scrape s;
-    nx_scrape_init(&s, rq->collectors, rq->n);
-    nx_scrape_run(&s, (double)cfg.timeout_ms / 1000);
-    nx_scrape_emit(&s, e);
-    nx_scrape_destroy(&s);
+    const core_buildinfo *bi = core_buildinfo_get();
+    static const char *const build_labels[] = {"branch",   "goarch", "goos",    "goversion",
+                                               "revision", "tags",   "version", NULL};
+    const char *arch = strchr(bi->platform, '/') ? strchr(bi->platform, '/') + 1 : "";
+    const char *values[] = {bi->branch, arch, "linux", bi->compiler, bi->revision, "", bi->version};
+    nx_family(o, "node_exporter_build_info",
+              "A metric with a constant '1' value labeled by version, revision, branch, "
+              "goversion from which node_exporter was built, and the goos and goarch for "
+              "the build.",
+              PROM_GAUGE, build_labels);
+    nx_sample(o, 1, values);
+    static const char *const cause[] = {"cause", NULL};
+    static const char *const causes[][1] = {{"encoding"}, {"gathering"}};
+    nx_family(o, "promhttp_metric_handler_errors_total",
+              "Total number of internal errors encountered by the promhttp metric handler.",
+              PROM_COUNTER, cause);
+    nx_sample(o, 0, causes[0]);
+    nx_sample(o, 0, causes[1]);
+    nx_gauge(o, "promhttp_metric_handler_requests_in_flight",
+             "Current number of scrapes being served.", (double)atomic_load(&in_flight));
+    static const char *const code[] = {"code", NULL};
+    nx_family(o, "promhttp_metric_handler_requests_total",
+              "Total number of scrapes by HTTP status code.", PROM_COUNTER, code);
+    for (int i = 0; i < 3; i++)
+        nx_sample(o, (double)atomic_load(&served[i]), &codes[i]);
+}
+
+/* The outputs of one scrape, for the protobuf format (through libprom). */
+typedef struct outputs {
+    const nx_out **v;
+    size_t n;
+} outputs;
+
+static int replay(prom_emitter *e, void *userdata)
+{
+    const outputs *outs = userdata;
+    for (size_t i = 0; i < outs->n; i++)
+        nx_out_replay(outs->v[i], e);
     return 0;
 }
 
-static int collect_exporter(prom_emitter *e, void *userdata)
+static int render_protobuf(const outputs *outs, core_sb *body)
 {
-    const core_buildinfo *bi = core_buildinfo_get();
-    static const char *const build_labels[] = {"branch",   "goarch", "goos",   "goversion",
-                                               "revision", "tags",   "version"};
-    const char *arch = strchr(bi->platform, '/') ? strchr(bi->platform, '/') + 1 : "";
-    const char *values[] = {bi->branch, arch, "linux", bi->compiler, bi->revision, "", bi->version};
-    prom_emit_family(e, "node_exporter_build_info",
-                     "A metric with a constant '1' value labeled by version, revision, branch, "
-                     "goversion from which node_exporter was built, and the goos and goarch for "
-                     "the build.",
-                     PROM_GAUGE, NULL, build_labels, 7);
-    prom_emit_value(e, values, 1);
-    static const char *const cause[] = {"cause"};
-    static const char *const causes[][1] = {{"encoding"}, {"gathering"}};
-    prom_emit_family(e, "promhttp_metric_handler_errors_total",
-                     "Total number of internal errors encountered by the promhttp metric handler.",
-                     PROM_COUNTER, NULL, cause, 1);
-    prom_emit_value(e, causes[0], 0);
-    prom_emit_value(e, causes[1], 0);
-    prom_emit_family(e, "promhttp_metric_handler_requests_in_flight",
-                     "Current number of scrapes being served.", PROM_GAUGE, NULL, NULL, 0);
-    prom_emit_value(e, NULL, (double)atomic_load(&in_flight));
-    static const char *const code[] = {"code"};
-    prom_emit_family(e, "promhttp_metric_handler_requests_total",
-                     "Total number of scrapes by HTTP status code.", PROM_COUNTER, NULL, code, 1);
-    for (int i = 0; i < 3; i++)
-        prom_emit_value(e, &codes[i], (double)atomic_load(&served[i]));
-    return 0;
+    prom_registry *r = prom_registry_new();
+    prom_buffer buf = {0};
+    int rc =
+        r == NULL ? PROM_ENOMEM : prom_collector_register(r, "node", NULL, 0, replay, (void *)outs);
+    if (rc == 0) rc = prom_render(r, PROM_FORMAT_PROTOBUF, NULL, 0, &buf);
+    if (rc == 0) core_sb_add(body, buf.data, buf.len);
+    prom_buffer_free(&buf);
+    prom_registry_free(r);
+    return rc;
 }
 
 static const nx_collector *find_enabled(const char *name)
@@ -201,24 +219,38 @@ static void serve_metrics(core_http_req *req, core_http_resp *resp, void *userda
                             "Limit of concurrent requests reached (%lld), try again later.\n",
                             (long long)cfg.max_requests);
     } else if (select_collectors(req, resp, &rq)) {
-        prom_registry *r = prom_registry_new();
-        prom_buffer buf = {0};
+        nx_scrape scrape;
+        nx_scrape_init(&scrape, rq.collectors, rq.n);
+        nx_scrape_run(&scrape, (double)cfg.timeout_ms / 1000);
+        nx_out status, process, exporter;
+        nx_out_init(&status, "scrape");
+        nx_out_init(&process, "process");
+        nx_out_init(&exporter, "exporter");
+        outputs outs = {core_arena_alloc(core_http_arena(req), (rq.n + 3) * sizeof *outs.v), 0};
+        outs.n = nx_scrape_outputs(&scrape, outs.v);
+        nx_scrape_status(&scrape, &status);
+        outs.v[outs.n++] = &status;
+        if (!cfg.disable_exporter_metrics) {
+            nx_process_metrics(&process);
+            exporter_metrics(&exporter);
+            outs.v[outs.n++] = &process;
+            outs.v[outs.n++] = &exporter;
+        }
         prom_format f = prom_negotiate(core_http_header(req, "Accept"));
-        int rc = r == NULL ? PROM_ENOMEM
-                           : prom_collector_register(r, "node", NULL, 0, collect_node, &rq);
-        if (rc == 0 && !cfg.disable_exporter_metrics) rc = prom_process_collector_register(r);
-        if (rc == 0 && !cfg.disable_exporter_metrics)
-            rc = prom_collector_register(r, "exporter", NULL, 0, collect_exporter, NULL);
-        if (rc == 0) rc = prom_render(r, f, NULL, 0, &buf);
-        if (rc == 0) {
+        int rc = 0;
+        if (f == PROM_FORMAT_PROTOBUF)
+            rc = render_protobuf(&outs, &resp->body);
+        else
+            nx_expose(outs.v, outs.n, f == PROM_FORMAT_OPENMETRICS, &resp->body);
+        if (rc == 0)
             resp->content_type = prom_content_type(f);
-            core_sb_add(&resp->body, buf.data, buf.len);
-        } else {
+        else
             core_http_resp_text(resp, 500, "An error has occurred while serving metrics:\n\n%s\n",
                                 prom_last_error());
-        }
-        prom_buffer_free(&buf);
-        prom_registry_free(r);
+        nx_out_destroy(&exporter);
+        nx_out_destroy(&process);
+        nx_out_destroy(&status);
+        nx_scrape_destroy(&scrape);
     }
     count_served(resp->status);
     atomic_fetch_sub(&in_flight, 1);

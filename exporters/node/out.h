@@ -49,5 +49,9 @@ void nx_out_init(nx_out *o, const char *collector);
 void nx_out_destroy(nx_out *o);
 /* Emits every family with samples into a libprom emitter. */
 void nx_out_replay(const nx_out *o, prom_emitter *e);
+/* Writes the families of outs[0..n) in the text format (0.0.4) or, with
+ * `openmetrics`, OpenMetrics 1.0.0, appending to sb: the bytes libprom renders
+ * for the same outputs replayed in this order (expose.c). */
+void nx_expose(const nx_out *const *outs, size_t n, bool openmetrics, core_sb *sb);
 
 #endif

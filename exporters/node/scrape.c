@@ -260,22 +260,26 @@ void nx_scrape_run(nx_scrape *s, double timeout_s)
     pthread_cond_destroy(&wake);
 }
 
-void nx_scrape_emit(const nx_scrape *s, prom_emitter *e)
+size_t nx_scrape_outputs(const nx_scrape *s, const nx_out **outs)
 {
+    size_t n = 0;
     for (size_t i = 0; i < s->n; i++)
-        if (s->results[i].job != NULL) nx_out_replay(&s->results[i].job->out, e);
-    static const char *const collector_label[] = {"collector"};
-    prom_emit_family(e, "node_scrape_collector_duration_seconds",
-                     "node_exporter: Duration of a collector scrape.", PROM_GAUGE, NULL,
-                     collector_label, 1);
+        if (s->results[i].job != NULL) outs[n++] = &s->results[i].job->out;
+    return n;
+}
+
+void nx_scrape_status(const nx_scrape *s, nx_out *o)
+{
+    static const char *const collector_label[] = {"collector", NULL};
+    nx_family(o, "node_scrape_collector_duration_seconds",
+              "node_exporter: Duration of a collector scrape.", PROM_GAUGE, collector_label);
     for (size_t i = 0; i < s->n; i++)
-        prom_emit_value(e, &s->results[i].collector->name, s->results[i].seconds);
-    prom_emit_family(e, "node_scrape_collector_success",
-                     "node_exporter: Whether a collector succeeded.", PROM_GAUGE, NULL,
-                     collector_label, 1);
+        nx_sample(o, s->results[i].seconds, &s->results[i].collector->name);
+    nx_family(o, "node_scrape_collector_success", "node_exporter: Whether a collector succeeded.",
+              PROM_GAUGE, collector_label);
     for (size_t i = 0; i < s->n; i++) {
         const nx_result *r = &s->results[i];
-        prom_emit_value(e, &r->collector->name, r->success ? 1 : 0);
+        nx_sample(o, r->success ? 1 : 0, &r->collector->name);
         if (!r->success) {
             char secs[32];
             snprintf(secs, sizeof secs, "%.6f", r->seconds);

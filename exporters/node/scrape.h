@@ -27,9 +27,15 @@ typedef struct nx_scrape {
 void nx_scrape_init(nx_scrape *s, const nx_collector *const *collectors, size_t n);
 /* Runs them on the worker pool and waits up to timeout_s seconds. */
 void nx_scrape_run(nx_scrape *s, double timeout_s);
-/* Emits what the collectors produced, then node_scrape_collector_duration_seconds
- * and node_scrape_collector_success for each; logs each failure. */
-void nx_scrape_emit(const nx_scrape *s, prom_emitter *e);
+/* Lists the outputs of the collectors that finished in time, in the order given
+ * to nx_scrape_init, into outs (room for s->n); returns how many. */
+size_t nx_scrape_outputs(const nx_scrape *s, const nx_out **outs);
+/* Writes node_scrape_collector_duration_seconds and node_scrape_collector_success
+ * for each collector into o; logs each failure. */
+void nx_scrape_status(const nx_scrape *s, nx_out *o);
+/* Writes the exporter's own process_* families into o (self.c): those of
+ * libprom's process collector, with the same names, help and values. */
+void nx_process_metrics(nx_out *o);
 void nx_scrape_destroy(nx_scrape *s);
 
 #endif
