@@ -513,13 +513,16 @@ static bool scan_uint(const char **p, uint64_t *n, core_sb *msg)
     while (is_digit(*e) || *e == '.' || is_alpha(*e))
         e++;
     if (e == s) {
-        core_sb_adds(msg, "unexpected end of input in series values, expected number");
+        core_sb_adds(msg, "parse error: unexpected end of input in series values, expected number");
         return false;
     }
     char *end;
     unsigned long long v = strtoull(s, &end, 10);
     if (end != e || !is_digit(*s)) {
-        core_sb_addf(msg, "invalid repetition in series values: %.*s", (int)(e - s), s);
+        core_sb_addf(msg,
+                     "parse error: invalid repetition in series values: strconv.ParseUint: "
+                     "parsing \"%.*s\": invalid syntax",
+                     (int)(e - s), s);
         return false;
     }
     *n = v;
@@ -578,8 +581,10 @@ static bool parse_item(const char **p, seq *out, core_sb *msg)
         bool neg = *s == '-';
         if (*s == '+' || *s == '-') s++;
         if (!scan_number(&s, &v)) {
-            core_sb_addf(msg, "unexpected \"%.*s\" in series values, expected number or \"stale\"",
-                         (int)strcspn(s, " \t"), s);
+            core_sb_addf(msg,
+                         "parse error: unexpected %s \"%.*s\" in series values, expected "
+                         "number or \"stale\"",
+                         is_alpha(*s) ? "identifier" : "character", (int)strcspn(s, " \t"), s);
             return false;
         }
         if (neg) v = -v;
@@ -597,13 +602,14 @@ static bool parse_item(const char **p, seq *out, core_sb *msg)
         double d;
         s++;
         if (!scan_number(&s, &d)) {
-            core_sb_addf(msg, "unexpected \"%.*s\" in series values, expected number",
+            core_sb_addf(msg, "parse error: unexpected \"%.*s\" in series values, expected number",
                          (int)strcspn(s, " \t"), s);
             return false;
         }
         if (neg) d = -d;
         if (*s != 'x') {
-            core_sb_adds(msg, "unexpected end of input in series values, expected \"x\"");
+            core_sb_adds(msg,
+                         "parse error: unexpected end of input in series values, expected \"x\"");
             return false;
         }
         s++;
@@ -616,7 +622,8 @@ static bool parse_item(const char **p, seq *out, core_sb *msg)
         return false;
     }
     if (*s && *s != ' ' && *s != '\t') {
-        core_sb_addf(msg, "unexpected \"%.*s\" in series values", (int)strcspn(s, " \t"), s);
+        core_sb_addf(msg, "parse error: unexpected \"%.*s\" in series values",
+                     (int)strcspn(s, " \t"), s);
         return false;
     }
     *p = s;

@@ -511,7 +511,7 @@ tests:
           - labels: 'job:http_requests:rate5m{job="app"}'
             value: 1
 """, True, False),
-    "multi.test.yml": ("""rule_files: [recording.yml, alerts.yml]
+    "multi.test.yml": ("""rule_files: ['recording.y*ml', alerts.yml, 'nothing*.yml']
 tests:
   - name: alpha
     interval: 1m
@@ -704,6 +704,14 @@ BAD_RULES = {
 }
 
 
+# Values in promqltest's notation: the samples both load, or both refuse.
+# (3.x also takes '_' between digits, "1_000"; 2.42 does not.)
+NOTATIONS = ["1 2 x3", "1x", "_x", "1+x3", "1x3.5", "stalex2", "+1", "-Inf", "NaN", "0x10",
+             "1e3x2", "010", ".5", "5.", "1 _x2 3", "1 2 3 ", "1-1x3", "-1+-1x2", "inf nan",
+             "stale", "1 stale 2", "1x0", "_x0 4", "5+1.5x2", "1e-3+1e-3x3", "09",
+             "3 _ _x2 stale", "1x2x3", "1+1x2+3", "1 1e", "0xA", "2E2", "{{sum:1 count:1}}"]
+
+
 def run(argv, stdin=None):
     return subprocess.run(argv, capture_output=True, text=True, input=stdin)
 
@@ -744,6 +752,31 @@ def test_rules(tool, tmp):
         failed += not passes
     check(passed >= 10 and failed >= 10 and len(TESTS) >= 15,
           f"{len(TESTS)} unit-test files: {passed} pass and {failed} fail in both")
+
+    # the expanding notation: what gets loaded, through count and sum
+    for i, v in enumerate(NOTATIONS):
+        path = os.path.join(d, f"notation{i}.yml")
+        with open(path, "w") as f:
+            f.write(f"""tests:
+  - interval: 1m
+    input_series:
+      - series: x
+        values: '{v}'
+    promql_expr_test:
+      - expr: count_over_time(x[1h])
+        eval_time: 40m
+        exp_samples: []
+      - expr: sum_over_time(x[1h]) * 1000
+        eval_time: 40m
+        exp_samples: []
+""")
+        ours, theirs = run([tool, "test", "rules", path]), run(["promtool", "test", "rules", path])
+        got = [[ln.strip() for ln in r.stderr.split("\n") if "got:" in ln] for r in (ours, theirs)]
+        check(ours.returncode == theirs.returncode and got[0] == got[1]
+              and ("parse error" in ours.stderr or "not supported" in ours.stderr)
+              == ("parse error" in theirs.stderr),
+              f"values {v!r}: the same samples or the same refusal ({got[0]} / {got[1]}; "
+              f"{ours.stderr.strip()[:300]} / {theirs.stderr.strip()[:300]})")
 
     # several files at once: one verdict each, exit 1 when any fails
     paths = [os.path.join(d, n) for n in ("recording.test.yml", "fail_value.test.yml",
