@@ -5,8 +5,12 @@
  * A record is: len (uvarint, at most 5 bytes as upstream reads it), encoding
  * (1 byte), data (len bytes), CRC32C of encoding and data (4 bytes, big
  * endian).  The reader checks every bound before touching a byte and checks
- * the CRC on every read, as upstream's Reader.Chunk does, so a ref into the
- * wrong place or a damaged file gives an error.
+ * the CRC on every read through tsdb_chunk_reader_chunk, so a ref into the
+ * wrong place or a damaged file gives an error.  Queries read through
+ * tsdb_chunk_reader_chunk_unchecked, which checks the bounds but not the CRC,
+ * as upstream's Reader.Chunk (the CRC is the business of verification:
+ * tsdb_block_verify, analyze); the XOR iterator still fails cleanly on
+ * damaged data.
  *
  * The writer cuts a new file when the next record, counted with a 5-byte
  * length field as upstream counts it, would pass the segment size, unless
@@ -22,8 +26,8 @@
 #define LEN_FIELD_MAX 5 /* binary.MaxVarintLen32 */
 #define CRC_SIZE      4
 
-int tsdb_chunk_decode(const uint8_t *seg, size_t len, size_t off, tsdb_chunk *out, size_t *next,
-                      core_err *err)
+static int decode(const uint8_t *seg, size_t len, size_t off, tsdb_chunk *out, size_t *next,
+                  bool check, core_err *err)
 {
     uint64_t dlen;
     if (off < TSDB_SEGMENT_HEADER_SIZE || off > len || len - off < LEN_FIELD_MAX)
@@ -36,13 +40,20 @@ int tsdb_chunk_decode(const uint8_t *seg, size_t len, size_t off, tsdb_chunk *ou
         return core_err_set(err, "segment of %zu bytes is too short for the chunk at offset %zu",
                             len, off);
     size_t end = enc + 1 + dlen;
-    uint32_t want = tsdb_get_be32(seg + end), got = tsdb_crc32c(0, seg + enc, 1 + dlen);
+    uint32_t want = check ? tsdb_get_be32(seg + end) : 0;
+    uint32_t got = check ? tsdb_crc32c(0, seg + enc, 1 + dlen) : 0;
     if (want != got)
         return core_err_set(err, "checksum mismatch at offset %zu: expected %08x, actual %08x", off,
                             want, got);
     *out = (tsdb_chunk){.enc = seg[enc], .data = seg + enc + 1, .len = dlen};
     if (next) *next = end + CRC_SIZE;
     return 0;
+}
+
+int tsdb_chunk_decode(const uint8_t *seg, size_t len, size_t off, tsdb_chunk *out, size_t *next,
+                      core_err *err)
+{
+    return decode(seg, len, off, out, next, true, err);
 }
 
 /* ---- Reader */
@@ -65,6 +76,16 @@ int tsdb_chunk_reader_chunk(const tsdb_chunk_reader *r, uint64_t ref, tsdb_chunk
         return core_err_set(err, "segment index %llu out of range", (unsigned long long)seg);
     const tsdb_segment *s = &r->files.segs[seg];
     return tsdb_chunk_decode(s->p, s->len, (size_t)off, out, NULL, err);
+}
+
+int tsdb_chunk_reader_chunk_unchecked(const tsdb_chunk_reader *r, uint64_t ref, tsdb_chunk *out,
+                                      core_err *err)
+{
+    uint64_t seg = ref >> 32, off = ref & 0xffffffffu;
+    if (seg >= r->files.n)
+        return core_err_set(err, "segment index %llu out of range", (unsigned long long)seg);
+    const tsdb_segment *s = &r->files.segs[seg];
+    return decode(s->p, s->len, (size_t)off, out, NULL, false, err);
 }
 
 int tsdb_chunk_reader_next(const tsdb_chunk_reader *r, size_t *seg, size_t *off, tsdb_chunk *out,

@@ -329,6 +329,8 @@ tsdb_db *tsdb_db_open(const char *dir, const tsdb_db_opts *o, core_err *err)
         remove_temporaries(dir);
     }
     if (tsdb_blocks_open(dir, true, &db->blocks, &db->nblocks, err) < 0) goto fail;
+    for (size_t i = 0; !ro && i < db->nblocks; i++) /* the tools' reads check CRCs */
+        db->blocks[i].skip_crc = true;
     char *chunks = ro ? NULL : tsdb_path_join(dir, "chunks_head");
     if (chunks) {
         mkdir(chunks, 0777);
@@ -686,6 +688,7 @@ int tsdb_db_add_block(tsdb_db *db, const tsdb_ulid *ulid, core_err *err)
     int rc = tsdb_block_open(&b, p, err);
     free(p);
     if (rc < 0) return -1;
+    b.skip_crc = !db->opts.read_only;
     pthread_rwlock_wrlock(&db->blocks_lock);
     db->blocks = core_reallocarray(db->blocks, db->nblocks + 1, sizeof(*db->blocks));
     db->blocks[db->nblocks++] = b;

@@ -374,21 +374,29 @@ static int hfile_write(tsdb_head *h, uint64_t series, int64_t mint, int64_t maxt
     return rc;
 }
 
-/* The data of a cut chunk, copied into the arena. */
-static const uint8_t *hfile_read(tsdb_head *h, uint64_t ref, size_t *len, core_arena *arena)
+/* The data of a cut chunk, copied into the arena; with `borrow`, a chunk
+ * already written to its file is returned from the mapping instead (valid
+ * until the head drops the file: truncation, which the caller's read lock
+ * keeps away). */
+static const uint8_t *hfile_read(tsdb_head *h, uint64_t ref, size_t *len, core_arena *arena,
+                                 bool borrow)
 {
     uint64_t seq = ref >> 32, off = ref & 0xffffffffu;
     const uint8_t *rec = NULL, *out = NULL;
+    bool mapped = false;
     pthread_mutex_lock(&h->file_mtx);
     hfile *f = hfile_find(h, seq);
     if (f && off >= f->written && f == &h->files[h->nfiles - 1] && off - f->written < h->buflen)
         rec = h->buf + (off - f->written);
     else if (f && off < f->written)
-        rec = f->map + off;
+        rec = f->map + off, mapped = true;
     if (rec) {
         uint64_t dlen;
         int n = tsdb_uvarint(rec + 25, 5, &dlen);
-        if (n > 0) {
+        if (n > 0 && mapped && borrow) {
+            out = rec + 25 + n;
+            *len = dlen;
+        } else if (n > 0) {
             uint8_t *copy = core_arena_alloc(arena, dlen ? dlen : 1);
             memcpy(copy, rec + 25 + n, dlen);
             *len = dlen;
@@ -1034,10 +1042,12 @@ void tsdb_head_read_unlock(tsdb_head *h)
 /* ---- Reading */
 
 /* Copies the chunks of s overlapping [mint, maxt] into the arena (a snapshot
- * that later appends and truncations cannot disturb); returns their count. */
+ * that later appends and truncations cannot disturb); returns their count.
+ * With `borrow` (a select, under the head's read lock), chunks already in
+ * their file are not copied but read from its mapping. */
 static size_t copy_chunks(tsdb_head *h, tsdb_hseries *s, int64_t mint, int64_t maxt,
-                          core_arena *arena, tsdb_chunk_meta **metas, const uint8_t ***bytes,
-                          uint32_t **lens)
+                          core_arena *arena, bool borrow, tsdb_chunk_meta **metas,
+                          const uint8_t ***bytes, uint32_t **lens)
 {
     slock(s);
     size_t total = s->nmm + 1, n = 0;
@@ -1058,7 +1068,7 @@ static size_t copy_chunks(tsdb_head *h, tsdb_hseries *s, int64_t mint, int64_t m
             data = copy;
             len = l32;
         } else {
-            data = hfile_read(h, hc->ref, &len, arena);
+            data = hfile_read(h, hc->ref, &len, arena, borrow);
         }
         if (!data) continue;
         cm[n] = (tsdb_chunk_meta){.mint = hc->mint, .maxt = hc->maxt};
@@ -1137,7 +1147,7 @@ int tsdb_head_select(tsdb_head *h, const tsdb_matcher *m, size_t nm, int64_t min
         tsdb_chunk_meta *cm;
         const uint8_t **bytes;
         uint32_t *lens;
-        size_t k = copy_chunks(h, s, mint, maxt, arena, &cm, &bytes, &lens);
+        size_t k = copy_chunks(h, s, mint, maxt, arena, true, &cm, &bytes, &lens);
         if (!k) continue;
         f[n++] = (tsdb_head_found){
             .labels = s->labels,
@@ -1230,7 +1240,7 @@ size_t tsdb_head_series_chunks(tsdb_head *h, tsdb_hseries *s, int64_t mint, int6
                                core_arena *arena, tsdb_chunk_meta **metas, const uint8_t ***bytes,
                                uint32_t **lens)
 {
-    return copy_chunks(h, s, mint, maxt, arena, metas, bytes, lens);
+    return copy_chunks(h, s, mint, maxt, arena, false, metas, bytes, lens);
 }
 
 int tsdb_head_flush(tsdb_head *h, core_err *err)

@@ -49,6 +49,7 @@ static uint32_t cur_be32(cur *c)
 
 static uint64_t cur_uvarint(cur *c)
 {
+    if (!c->bad && c->off < c->len && c->p[c->off] < 0x80) return c->p[c->off++];
     uint64_t v = 0;
     int n = c->bad ? 0 : tsdb_uvarint(c->p + c->off, c->len - c->off, &v);
     if (n <= 0) {

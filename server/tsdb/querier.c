@@ -8,9 +8,20 @@
  * (every series when there is none), and each matcher that accepts "" takes
  * away the postings of the values it rejects.  The survivors are read from
  * the index, their chunks trimmed to [mint, maxt]; then the series of all
- * blocks are sorted by labels and those with equal labels merged.
+ * blocks are sorted by labels and those with equal labels merged.  A block's
+ * series come sorted (the index keeps them in label order), so only the
+ * head's are sorted (comparing interned pointers before strings) and the
+ * runs merged; the merge gives equal label sets one pointer, so grouping
+ * the parts of a series compares pointers.
+ *
+ * Iteration decodes through xor_iter.h's inline fast path, and skips the
+ * tombstone test for parts without tombstones; a database's block chunks are
+ * read without checking their CRC, as upstream's queries read them
+ * (verification checks it; so do reads of blocks not opened by a
+ * writable database: the tools', which report damaged chunks).
  */
 #include "tsdb/internal.h"
+#include "tsdb/xor_iter.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -266,12 +277,70 @@ static int head_select(const tsdb_querier *q, const tsdb_matcher *m, size_t nm, 
     return 0;
 }
 
-static int cmp_found(const void *a, const void *b)
+/* Head series: their strings are interned, so equal pointers are equal
+ * strings and most pairs are decided without strcmp. */
+static int cmp_interned(const void *a, const void *b)
 {
-    const found *x = a, *y = b;
-    int c = core_labels_compare(x->labels, y->labels);
-    if (c) return c;
-    return x->block < y->block ? -1 : x->block > y->block;
+    const core_labels *x = ((const found *)a)->labels, *y = ((const found *)b)->labels;
+    size_t n = x->len < y->len ? x->len : y->len;
+    for (size_t i = 0; i < n; i++) {
+        const core_label *p = &x->v[i], *q = &y->v[i];
+        int c = p->name == q->name ? 0 : strcmp(p->name, q->name);
+        if (c) return c;
+        c = p->value == q->value ? 0 : strcmp(p->value, q->value);
+        if (c) return c;
+    }
+    return x->len < y->len ? -1 : x->len > y->len;
+}
+
+/* Merges the sorted runs v[a, b) and v[b, c) into out[a, c), the first
+ * run's entries first among equals.  Entries of the second run whose labels
+ * equal one of the first run's take that entry's labels pointer, so equal
+ * label sets end up as one pointer, on adjacent entries (a block's or the
+ * head's label sets are distinct). */
+static void merge_runs(found *v, size_t a, size_t b, size_t c, found *out)
+{
+    size_t i = a, j = b, k = a;
+    while (i < b && j < c) {
+        int d = v[i].labels == v[j].labels ? 0 : core_labels_compare(v[j].labels, v[i].labels);
+        if (d == 0 && v[j].labels != v[i].labels) { /* and the entries sharing v[j]'s */
+            const core_labels *old = v[j].labels;
+            for (size_t x = j; x < c && v[x].labels == old; x++)
+                v[x].labels = v[i].labels;
+        }
+        out[k++] = d < 0 ? v[j++] : v[i++];
+    }
+    while (i < b)
+        out[k++] = v[i++];
+    while (j < c)
+        out[k++] = v[j++];
+}
+
+/* Sorts the found series by labels, then block.  Each block's come in its
+ * index's order, which the format keeps sorted by labels; only the head's
+ * need sorting; then the runs are merged pairwise. */
+static void sort_found(found_list *f, size_t *runs, size_t nruns)
+{
+    size_t hs = runs[nruns - 1];
+    if (f->n - hs > 1) qsort(f->v + hs, f->n - hs, sizeof(*f->v), cmp_interned);
+    runs[nruns] = f->n;
+    found *tmp = core_malloc((f->n ? f->n : 1) * sizeof(*tmp));
+    while (nruns > 1) {
+        size_t k = 0;
+        for (size_t r = 0; r < nruns; r += 2) {
+            if (r + 1 < nruns)
+                merge_runs(f->v, runs[r], runs[r + 1], runs[r + 2], tmp);
+            else
+                memcpy(tmp + runs[r], f->v + runs[r], (runs[r + 1] - runs[r]) * sizeof(*tmp));
+            runs[k++] = runs[r];
+        }
+        runs[k] = f->n;
+        nruns = k;
+        found *swap = f->v;
+        f->v = tmp;
+        tmp = swap;
+    }
+    free(tmp);
 }
 
 int tsdb_querier_select(const tsdb_querier *q, const tsdb_matcher *m, size_t nm, int64_t mint,
@@ -281,21 +350,28 @@ int tsdb_querier_select(const tsdb_querier *q, const tsdb_matcher *m, size_t nm,
     found_list f = {0};
     *out = NULL;
     *nout = 0;
-    for (size_t i = 0; i < q->n; i++)
+    size_t *runs = core_malloc((q->n + 2) * sizeof(*runs)), nruns = 0;
+    for (size_t i = 0; i < q->n; i++) {
+        runs[nruns++] = f.n;
         if (block_select(q, i, m, nm, mint, maxt, arena, &f, err) < 0) {
             free(f.v);
+            free(runs);
             return -1;
         }
+    }
+    runs[nruns++] = f.n; /* the head's run, maybe empty */
     if (q->head && head_select(q, m, nm, mint, maxt, arena, &f, err) < 0) {
         free(f.v);
+        free(runs);
         return -1;
     }
-    if (f.n) qsort(f.v, f.n, sizeof(*f.v), cmp_found);
+    sort_found(&f, runs, nruns);
+    free(runs);
     tsdb_qseries *s = core_arena_calloc(arena, f.n + 1, sizeof(*s));
     size_t n = 0;
     for (size_t i = 0; i < f.n;) {
         size_t j = i + 1;
-        while (j < f.n && core_labels_equal(f.v[i].labels, f.v[j].labels))
+        while (j < f.n && f.v[i].labels == f.v[j].labels) /* see merge_runs */
             j++;
         tsdb_qseries *o = &s[n++];
         o->labels = f.v[i].labels;
@@ -342,18 +418,33 @@ static bool open_chunk(tsdb_qiter *it)
     }
     if (it->part >= s->nparts) return false;
     const tsdb_qpart *p = &s->parts[it->part];
-    tsdb_chunk c;
-    core_err e = {{0}};
-    if (!p->block) { /* head: the bytes were copied at select time */
-        if (tsdb_xor_iter_init(&it->xi, p->bytes[it->chunk], p->lens[it->chunk], &e) < 0) {
+    const uint8_t *data;
+    size_t len;
+    if (!p->block) { /* head: the bytes were taken at select time */
+        data = p->bytes[it->chunk];
+        len = p->lens[it->chunk];
+        if (it->chunk + 1 < p->nchunks) __builtin_prefetch(p->bytes[it->chunk + 1]);
+    } else {
+        tsdb_chunk c;
+        uint64_t cref = p->chunks[it->chunk].ref;
+        if ((p->block->skip_crc
+                 ? tsdb_chunk_reader_chunk_unchecked(&p->block->chunks, cref, &c, NULL)
+                 : tsdb_chunk_reader_chunk(&p->block->chunks, cref, &c, NULL)) < 0 ||
+            (c.enc & ~TSDB_ENC_OOO_MASK) != TSDB_ENC_XOR) {
             it->failure = "unreadable chunk";
             return false;
         }
-        return true;
+        data = c.data;
+        len = c.len;
+        /* The next chunk's first bytes, while this one is decoded. */
+        if (it->chunk + 1 < p->nchunks) {
+            uint64_t ref = p->chunks[it->chunk + 1].ref;
+            const tsdb_chunk_reader *r = &p->block->chunks;
+            if (ref >> 32 < r->files.n && (ref & 0xffffffffu) < r->files.segs[ref >> 32].len)
+                __builtin_prefetch(r->files.segs[ref >> 32].p + (ref & 0xffffffffu));
+        }
     }
-    if (tsdb_chunk_reader_chunk(&p->block->chunks, p->chunks[it->chunk].ref, &c, &e) < 0 ||
-        (c.enc & ~TSDB_ENC_OOO_MASK) != TSDB_ENC_XOR ||
-        tsdb_xor_iter_init(&it->xi, c.data, c.len, &e) < 0) {
+    if (tsdb_xor_iter_init(&it->xi, data, len, NULL) < 0) {
         it->failure = "unreadable chunk";
         return false;
     }
@@ -382,18 +473,17 @@ static bool stop(tsdb_qiter *it)
     return false;
 }
 
-/* Advances the raw chunk iterator until an acceptable sample. */
-static bool advance(tsdb_qiter *it)
+/* Advances the raw chunk iterator until an acceptable sample (inline in
+ * tsdb_qiter_next: a call less per sample). */
+static inline __attribute__((always_inline)) bool advance(tsdb_qiter *it)
 {
+    const tsdb_qseries *s = it->s;
     for (;;) {
-        if (tsdb_xor_iter_next(&it->xi)) {
-            if (it->xi.t > it->s->maxt) {
-                it->chunk++;
-                if (!open_chunk(it)) return stop(it);
-                continue;
-            }
-            if (acceptable(it)) return emit(it);
-            continue;
+        const tsdb_stone *st = s->parts[it->part].stone;
+        while (tsdb_xor_iter_next_inline(&it->xi)) {
+            int64_t t = it->xi.t;
+            if (t > s->maxt) break;
+            if (t > it->last && t >= s->mint && (!st || !in_stone(st, t))) return emit(it);
         }
         if (it->xi.failure) {
             it->failure = it->xi.failure;

@@ -752,6 +752,10 @@ typedef struct tsdb_block {
     tsdb_tombstones tombstones;
     int64_t meta_size;
     int64_t tombstones_size;
+    /* Queries read chunks without checking their CRC, as upstream's do: a
+     * server's database sets it; a block opened on its own (the tools) keeps
+     * the check, so a damaged chunk is reported. */
+    bool skip_crc;
 } tsdb_block;
 
 /* Errors name the block directory and the part that failed. */
@@ -814,7 +818,8 @@ int tsdb_querier_open(tsdb_querier *q, const char *dir, core_err *err);
 void tsdb_querier_close(tsdb_querier *q);
 
 /* One series' chunks in one block, or in the head (block NULL: the chunks'
- * bytes were copied out of the head at select time, in bytes/lens). */
+ * bytes, in bytes/lens, were copied out of the head at select time, or point
+ * into its chunk files, which stay while the querier holds the head). */
 typedef struct tsdb_qpart {
     const tsdb_block *block;
     tsdb_chunk_meta *chunks; /* overlapping [mint, maxt], sorted by mint */

@@ -23,11 +23,15 @@
  * staleness marker survive.  Timestamp arithmetic is done in uint64 so that
  * extreme inputs wrap as in Go instead of being undefined behaviour.
  *
+ * Iteration goes through the inline fast path of xor_iter.h; the functions
+ * here are its careful fallback (first samples, 64-bit fields, the chunk's
+ * last bytes), which check every read.
+ *
  * Unlike upstream, a chunk rebuilt from bytes (tsdb_xor_init_from) resumes at
  * the exact bit where the last sample ended, so appending to it yields the
  * same bytes as appending everything to one chunk.
  */
-#include "tsdb/tsdb.h"
+#include "tsdb/xor_iter.h"
 
 #include <string.h>
 
@@ -290,7 +294,12 @@ static bool read_dod(tsdb_xor_iter *it, int64_t *dod)
     return true;
 }
 
-bool tsdb_xor_iter_next(tsdb_xor_iter *it)
+bool tsdb_xor_iter_value_slow(tsdb_xor_iter *it)
+{
+    return read_value(it);
+}
+
+bool tsdb_xor_iter_next_slow(tsdb_xor_iter *it)
 {
     if (it->failure || it->read == it->total) return false;
     if (it->read == 0) return read_first(it);
@@ -304,6 +313,11 @@ bool tsdb_xor_iter_next(tsdb_xor_iter *it)
     }
     it->t = (int64_t)((uint64_t)it->t + it->tdelta);
     return read_value(it);
+}
+
+bool tsdb_xor_iter_next(tsdb_xor_iter *it)
+{
+    return tsdb_xor_iter_next_inline(it);
 }
 
 bool tsdb_xor_iter_seek(tsdb_xor_iter *it, int64_t t)
