@@ -45,7 +45,8 @@ bool tool_existing_files(const core_strlist *files)
     for (size_t i = 0; i < files->len; i++) {
         struct stat st;
         const char *p = files->v[i];
-        if (stat(p, &st) < 0 && errno == ENOENT) {
+        if (stat(p, &st) < 0) {
+            if (errno != ENOENT) continue; /* reading it will say what is wrong */
             tool_usage_error("path '%s' does not exist", p);
             return false;
         }

@@ -483,18 +483,15 @@ static bool scan_number(const char **p, double *v)
     if ((is_alpha(*e) || is_digit(*e)) && *e != 'x') return false;
     char buf[128];
     size_t n = 0;
-    bool underscore = false;
     for (const char *c = s; c < e && n + 1 < sizeof buf; c++) {
         if (*c == '_') {
             /* Go allows '_' only between digits of an integer */
             if (c == s || !is_digit(c[-1]) || !is_digit(c[1]) || dot || expo) return false;
-            underscore = true;
             continue;
         }
         buf[n++] = *c;
     }
     buf[n] = '\0';
-    (void)underscore;
     if (!dot && !expo && n > 1 && buf[0] == '0' && strspn(buf, "01234567") == n) {
         *v = (double)strtoull(buf, NULL, 8); /* ParseInt(s, 0, 64): octal */
     } else {
