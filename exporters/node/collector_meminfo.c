@@ -5,6 +5,7 @@
  * knows are reported (newer ones such as Hugetlb or FileHugePages are not),
  * "(anon)"/"(file)" become "_anon"/"_file", values with a kB unit are turned
  * into bytes, and the HugePages_* counts keep their raw value and no suffix.
+ * A name table (nx_names) maps each key to its field and family once.
  */
 #include "node.h"
 
@@ -72,11 +73,18 @@ static const field fields[] = {
 };
 #define N_FIELDS (sizeof fields / sizeof fields[0])
 
-static const field *lookup(const char *key)
+/* Per key: the field it is (index), and its family's name and help. */
+static nx_names names = NX_NAMES_INIT;
+
+static void make_name(nx_out *o, const char *key, nx_name *e, void *ctx)
 {
-    for (size_t i = 0; i < N_FIELDS; i++)
-        if (strcmp(fields[i].key, key) == 0) return &fields[i];
-    return NULL;
+    for (size_t i = 0; i < N_FIELDS && !e->wanted; i++) {
+        if (strcmp(fields[i].key, key) != 0) continue;
+        e->wanted = true;
+        e->index = (int)i;
+        e->family = nx_sprintf(o, "node_memory_%s", fields[i].name);
+        e->help = nx_sprintf(o, "Memory information field %s.", fields[i].name);
+    }
 }
 
 /* Parses "Key: value [kB]"; false when the line is malformed. */
@@ -104,7 +112,7 @@ static int collect(nx_out *o)
     char *text = nx_read_file(o, path, NULL);
     if (text == NULL) return nx_error(o, "couldn't get meminfo: %s: %m", path);
     double values[N_FIELDS];
-    bool seen[N_FIELDS] = {false};
+    const nx_name *seen[N_FIELDS] = {NULL};
     for (char *save, *line = strtok_r(text, "\n", &save); line != NULL;
          line = strtok_r(NULL, "\n", &save)) {
         char *key;
@@ -114,18 +122,14 @@ static int collect(nx_out *o)
             nx_warn(o, "malformed line in %s: %.60s", path, line);
             continue;
         }
-        const field *fd = lookup(key);
-        if (fd == NULL) continue;
-        size_t i = (size_t)(fd - fields);
-        values[i] = (double)(kb && !fd->raw ? val * 1024 : val);
-        seen[i] = true;
+        const nx_name *e = nx_names_get(&names, o, key, strlen(key), make_name, NULL);
+        if (!e->wanted) continue;
+        size_t i = (size_t)e->index;
+        values[i] = (double)(kb && !fields[i].raw ? val * 1024 : val);
+        seen[i] = e;
     }
-    for (size_t i = 0; i < N_FIELDS; i++) {
-        if (!seen[i]) continue;
-        char *name = nx_sprintf(o, "node_memory_%s", fields[i].name);
-        char *help = nx_sprintf(o, "Memory information field %s.", fields[i].name);
-        nx_gauge(o, name, help, values[i]);
-    }
+    for (size_t i = 0; i < N_FIELDS; i++)
+        if (seen[i] != NULL) nx_gauge(o, seen[i]->family, seen[i]->help, values[i]);
     return 0;
 }
 

@@ -9,9 +9,15 @@
  * unless --collector.netclass.ignore-invalid-speed.  A file that exists but
  * cannot be read for another reason than ENOENT/EACCES/EINVAL/EOPNOTSUPP
  * fails the collector, as in procfs.
+ *
+ * The files are read in the order of a directory listing but without one:
+ * listing each device's directory (some 30 entries through kernfs) cost more
+ * than reading the 22 files wanted from it, and a missing file reads as
+ * ENOENT, which is skipped like a file that is not listed.
  */
 #include "sysfs_read.h"
 
+#include <pthread.h>
 #include <sys/stat.h>
 
 static const char *ignored_devices;
@@ -27,29 +33,35 @@ static core_flag flags[] = {
      "Use netlink to gather stats instead of /proc/net/dev.", false},
 };
 
-/* The numeric attributes, in the order upstream emits them. */
+/* The numeric attributes, in the order upstream emits them, with their
+ * families' names and help. */
+#define ATTR(file, metric, counter)                                               \
+    {                                                                             \
+        file, "node_network_" metric, "Network device property: " metric, counter \
+    }
 static const struct {
-    const char *file, *metric;
+    const char *file, *family, *help;
     bool counter;
 } attrs[] = {
-    {"addr_assign_type", "address_assign_type", false},
-    {"carrier", "carrier", false},
-    {"carrier_changes", "carrier_changes_total", true},
-    {"carrier_up_count", "carrier_up_changes_total", true},
-    {"carrier_down_count", "carrier_down_changes_total", true},
-    {"dev_id", "device_id", false},
-    {"dormant", "dormant", false},
-    {"flags", "flags", false},
-    {"ifindex", "iface_id", false},
-    {"iflink", "iface_link", false},
-    {"link_mode", "iface_link_mode", false},
-    {"mtu", "mtu_bytes", false},
-    {"name_assign_type", "name_assign_type", false},
-    {"netdev_group", "net_dev_group", false},
-    {"speed", "speed_bytes", false},
-    {"tx_queue_len", "transmit_queue_length", false},
-    {"type", "protocol_type", false},
+    ATTR("addr_assign_type", "address_assign_type", false),
+    ATTR("carrier", "carrier", false),
+    ATTR("carrier_changes", "carrier_changes_total", true),
+    ATTR("carrier_up_count", "carrier_up_changes_total", true),
+    ATTR("carrier_down_count", "carrier_down_changes_total", true),
+    ATTR("dev_id", "device_id", false),
+    ATTR("dormant", "dormant", false),
+    ATTR("flags", "flags", false),
+    ATTR("ifindex", "iface_id", false),
+    ATTR("iflink", "iface_link", false),
+    ATTR("link_mode", "iface_link_mode", false),
+    ATTR("mtu", "mtu_bytes", false),
+    ATTR("name_assign_type", "name_assign_type", false),
+    ATTR("netdev_group", "net_dev_group", false),
+    ATTR("speed", "speed_bytes", false),
+    ATTR("tx_queue_len", "transmit_queue_length", false),
+    ATTR("type", "protocol_type", false),
 };
+#undef ATTR
 #define N_ATTRS (sizeof attrs / sizeof attrs[0])
 enum { FLAGS = 7, SPEED = 14 };
 
@@ -59,38 +71,63 @@ typedef struct iface {
     bool have[N_ATTRS];
 } iface;
 
+static const char *const text_files[] = {"address", "broadcast", "duplex", "operstate", "ifalias"};
+#define N_TEXT   (sizeof text_files / sizeof text_files[0])
+#define N_WANTED (N_TEXT + N_ATTRS)
+
+/* Every file read, in name order (the order of a directory listing): numbers
+ * below N_TEXT are text_files, the others attrs (minus N_TEXT). */
+static size_t wanted_order[N_WANTED];
+static pthread_once_t order_once = PTHREAD_ONCE_INIT;
+
+static const char *wanted_name(size_t w)
+{
+    return w < N_TEXT ? text_files[w] : attrs[w - N_TEXT].file;
+}
+
+static void sort_wanted(void)
+{
+    for (size_t i = 0; i < N_WANTED; i++) {
+        size_t k = i;
+        while (k > 0 && strcmp(wanted_name(wanted_order[k - 1]), wanted_name(i)) > 0) {
+            wanted_order[k] = wanted_order[k - 1];
+            k--;
+        }
+        wanted_order[k] = i;
+    }
+}
+
 static bool ignorable(int e)
 {
     return e == ENOENT || e == EACCES || e == EPERM || e == EINVAL || e == EOPNOTSUPP;
 }
 
+/* Reads the wanted files of one device directory, in name order.  Each is
+ * read without listing the directory first: a file the device lacks fails
+ * with ENOENT and is skipped, as a file not listed is. */
 static int read_iface(nx_out *o, const char *dir, iface *f)
 {
-    char **names;
-    int n = nx_list_dir(o, dir, &names);
-    if (n < 0) return nx_error(o, "could not get net class info: %s: %m", dir);
     const char **texts[] = {&f->address, &f->broadcast, &f->duplex, &f->operstate, &f->ifalias};
-    static const char *const text_files[] = {"address", "broadcast", "duplex", "operstate",
-                                             "ifalias"};
-    for (int i = 0; i < n; i++) {
-        bool wanted = false;
-        for (size_t k = 0; k < 5; k++)
-            wanted = wanted || strcmp(names[i], text_files[k]) == 0;
-        for (size_t k = 0; k < N_ATTRS; k++)
-            wanted = wanted || strcmp(names[i], attrs[k].file) == 0;
-        /* The wanted attributes are all regular files, so no stat: a read of
-         * anything else fails and is skipped below, as upstream skips it. */
-        if (!wanted) continue;
-        const char *path = nx_sprintf(o, "%s/%s", dir, names[i]);
+    pthread_once(&order_once, sort_wanted);
+    char path[4096];
+    size_t dl = strlen(dir);
+    if (dl + 32 > sizeof path)
+        return nx_error(o, "could not get net class info: %s: path too long", dir);
+    memcpy(path, dir, dl);
+    path[dl] = '/';
+    for (size_t i = 0; i < N_WANTED; i++) {
+        size_t w = wanted_order[i];
+        const char *name = wanted_name(w);
+        memcpy(path + dl + 1, name, strlen(name) + 1);
         char *v = sr_read(o, path);
         if (v == NULL) {
             if (ignorable(errno)) continue;
             return nx_error(o, "could not get net class info: failed to read file %s: %m", path);
         }
-        for (size_t k = 0; k < 5; k++)
-            if (strcmp(names[i], text_files[k]) == 0) *texts[k] = v;
-        for (size_t k = 0; k < N_ATTRS; k++)
-            if (strcmp(names[i], attrs[k].file) == 0) f->have[k] = sr_i64(v, &f->v[k]);
+        if (w < N_TEXT)
+            *texts[w] = v;
+        else
+            f->have[w - N_TEXT] = sr_i64(v, &f->v[w - N_TEXT]);
     }
     return 0;
 }
@@ -119,9 +156,8 @@ static void emit_iface(nx_out *o, const char *dev, const iface *f)
             /* int64 arithmetic that wraps, as Go's */
             v = (double)((int64_t)((uint64_t)f->v[k] * 1000000u) / 8);
         }
-        nx_family(o, nx_sprintf(o, "node_network_%s", attrs[k].metric),
-                  nx_sprintf(o, "Network device property: %s", attrs[k].metric),
-                  attrs[k].counter ? PROM_COUNTER : PROM_GAUGE, dev_label);
+        nx_family(o, attrs[k].family, attrs[k].help, attrs[k].counter ? PROM_COUNTER : PROM_GAUGE,
+                  dev_label);
         nx_samplev(o, v, dev, NULL);
     }
 }

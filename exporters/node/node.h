@@ -29,6 +29,8 @@
 #include "core/core.h"
 #include <prom/prom.h>
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -165,5 +167,47 @@ typedef struct nx_filter {
 int nx_filter_init(nx_filter *f, const char *include, const char *exclude, const char *what,
                    core_err *err);
 bool nx_filter_ignored(const nx_filter *f, const char *name);
+
+/* ---- Names met at every scrape
+ *
+ * A collector that makes families out of the field names of a file (netstat,
+ * vmstat, meminfo) meets the same names at every scrape.  A name table keeps
+ * what the collector made of each name (whether it wants the field, the
+ * family's name and help), so that a scrape does a hash lookup per field
+ * instead of a regex match and printfs.  Declare one per collector with
+ * NX_NAMES_INIT; lookups take no lock. */
+
+typedef struct nx_name {
+    bool wanted;
+    int index;          /* the collector's own (a field number...) */
+    const char *family; /* family name and help, when wanted */
+    const char *help;
+} nx_name;
+
+/* Fills e for name (NUL-terminated); family and help may live in o's memory
+ * (nx_sprintf): the table copies them. */
+typedef void (*nx_name_fn)(nx_out *o, const char *name, nx_name *e, void *ctx);
+
+typedef struct nx_names {
+    pthread_mutex_t lock;
+    void *_Atomic tab; /* the current table, which keeps those it replaced (util.c) */
+    core_arena mem;    /* entries and their strings */
+} nx_names;
+
+#define NX_NAMES_INIT                    \
+    {                                    \
+        PTHREAD_MUTEX_INITIALIZER, NULL, \
+        {                                \
+            NULL, 0, 0                   \
+        }                                \
+    }
+
+/* What the collector made of name[0..len): the table's entry, made with
+ * make(o, name, e, ctx) the first time. */
+const nx_name *nx_names_get(nx_names *t, nx_out *o, const char *name, size_t len, nx_name_fn make,
+                            void *ctx);
+/* Forgets every entry (from a collector's init, when its flags changed;
+ * never while it runs). */
+void nx_names_clear(nx_names *t);
 
 #endif

@@ -437,3 +437,107 @@ bool nx_filter_ignored(const nx_filter *f, const char *name)
     return (f->exclude != NULL && nx_regex_match(f->exclude, name)) ||
            (f->include != NULL && !nx_regex_match(f->include, name));
 }
+
+/* ---- Name tables
+ *
+ * Open addressing over entry pointers, at most half full.  A reader loads the
+ * current table and probes it without a lock: entries never change once
+ * added, and an insertion that would fill the table past half builds a bigger
+ * copy and publishes it, keeping the old one (chained through its first
+ * word) for readers still probing it, until nx_names_clear.  Past NAMES_MAX
+ * entries (a file whose names keep changing) new names are made afresh each
+ * time into the scrape's memory instead of kept. */
+
+#define NAMES_MAX 8192
+
+typedef struct name_entry {
+    uint64_t hash;
+    size_t len;
+    const char *key;
+    nx_name e;
+} name_entry;
+
+typedef struct name_tab {
+    struct name_tab *prev; /* an older table, kept for readers */
+    size_t cap, n;
+    name_entry *_Atomic slots[];
+} name_tab;
+
+static name_entry *tab_find(const name_tab *t, uint64_t h, const char *name, size_t len)
+{
+    if (t == NULL) return NULL;
+    for (size_t i = h & (t->cap - 1);; i = (i + 1) & (t->cap - 1)) {
+        name_entry *e = atomic_load_explicit(&t->slots[i], memory_order_acquire);
+        if (e == NULL) return NULL;
+        if (e->hash == h && e->len == len && memcmp(e->key, name, len) == 0) return e;
+    }
+}
+
+static void tab_put(name_tab *t, name_entry *e)
+{
+    size_t i = e->hash & (t->cap - 1);
+    while (atomic_load_explicit(&t->slots[i], memory_order_relaxed) != NULL)
+        i = (i + 1) & (t->cap - 1);
+    atomic_store_explicit(&t->slots[i], e, memory_order_release); /* the entry is whole */
+    t->n++;
+}
+
+const nx_name *nx_names_get(nx_names *t, nx_out *o, const char *name, size_t len, nx_name_fn make,
+                            void *ctx)
+{
+    uint64_t h = core_hash(name, len);
+    name_entry *e = tab_find(atomic_load_explicit(&t->tab, memory_order_acquire), h, name, len);
+    if (e != NULL) return &e->e;
+    pthread_mutex_lock(&t->lock);
+    name_tab *tab = atomic_load_explicit(&t->tab, memory_order_relaxed);
+    e = tab_find(tab, h, name, len);
+    if (e != NULL) {
+        pthread_mutex_unlock(&t->lock);
+        return &e->e;
+    }
+    char *key = core_arena_strndup(&o->arena, name, len);
+    nx_name made = {0};
+    make(o, key, &made, ctx);
+    if (tab != NULL && tab->n >= NAMES_MAX) {
+        pthread_mutex_unlock(&t->lock);
+        nx_name *tmp = core_arena_alloc(&o->arena, sizeof *tmp);
+        *tmp = made;
+        return tmp;
+    }
+    if (t->mem.block_size == 0) t->mem.block_size = 4096;
+    e = core_arena_alloc(&t->mem, sizeof *e);
+    e->hash = h;
+    e->len = len;
+    e->key = core_arena_strndup(&t->mem, name, len);
+    e->e = made;
+    if (made.family != NULL) e->e.family = core_arena_strdup(&t->mem, made.family);
+    if (made.help != NULL) e->e.help = core_arena_strdup(&t->mem, made.help);
+    if (tab == NULL || (tab->n + 1) * 2 > tab->cap) {
+        size_t cap = tab != NULL ? tab->cap * 2 : 64;
+        name_tab *bigger = core_calloc(1, sizeof *bigger + cap * sizeof *bigger->slots);
+        bigger->cap = cap;
+        for (size_t i = 0; tab != NULL && i < tab->cap; i++) {
+            name_entry *old = atomic_load_explicit(&tab->slots[i], memory_order_relaxed);
+            if (old != NULL) tab_put(bigger, old);
+        }
+        bigger->prev = tab;
+        tab_put(bigger, e);
+        atomic_store_explicit(&t->tab, bigger, memory_order_release);
+    } else {
+        tab_put(tab, e);
+    }
+    pthread_mutex_unlock(&t->lock);
+    return &e->e;
+}
+
+void nx_names_clear(nx_names *t)
+{
+    pthread_mutex_lock(&t->lock);
+    for (name_tab *tab = atomic_load(&t->tab), *prev; tab != NULL; tab = prev) {
+        prev = tab->prev;
+        free(tab);
+    }
+    atomic_store(&t->tab, NULL);
+    core_arena_destroy(&t->mem);
+    pthread_mutex_unlock(&t->lock);
+}
