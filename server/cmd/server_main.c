@@ -534,6 +534,7 @@ static int run(srv *sv, const char *prefix)
         .max_body_bytes = 64u << 20,
         .conn_timeout_s = (unsigned)(cfg.read_timeout_ms / 1000 ? cfg.read_timeout_ms / 1000 : 1),
         .threads = threads,
+        .thread_per_connection = true, /* a query waiting for a slot holds only its own */
         .max_conns = (unsigned)cfg.max_connections,
         .route_prefix = prefix[0] ? prefix : NULL,
         .healthy_body = "Prometheus Server is Healthy.\n",

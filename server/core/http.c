@@ -9,7 +9,9 @@
  * 4 with poll); in poll mode a worker accepts one connection per wakeup and the next
  * ones go to the others.  A worker polls at most max_conns / threads sockets (128 by
  * default).  A handler that blocks holds up the other connections of its worker, so
- * `threads` bounds how many requests are served at once.
+ * `threads` bounds how many requests are served at once.  With
+ * thread_per_connection each connection has its own thread instead (prom-server,
+ * whose query handlers may wait for a slot).
  *
  * We create, bind and listen on the sockets ourselves and hand them over with
  * MHD_OPTION_LISTEN_SOCKET: MHD_start_daemon only returns NULL when it cannot bind, while
@@ -110,6 +112,7 @@ struct core_http_server {
     size_t n_prefix_segs;
     size_t max_body;
     unsigned timeout_s, threads, max_conns;
+    bool per_connection;
     char *healthy_body, *ready_body, *not_ready_body;
     core_http_observer observer;
     void *observer_userdata;
@@ -794,16 +797,29 @@ static int start_listener(core_http_server *srv, struct listener *l, core_err *e
     if (fd < 0) return -1;
     /* MHD owns the socket from here on, and closes it even when it fails to start. */
     /* clang-format off */
-    l->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL, 0, NULL, NULL,
-                                 on_request, srv,
-                                 MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
-                                 MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv,
-                                 MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-                                 MHD_OPTION_CONNECTION_TIMEOUT, srv->timeout_s,
-                                 MHD_OPTION_CONNECTION_LIMIT, srv->max_conns,
-                                 MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY,
-                                 MHD_OPTION_THREAD_POOL_SIZE, srv->threads,
-                                 MHD_OPTION_END);
+    if (srv->per_connection)
+        l->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
+                                         MHD_USE_POLL, 0, NULL, NULL,
+                                     on_request, srv,
+                                     MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
+                                     MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv,
+                                     MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+                                     MHD_OPTION_CONNECTION_TIMEOUT, srv->timeout_s,
+                                     MHD_OPTION_CONNECTION_LIMIT, srv->max_conns,
+                                     MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY,
+                                     MHD_OPTION_THREAD_STACK_SIZE, (size_t)(2u << 20),
+                                     MHD_OPTION_END);
+    else
+        l->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL, 0, NULL, NULL,
+                                     on_request, srv,
+                                     MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
+                                     MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv,
+                                     MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+                                     MHD_OPTION_CONNECTION_TIMEOUT, srv->timeout_s,
+                                     MHD_OPTION_CONNECTION_LIMIT, srv->max_conns,
+                                     MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY,
+                                     MHD_OPTION_THREAD_POOL_SIZE, srv->threads,
+                                     MHD_OPTION_END);
     /* clang-format on */
     if (l->daemon == NULL)
         return core_err_set(err, "listen on %s: cannot start the HTTP server", l->addr);
@@ -873,6 +889,7 @@ core_http_server *core_http_new(const core_http_opts *opts, core_err *err)
     srv->max_body = opts->max_body_bytes ? opts->max_body_bytes : DEFAULT_MAX_BODY;
     srv->timeout_s = opts->conn_timeout_s ? opts->conn_timeout_s : DEFAULT_TIMEOUT_S;
     srv->threads = opts->threads ? opts->threads : DEFAULT_THREADS;
+    srv->per_connection = opts->thread_per_connection;
     srv->max_conns = opts->max_conns ? opts->max_conns : DEFAULT_MAX_CONNS;
     /* MHD splits the connection limit among the threads; each needs at least one. */
     if (srv->max_conns < srv->threads) srv->max_conns = srv->threads;

@@ -80,6 +80,11 @@ typedef struct core_http_opts {
      * how many handlers run at once: a handler that blocks holds up the other
      * connections of its thread. */
     unsigned threads;
+    /* One thread per connection instead of the pool (`threads` is then
+     * ignored): a handler that blocks (a query waiting for its turn) holds up
+     * only its own connection, so /-/healthy and the rest stay answered, as a
+     * Go server's goroutine per connection does.  Bounded by max_conns. */
+    bool thread_per_connection;
     unsigned max_conns;         /* 0: 512 */
     const char *route_prefix;   /* e.g. "/prometheus"; NULL or "/" for none */
     const char *healthy_body;   /* body of /-/healthy; NULL: "OK\n" */

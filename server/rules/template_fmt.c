@@ -320,12 +320,15 @@ static void fmt_float(fmtst *f, double v, char verb, int prec)
     if (f->sharp && verb != 'b' && !strchr(num, '.') && verb != 'x' && verb != 'X') {
         /* force a decimal point */
         char *e = strpbrk(num, "eE");
-        char tmp[440];
+        char tmp[sizeof num + 2];
         if (e)
             snprintf(tmp, sizeof tmp, "%.*s.%s", (int)(e - num), num, e);
         else
             snprintf(tmp, sizeof tmp, "%s.", num);
-        snprintf(num, sizeof num, "%s", tmp);
+        size_t tl = strlen(tmp);
+        if (tl >= sizeof num) tl = sizeof num - 1;
+        memcpy(num, tmp, tl);
+        num[tl] = '\0';
     }
     size_t len = strlen(num);
     if (f->plus || num[0] != '+') {
