@@ -521,6 +521,38 @@ static void serve_quit(core_http_req *req, core_http_resp *resp, void *userdata)
     kill(getpid(), SIGTERM);
 }
 
+/* While the WAL replays: /-/healthy answers, /-/ready and everything else
+ * say 503 "Service Unavailable", as upstream's server does before it is
+ * ready.  The real server takes the addresses over once the TSDB is open. */
+static void serve_unavailable(core_http_req *req, core_http_resp *resp, void *userdata)
+{
+    (void)req, (void)userdata;
+    core_http_resp_text(resp, 503, "Service Unavailable");
+}
+
+static core_http_server *start_unready(const char *prefix)
+{
+    core_err err;
+    core_http_opts ho = {
+        .listen = cfg.listen.v,
+        .n_listen = cfg.listen.len,
+        .threads = 2,
+        .route_prefix = prefix[0] ? prefix : NULL,
+        .healthy_body = "Prometheus Server is Healthy.\n",
+        .not_ready_body = "Service Unavailable",
+    };
+    core_http_server *hs = core_http_new(&ho, &err);
+    static const char *const methods[] = {"GET", "POST", "PUT", "DELETE"};
+    for (size_t i = 0; hs && i < sizeof methods / sizeof methods[0]; i++)
+        if (core_http_route(hs, methods[i], "/*rest", serve_unavailable, NULL, &err) < 0) break;
+    if (!hs || core_http_start(hs, &err) < 0) {
+        core_error("web", "Unable to start web listener", "err", err.msg);
+        core_http_free(hs);
+        return NULL;
+    }
+    return hs;
+}
+
 static int run(srv *sv, const char *prefix)
 {
     web_api *api = sv->api;
@@ -631,7 +663,14 @@ int main(int argc, char **argv)
     char *prefix = route_prefix();
     srv sv = {.config_file = cfg.config_file};
     pthread_mutex_init(&sv.reload_mtx, NULL);
+    core_http_server *unready = start_unready(prefix);
+    if (!unready) {
+        free(prefix);
+        return 1;
+    }
+    core_info("main", "Starting TSDB ...");
     sv.db = open_tsdb(retention_bytes, &err);
+    core_http_free(unready); /* run() listens on the same addresses */
     if (!sv.db) {
         core_error("main", "Opening storage failed", "err", err.msg);
         free(prefix);
