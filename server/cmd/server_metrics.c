@@ -91,6 +91,40 @@ static int collect(prom_emitter *e, void *userdata)
         prom_emit_summary(e, queue, NULL, NULL, 0, q.queue_seconds, q.queries);
         prom_emit_summary(e, inner, NULL, NULL, 0, q.eval_seconds, q.queries);
     }
+    core_arena arena;
+    core_arena_init(&arena, 0);
+    if (s->scrape) {
+        scrape_interval_stat *iv;
+        size_t n = scrape_manager_intervals(s->scrape, &arena, &iv);
+        static const char *const interval_label[] = {"interval"};
+        prom_emit_family(e, "prometheus_target_interval_length_seconds",
+                         "Actual intervals between scrapes.", PROM_SUMMARY, NULL, interval_label,
+                         1);
+        for (size_t i = 0; i < n; i++) {
+            char buf[CORE_DURATION_BUFSZ];
+            core_duration_format(iv[i].interval_ms, buf);
+            const char *v[] = {buf};
+            prom_emit_summary(e, v, NULL, NULL, 0, iv[i].sum_seconds, iv[i].count);
+        }
+    }
+    if (s->disc) {
+        disc_set_info *sets;
+        size_t n = disc_manager_sets(s->disc, &arena, &sets);
+        static const char *const sd_labels[] = {"config", "name"};
+        prom_emit_family(e, "prometheus_sd_discovered_targets",
+                         "Current number of discovered targets.", PROM_GAUGE, NULL, sd_labels, 2);
+        pthread_mutex_lock(&s->reload_mtx);
+        for (size_t i = 0; i < n; i++) {
+            size_t statics = 0; /* static_configs are read directly, not by discovery */
+            const cfg_scrape *sc = s->cfg ? cfg_find_job(s->cfg, sets[i].name) : NULL;
+            for (size_t g = 0; sc && g < sc->sd.n_static; g++)
+                statics += sc->sd.static_configs[g].targets.n;
+            const char *v[] = {sets[i].name, "scrape"};
+            prom_emit_value(e, v, (double)(sets[i].n_targets + statics));
+        }
+        pthread_mutex_unlock(&s->reload_mtx);
+    }
+    core_arena_destroy(&arena);
 #undef GAUGE
 #undef COUNTER
     return 0;
@@ -119,6 +153,8 @@ int srv_metrics_init(srv *s, core_err *err)
         "prometheus_engine_queries",
         "prometheus_engine_queries_concurrent_max",
         "prometheus_engine_query_duration_seconds",
+        "prometheus_target_interval_length_seconds",
+        "prometheus_sd_discovered_targets",
     };
     if (prom_collector_register(s->registry, "prom-server", families,
                                 sizeof families / sizeof families[0], collect, s) < 0 ||

@@ -272,6 +272,10 @@ struct scrape_manager {
     size_t npending;
     target **targets; /* the thread's */
     size_t ntargets;
+    /* Actual time between a target's scrapes, per configured interval
+     * (prometheus_target_interval_length_seconds), under mtx. */
+    scrape_interval_stat *intervals;
+    size_t nintervals;
 };
 
 static char *dup_or_null(const char *s)
@@ -693,7 +697,22 @@ static void start_scrape(scrape_manager *m, target *t)
     }
     core_sb_reset(&t->body);
     t->body_too_big = false;
+    int64_t prev = t->started_ms;
     t->started_ms = now_ms();
+    if (prev) {
+        pthread_mutex_lock(&m->mtx);
+        size_t i = 0;
+        while (i < m->nintervals && m->intervals[i].interval_ms != t->def.interval_ms)
+            i++;
+        if (i == m->nintervals) {
+            m->intervals = core_reallocarray(m->intervals, i + 1, sizeof(*m->intervals));
+            m->intervals[m->nintervals++] =
+                (scrape_interval_stat){.interval_ms = t->def.interval_ms};
+        }
+        m->intervals[i].count++;
+        m->intervals[i].sum_seconds += (double)(t->started_ms - prev) / 1000;
+        pthread_mutex_unlock(&m->mtx);
+    }
     t->started_mono = mono_s();
     t->running = true;
     curl_multi_add_handle(m->multi, t->easy);
@@ -911,6 +930,7 @@ void scrape_manager_free(scrape_manager *m)
         target_free(m->pending[i]);
     free(m->pending);
     curl_multi_cleanup(m->multi);
+    free(m->intervals);
     pthread_cond_destroy(&m->applied);
     pthread_mutex_destroy(&m->mtx);
     free(m->user_agent);
@@ -1025,6 +1045,17 @@ size_t scrape_manager_metadata(scrape_manager *m, core_arena *arena, scrape_meta
                 };
             }
     }
+    pthread_mutex_unlock(&m->mtx);
+    *out = v;
+    return n;
+}
+
+size_t scrape_manager_intervals(scrape_manager *m, core_arena *arena, scrape_interval_stat **out)
+{
+    pthread_mutex_lock(&m->mtx);
+    scrape_interval_stat *v = core_arena_calloc(arena, m->nintervals + 1, sizeof(*v));
+    memcpy(v, m->intervals, m->nintervals * sizeof(*v));
+    size_t n = m->nintervals;
     pthread_mutex_unlock(&m->mtx);
     *out = v;
     return n;

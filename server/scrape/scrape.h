@@ -144,6 +144,16 @@ typedef struct scrape_metadata {
  * no particular order), for /api/v1/metadata and /api/v1/targets/metadata. */
 size_t scrape_manager_metadata(scrape_manager *m, core_arena *arena, scrape_metadata **out);
 
+/* How far apart a target's scrapes actually started, per configured interval. */
+typedef struct scrape_interval_stat {
+    int64_t interval_ms;
+    uint64_t count;
+    double sum_seconds;
+} scrape_interval_stat;
+
+/* For prometheus_target_interval_length_seconds{interval} (count and sum). */
+size_t scrape_manager_intervals(scrape_manager *m, core_arena *arena, scrape_interval_stat **out);
+
 /* Upstream's Accept header for scrape_protocols given by name
  * ("OpenMetricsText1.0.0", "OpenMetricsText0.0.1", "PrometheusText1.0.0",
  * "PrometheusText0.0.4", "PrometheusProto"); NULL names: the default list.

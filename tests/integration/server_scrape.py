@@ -180,8 +180,10 @@ def body():
 
         status, text = http(f"{url}/metrics")
         check(status == 200 and "prometheus_tsdb_head_series " in text
-              and 'prometheus_http_requests_total{code="200",handler="/api/v1/query"}' in text,
-              "the server's /metrics has TSDB and HTTP metrics")
+              and 'prometheus_http_requests_total{code="200",handler="/api/v1/query"}' in text
+              and 'prometheus_target_interval_length_seconds_count{interval="1s"}' in text
+              and 'prometheus_sd_discovered_targets{config="our-node",name="scrape"} 1' in text,
+              "the server's /metrics has TSDB, HTTP, scrape interval and discovery metrics")
 
         # Restart on the same directory: the WAL brings the data back.
         before = query(url, 'count_over_time(up{job="debian-node"}[10m])')
