@@ -5,7 +5,9 @@
  *
  * Open: leftover temporary block directories are removed, the blocks are
  * opened (a corrupt one is logged and left out), chunks_head/ is emptied and
- * the WAL (its newest checkpoint first) is replayed into a fresh head: the
+ * the WAL (its newest checkpoint first) is replayed into a fresh head (read
+ * and decoded on the opening thread, appended by two threads sharded by
+ * series ref, see "WAL replay" below): the
  * WAL holds every sample the head has, so the head chunk files are only an
  * on-disk copy for readers such as Prometheus itself, not needed by us at
  * start.  A WAL whose tail is torn or corrupt is cut at the first bad record
@@ -138,39 +140,162 @@ static bool last_checkpoint(const char *wal, uint64_t *n, char **path)
     return found;
 }
 
+/* ---- WAL replay
+ *
+ * The reading thread reads and decodes the records, creates series and
+ * resolves each sample's ref to its series; two appender threads append the
+ * samples, each those of the series whose ref falls in its shard, so every
+ * series gets its samples in WAL order while both cores append (upstream
+ * replays on GOMAXPROCS workers sharded the same way).  Batches go through a
+ * small ring per shard. */
+
+#define REPLAY_SHARDS 2
+#define REPLAY_RING   8
+
+typedef struct rbatch {
+    tsdb_hseries **s;
+    tsdb_rec_sample *v;
+    size_t n, cap;
+} rbatch;
+
+typedef struct rshard {
+    pthread_t th;
+    pthread_mutex_t mtx;
+    pthread_cond_t cond;
+    rbatch ring[REPLAY_RING];
+    size_t first, count; /* the published batches */
+    bool done, started;
+    tsdb_head *head;
+    uint64_t refused;
+} rshard;
+
+static void *rshard_run(void *arg)
+{
+    rshard *sh = arg;
+    for (;;) {
+        pthread_mutex_lock(&sh->mtx);
+        while (sh->count == 0 && !sh->done)
+            pthread_cond_wait(&sh->cond, &sh->mtx);
+        if (sh->count == 0) {
+            pthread_mutex_unlock(&sh->mtx);
+            return NULL;
+        }
+        rbatch *b = &sh->ring[sh->first];
+        pthread_mutex_unlock(&sh->mtx);
+        uint64_t counts[5] = {0};
+        core_err e = {{0}};
+        if (tsdb_head_append_batch(sh->head, b->s, b->v, b->n, counts, &e) < 0)
+            core_error("tsdb", "Cannot append replayed samples", "err", e.msg);
+        sh->refused += counts[1] + counts[2] + counts[3] + counts[4];
+        b->n = 0;
+        pthread_mutex_lock(&sh->mtx);
+        sh->first = (sh->first + 1) % REPLAY_RING;
+        sh->count--;
+        pthread_cond_broadcast(&sh->cond);
+        pthread_mutex_unlock(&sh->mtx);
+    }
+}
+
+/* The batch the reader fills next: the ring slot after the published ones
+ * (waits while the ring is full). */
+static rbatch *rshard_slot(rshard *sh)
+{
+    pthread_mutex_lock(&sh->mtx);
+    while (sh->count == REPLAY_RING)
+        pthread_cond_wait(&sh->cond, &sh->mtx);
+    rbatch *b = &sh->ring[(sh->first + sh->count) % REPLAY_RING];
+    pthread_mutex_unlock(&sh->mtx);
+    return b;
+}
+
+static void rshard_publish(rshard *sh)
+{
+    pthread_mutex_lock(&sh->mtx);
+    sh->count++;
+    pthread_cond_broadcast(&sh->cond);
+    pthread_mutex_unlock(&sh->mtx);
+}
+
 typedef struct replay {
     tsdb_db *db;
     core_arena arena;
     tsdb_rec_series *series;
     tsdb_rec_sample *samples;
     tsdb_rec_tombstone *stones;
-    tsdb_hseries **targets; /* the samples' series */
-    size_t ntargets;
-    uint64_t unknown_refs, refused;
+    rshard shards[REPLAY_SHARDS];
+    uint64_t unknown_refs;
 } replay;
+
+static void replay_start(replay *rp)
+{
+    for (size_t i = 0; i < REPLAY_SHARDS; i++) {
+        rshard *sh = &rp->shards[i];
+        pthread_mutex_init(&sh->mtx, NULL);
+        pthread_cond_init(&sh->cond, NULL);
+        sh->head = rp->db->head;
+        sh->started = pthread_create(&sh->th, NULL, rshard_run, sh) == 0;
+    }
+}
+
+/* Waits for the appenders to finish; the refused samples' count. */
+static uint64_t replay_stop(replay *rp)
+{
+    uint64_t refused = 0;
+    for (size_t i = 0; i < REPLAY_SHARDS; i++) {
+        rshard *sh = &rp->shards[i];
+        pthread_mutex_lock(&sh->mtx);
+        sh->done = true;
+        pthread_cond_broadcast(&sh->cond);
+        pthread_mutex_unlock(&sh->mtx);
+        if (sh->started) pthread_join(sh->th, NULL);
+        refused += sh->refused;
+        for (size_t k = 0; k < REPLAY_RING; k++) {
+            free(sh->ring[k].s);
+            free(sh->ring[k].v);
+        }
+        pthread_cond_destroy(&sh->cond);
+        pthread_mutex_destroy(&sh->mtx);
+    }
+    return refused;
+}
 
 static void replay_samples(replay *rp, size_t n)
 {
     tsdb_head *h = rp->db->head;
-    if (rp->ntargets < n) {
-        rp->targets = core_reallocarray(rp->targets, n, sizeof(*rp->targets));
-        rp->ntargets = n;
+    rbatch *b[REPLAY_SHARDS];
+    for (size_t i = 0; i < REPLAY_SHARDS; i++) {
+        rshard *sh = &rp->shards[i];
+        b[i] = rshard_slot(sh);
+        if (b[i]->cap < n) {
+            b[i]->cap = n;
+            b[i]->s = core_reallocarray(b[i]->s, n, sizeof(*b[i]->s));
+            b[i]->v = core_reallocarray(b[i]->v, n, sizeof(*b[i]->v));
+        }
+        b[i]->n = 0;
     }
-    size_t k = 0;
     for (size_t i = 0; i < n; i++) {
         tsdb_hseries *s = tsdb_head_series(h, rp->samples[i].ref);
         if (!s) {
             rp->unknown_refs++;
             continue;
         }
-        rp->targets[k] = s;
-        rp->samples[k++] = rp->samples[i];
+        /* By the series' own ref: an alias's samples go where its series' do. */
+        rbatch *d = b[tsdb_hseries_ref(s) % REPLAY_SHARDS];
+        d->s[d->n] = s;
+        d->v[d->n++] = rp->samples[i];
     }
-    uint64_t counts[5] = {0};
-    core_err e = {{0}};
-    if (tsdb_head_append_batch(h, rp->targets, rp->samples, k, counts, &e) < 0)
-        core_error("tsdb", "Cannot append replayed samples", "err", e.msg);
-    rp->refused += counts[1] + counts[2] + counts[3] + counts[4];
+    for (size_t i = 0; i < REPLAY_SHARDS; i++) {
+        rshard *sh = &rp->shards[i];
+        if (!sh->started) { /* no thread: append here */
+            uint64_t counts[5] = {0};
+            core_err e = {{0}};
+            if (tsdb_head_append_batch(h, b[i]->s, b[i]->v, b[i]->n, counts, &e) < 0)
+                core_error("tsdb", "Cannot append replayed samples", "err", e.msg);
+            sh->refused += counts[1] + counts[2] + counts[3] + counts[4];
+        } else if (b[i]->n) {
+            rshard_publish(sh);
+        }
+    }
 }
 
 static void replay_record(replay *rp, const uint8_t *rec, size_t len)
@@ -272,6 +397,7 @@ static int replay_wal(tsdb_db *db, core_err *err)
     uint64_t cpn = 0;
     replay rp = {.db = db};
     core_arena_init(&rp.arena, 0);
+    replay_start(&rp);
     int rc = 0;
     struct stat st;
     if (last_checkpoint(wal, &cpn, &cp)) {
@@ -280,13 +406,13 @@ static int replay_wal(tsdb_db *db, core_err *err)
     }
     if (rc == 0 && stat(wal, &st) == 0)
         rc = replay_dir(&rp, wal, cp ? cpn + 1 : 0, !db->opts.read_only, err);
+    (void)replay_stop(&rp);
     if (rp.unknown_refs) {
         char n[32];
         snprintf(n, sizeof n, "%llu", (unsigned long long)rp.unknown_refs);
         core_warn("tsdb", "Unknown series references in WAL samples", "samples", n);
     }
     core_arena_destroy(&rp.arena);
-    free(rp.targets);
     free(cp);
     free(wal);
     return rc;
