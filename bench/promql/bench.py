@@ -174,7 +174,7 @@ def series_map(data):
     out = {}
     for s in data.get("result", []):
         key = tuple(sorted(s["metric"].items()))
-        out[key] = [(round(float(t) * 1000), float(v)) for t, v in s["values"]]
+        out[key] = [(round(float(t) * 1000), float(v)) for t, v in s.get("values", [])]
     return out
 
 

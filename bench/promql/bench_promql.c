@@ -5,14 +5,13 @@
  *
  *   bench-promql [-n runs] [-o results file] <data dir> <start ms> <end ms> <step ms> <query>...
  *
- * The server's HTTP API does not exist yet, so the engine is called
- * directly: each run of a query parses it into a fresh arena, evaluates it
- * with pql_eval_range over pql_tsdb_storage (the same blocks Prometheus
- * serves), then encodes the matrix as the API's JSON into a memory buffer,
- * as the API handler will, and frees the arena.  Two times are kept per run:
- * parse + evaluation, and parse + evaluation + JSON encoding.  Prometheus's
- * figures include the same work plus the HTTP round trip on loopback and
- * the client reading the body.
+ * The engine is called directly, without HTTP: each run of a query parses it into a fresh arena,
+ * evaluates it with pql_eval_range over pql_tsdb_storage (the same blocks Prometheus serves), then
+ * encodes the matrix into a memory buffer with the API's own JSON writer (web_json_result of
+ * server/web, the bytes /api/v1/query_range sends as `data`: shortest round-trip values as upstream
+ * writes them), and frees the arena.  Two times are kept per run: parse + evaluation, and parse +
+ * evaluation + JSON encoding.  Prometheus's figures include the same work plus the HTTP round trip
+ * on loopback and the client reading the body.
  *
  * Prints to stdout, one line each, tab-separated:
  *   open   <ms to open the blocks>  <VmRSS kB after opening>
@@ -22,7 +21,7 @@
  *   rss-kb <RssAnon> <RssFile> at the end (heap vs mapped block files)
  * and, with -o, one line per query to the results file: the /api/v1/
  * query_range `data` object ({"resultType": "matrix", "result": [...]}),
- * values with 17 significant digits, or {"error": "..."}.
+ * or {"error": "..."}.
  * A query's peak kB is VmHWM over its runs alone: before each query the
  * buffers of the last one are given back (malloc_trim) and VmHWM is reset
  * through /proc/self/clear_refs, so it is the RSS at the start (block
@@ -30,6 +29,7 @@
  * Exit status: 0, 1 when the blocks cannot be opened, 2 on bad usage.
  */
 #include "promql/engine.h"
+#include "web/internal.h"
 
 #include <inttypes.h>
 #include <malloc.h>
@@ -85,51 +85,6 @@ static double median(double *v, int n)
     return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
-/* [<seconds>.<ms>,"<value>"]: timestamps without printf (a third of the
- * encoding time when they went through it), values as %.17g, which reads
- * back exactly (Prometheus writes the shortest such decimal). */
-static void put_point(core_sb *sb, int64_t t, double v)
-{
-    char ms[5] = {'.', (char)('0' + t % 1000 / 100), (char)('0' + t % 100 / 10),
-                  (char)('0' + t % 10), ','};
-    core_sb_addc(sb, '[');
-    core_sb_add_i64(sb, t / 1000);
-    core_sb_add(sb, ms, sizeof ms);
-    if (isnan(v))
-        core_sb_adds(sb, "\"NaN\"]");
-    else if (isinf(v))
-        core_sb_adds(sb, v > 0 ? "\"+Inf\"]" : "\"-Inf\"]");
-    else if (v == trunc(v) && fabs(v) < 0x1p53) {
-        core_sb_addc(sb, '"');
-        core_sb_add_i64(sb, (int64_t)v);
-        core_sb_adds(sb, "\"]");
-    } else
-        core_sb_addf(sb, "\"%.17g\"]", v);
-}
-
-static void put_matrix(core_sb *sb, const pql_result *r)
-{
-    core_sb_adds(sb, "{\"resultType\":\"matrix\",\"result\":[");
-    for (size_t i = 0; i < r->nseries; i++) {
-        const pql_result_series *s = &r->series[i];
-        if (i) core_sb_addc(sb, ',');
-        core_sb_adds(sb, "{\"metric\":{");
-        for (size_t l = 0; s->labels && l < s->labels->len; l++) {
-            if (l) core_sb_addc(sb, ',');
-            core_sb_add_json_str(sb, s->labels->v[l].name, strlen(s->labels->v[l].name));
-            core_sb_addc(sb, ':');
-            core_sb_add_json_str(sb, s->labels->v[l].value, strlen(s->labels->v[l].value));
-        }
-        core_sb_adds(sb, "},\"values\":[");
-        for (size_t k = 0; k < s->n; k++) {
-            if (k) core_sb_addc(sb, ',');
-            put_point(sb, s->pts[k].t, s->pts[k].v);
-        }
-        core_sb_adds(sb, "]}");
-    }
-    core_sb_adds(sb, "]}");
-}
-
 typedef struct run_stats {
     double eval, total; /* ms */
     size_t series, points;
@@ -153,7 +108,7 @@ static run_stats run_once(pql_storage *st, const char *query, int64_t start, int
     bool ok = q && pql_eval_range(st, &opts, q, start, end, step, &a, &r, &err) == 0;
     double t1 = now_ms();
     if (ok) {
-        put_matrix(sb, &r);
+        web_json_result(sb, &r, 0);
         for (size_t i = 0; i < r.nseries; i++)
             rs.points += r.series[i].n;
         rs.series = r.nseries;

@@ -261,6 +261,16 @@ size_t model_utf8_decode(const char *s, size_t n, uint32_t *rune);
  * the length; buf is NUL-terminated. */
 size_t model_format_float(double v, char buf[MODEL_FLOAT_BUFSZ]);
 
+/* Most digits model_float_digits writes. */
+#define MODEL_FLOAT_DIGITS 17
+
+/* The digits model_format_float writes for a finite v, the sign left out:
+ * |v| = 0.d[0]d[1]...d[n-1] x 10^*point, without trailing zeros ("0", point
+ * 1 for zeros).  Returns n, 1 to 17, or 0 for NaN and infinities; d is not
+ * NUL-terminated.  For other layouts of the same digits, such as the API's
+ * sample values. */
+int model_float_digits(double v, char d[MODEL_FLOAT_DIGITS], int *point);
+
 /* ---- Regular expressions (regex.c)
  *
  * Prometheus's regexes are Go's (RE2 syntax) and match a whole value: a

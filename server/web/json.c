@@ -16,9 +16,10 @@
  *     {"metric":{...},"values":[[t,"v"],...]} ("values" left out when a series
  *     has no points), a scalar [t,"v"], a string [t,"s"].
  *
- * The shortest round-trip digits of a double come from model_format_float
- * (Go's 'g' format, checked against Go there); this file only lays those
- * digits out in the 'f' or 'e' form, so the digit search exists once.
+ * The shortest round-trip digits of a double come from model_float_digits
+ * (the digits of Go's 'g' format, checked against Go there); this file only
+ * lays those digits out in the 'f' or 'e' form, so the digit search exists
+ * once.
  */
 #include "web/internal.h"
 
@@ -123,154 +124,177 @@ void web_json_strings(core_sb *sb, const char *const *v, size_t n)
     core_sb_addc(sb, ']');
 }
 
-/* ---- Numbers */
+/* ---- Numbers
+ *
+ * Each layout is written straight into the builder's free room (reserved
+ * with core_sb_grow), not a byte at a time: a range query's answer is mostly
+ * sample values, and this path was most of its encoding time. */
 
 /* A finite non-zero double as its shortest digits d (no leading or trailing
- * zeros) and exponent: |v| = 0.d x 10^dp. */
+ * zeros) and exponent: |v| = 0.d x 10^dp.  '0' fills d after the digits, so
+ * the hot layouts copy fixed sizes (a few moves, no call to memcpy). */
 typedef struct digits {
-    char d[24];
+    char d[32];
     int nd;
     int dp;
     bool neg;
 } digits;
 
-/* Reads model_format_float's 'g' output ("-1.25e+21", "0.000123", "1e+06"). */
 static void to_digits(double v, digits *x)
 {
-    char buf[MODEL_FLOAT_BUFSZ];
-    model_format_float(v, buf);
-    const char *p = buf;
-    x->neg = *p == '-';
-    if (x->neg) p++;
-    int nd = 0, point = -1, lead = 0;
-    for (; *p && *p != 'e'; p++) {
-        if (*p == '.') {
-            point = nd + lead;
-            continue;
-        }
-        if (*p == '0' && nd == 0) {
-            lead++;
-            continue;
-        }
-        x->d[nd++] = *p;
-    }
-    int intlen = point >= 0 ? point : nd + lead; /* digits before the point */
-    int exp = *p == 'e' ? atoi(p + 1) : 0;
-    x->dp = intlen - lead + exp;
-    while (nd > 1 && x->d[nd - 1] == '0')
-        nd--;
-    x->nd = nd;
+    memset(x->d, '0', sizeof x->d);
+    x->neg = signbit(v) != 0;
+    x->nd = model_float_digits(v, x->d, &x->dp);
 }
 
-static void layout_f(const digits *x, core_sb *sb)
+/* Bytes put_f may write for x. */
+static size_t f_room(const digits *x)
 {
-    if (x->neg) core_sb_addc(sb, '-');
+    return (size_t)x->nd + (size_t)(x->dp < 0 ? -x->dp : x->dp) + 4;
+}
+
+/* 'f' for any exponent, with exactly f_room(x) bytes of room. */
+static char *put_f(const digits *x, char *p)
+{
+    if (x->neg) *p++ = '-';
     if (x->dp <= 0) {
-        core_sb_adds(sb, "0.");
-        for (int i = 0; i < -x->dp; i++)
-            core_sb_addc(sb, '0');
-        core_sb_add(sb, x->d, (size_t)x->nd);
-        return;
+        *p++ = '0';
+        *p++ = '.';
+        memset(p, '0', (size_t)-x->dp);
+        p += -x->dp;
+        memcpy(p, x->d, (size_t)x->nd);
+        return p + x->nd;
     }
-    for (int i = 0; i < x->dp; i++)
-        core_sb_addc(sb, i < x->nd ? x->d[i] : '0');
-    if (x->nd > x->dp) {
-        core_sb_addc(sb, '.');
-        core_sb_add(sb, x->d + x->dp, (size_t)(x->nd - x->dp));
+    if (x->dp >= x->nd) {
+        memcpy(p, x->d, (size_t)x->nd);
+        memset(p + x->nd, '0', (size_t)(x->dp - x->nd));
+        return p + x->dp;
     }
+    memcpy(p, x->d, (size_t)x->dp);
+    p += x->dp;
+    *p++ = '.';
+    memcpy(p, x->d + x->dp, (size_t)(x->nd - x->dp));
+    return p + x->nd - x->dp;
+}
+
+/* 'f' for -5 <= dp <= 21 (the API's range, 1e-6 <= |v| < 1e21) with
+ * fixed-size copies: the bytes copied past the value are overwritten or left
+ * behind it.  Needs 35 bytes of room: 1 + 7 + 17 for -0.00000ddd, 1 + 24 for
+ * an integer, 1 + 16 + 1 + 16 with a point (dp < nd <= 17). */
+static char *put_f_short(const digits *x, char *p)
+{
+    if (x->neg) *p++ = '-';
+    if (x->dp <= 0) {
+        memcpy(p, "0.000000", 8);
+        p += 2 - x->dp;
+        memcpy(p, x->d, MODEL_FLOAT_DIGITS);
+        return p + x->nd;
+    }
+    memcpy(p, x->d, 24);
+    if (x->dp >= x->nd) return p + x->dp; /* the zeros after the digits came along */
+    p[x->dp] = '.';
+    memcpy(p + x->dp + 1, x->d + x->dp, 16);
+    return p + x->nd + 1;
 }
 
 /* Go's %e with the shortest digits: d[.ddd]e±dd.  `min_exp_digits` is 2 for
- * strconv, 1 for encoding/json's cleaned-up form. */
-static void layout_e(const digits *x, core_sb *sb, int min_exp_digits)
+ * strconv, 1 for encoding/json's cleaned-up form.  Needs 25 bytes of room. */
+static char *put_e(const digits *x, char *p, int min_exp_digits)
 {
-    if (x->neg) core_sb_addc(sb, '-');
-    core_sb_addc(sb, x->d[0]);
-    if (x->nd > 1) {
-        core_sb_addc(sb, '.');
-        core_sb_add(sb, x->d + 1, (size_t)(x->nd - 1));
-    }
+    if (x->neg) *p++ = '-';
+    p[0] = x->d[0];
+    p[1] = '.';
+    memcpy(p + 2, x->d + 1, 16);
+    p += x->nd > 1 ? x->nd + 1 : 1;
     int e = x->dp - 1;
-    core_sb_addc(sb, 'e');
-    core_sb_addc(sb, e < 0 ? '-' : '+');
+    *p++ = 'e';
+    *p++ = e < 0 ? '-' : '+';
     if (e < 0) e = -e;
-    core_sb_addf(sb, "%0*d", min_exp_digits, e);
+    if (e >= 100) *p++ = (char)('0' + e / 100);
+    if (e >= 10 || min_exp_digits > 1) *p++ = (char)('0' + e / 10 % 10);
+    *p++ = (char)('0' + e % 10);
+    return p;
 }
 
-static bool special(double v, core_sb *sb)
+static char *put_str(char *p, const char *s)
 {
-    if (isnan(v)) {
-        core_sb_adds(sb, "NaN");
-        return true;
-    }
-    if (isinf(v)) {
-        core_sb_adds(sb, v > 0 ? "+Inf" : "-Inf");
-        return true;
-    }
-    if (v == 0) {
-        core_sb_adds(sb, signbit(v) ? "-0" : "0");
-        return true;
-    }
-    return false;
+    size_t n = strlen(s);
+    memcpy(p, s, n);
+    return p + n;
+}
+
+/* NaN, +Inf, -Inf, 0 and -0 as strconv writes them, or NULL for the rest. */
+static const char *special(double v)
+{
+    if (isnan(v)) return "NaN";
+    if (isinf(v)) return v > 0 ? "+Inf" : "-Inf";
+    if (v == 0) return signbit(v) ? "-0" : "0";
+    return NULL;
 }
 
 void web_format_float_f(double v, core_sb *sb)
 {
-    if (special(v, sb)) return;
+    const char *s = special(v);
+    if (s) {
+        core_sb_adds(sb, s);
+        return;
+    }
     digits x;
     to_digits(v, &x);
-    layout_f(&x, sb);
+    core_sb_grow(sb, f_room(&x));
+    char *end = put_f(&x, sb->buf + sb->len);
+    sb->len = (size_t)(end - sb->buf);
+    sb->buf[sb->len] = '\0';
 }
 
-static void append_value(core_sb *sb, double v)
+/* The API's sample value at p: at most 25 bytes ('f' below 1e21 has at most
+ * 21 integer digits and 17 significant ones, or 17 digits after "0.00000";
+ * the 'e' form is shorter), with 35 of room for the copies. */
+_Static_assert(WEB_VALUE_BUFSZ >= 35, "room for put_f_short");
+
+static char *put_value(double v, char *p)
 {
-    if (special(v, sb)) return;
+    const char *s = special(v);
+    if (s) return put_str(p, s);
     double a = fabs(v);
     digits x;
     to_digits(v, &x);
-    if (a < 1e-6 || a >= 1e21)
-        layout_e(&x, sb, 2);
-    else
-        layout_f(&x, sb);
+    if (a < 1e-6 || a >= 1e21) return put_e(&x, p, 2);
+    return put_f_short(&x, p);
 }
 
 size_t web_format_value(double v, char buf[WEB_VALUE_BUFSZ])
 {
-    core_sb sb = CORE_SB_INIT;
-    append_value(&sb, v);
-    /* 'f' below 1e21 has at most 21 integer digits and 17 significant ones,
-     * or 17 digits after "0.00000"; the 'e' form is shorter: all fit. */
-    size_t n = sb.len < WEB_VALUE_BUFSZ - 1 ? sb.len : WEB_VALUE_BUFSZ - 1;
-    memcpy(buf, sb.buf, n);
-    buf[n] = '\0';
-    core_sb_destroy(&sb);
-    return n;
+    char *end = put_value(v, buf);
+    *end = '\0';
+    return (size_t)(end - buf);
 }
 
 void web_json_value(core_sb *sb, double v)
 {
-    core_sb_addc(sb, '"');
-    append_value(sb, v);
-    core_sb_addc(sb, '"');
+    core_sb_grow(sb, WEB_VALUE_BUFSZ + 2);
+    char *p = sb->buf + sb->len;
+    *p++ = '"';
+    p = put_value(v, p);
+    *p++ = '"';
+    sb->len = (size_t)(p - sb->buf);
+    sb->buf[sb->len] = '\0';
 }
 
 void web_json_number(core_sb *sb, double v)
 {
-    if (!isfinite(v)) {
-        core_sb_addc(sb, '0'); /* Go refuses these; never produced here */
-        return;
-    }
-    if (v == 0) {
-        core_sb_addc(sb, '0');
+    if (!isfinite(v) || v == 0) {
+        core_sb_addc(sb, '0'); /* Go refuses NaN and infinities; never produced here */
         return;
     }
     digits x;
     to_digits(v, &x);
     double a = fabs(v);
-    if (a < 1e-6 || a >= 1e21)
-        layout_e(&x, sb, 1);
-    else
-        layout_f(&x, sb);
+    core_sb_grow(sb, 35);
+    char *p = sb->buf + sb->len;
+    p = a < 1e-6 || a >= 1e21 ? put_e(&x, p, 1) : put_f_short(&x, p);
+    sb->len = (size_t)(p - sb->buf);
+    sb->buf[sb->len] = '\0';
 }
 
 void web_json_time(core_sb *sb, int64_t ms)
