@@ -616,7 +616,7 @@ static int log_records(tsdb_appender *a, bool samples, core_err *err)
     if (a->ncreated) {
         tsdb_rec_series *rs = core_calloc(a->ncreated, sizeof(*rs));
         for (size_t i = 0; i < a->ncreated; i++)
-            rs[i] = (tsdb_rec_series){a->created[i]->ref, a->created[i]->labels};
+            rs[i] = (tsdb_rec_series){a->created[i]->ref, tsdb_hs_labels(a->created[i])};
         tsdb_rec_encode_series(&rec, rs, a->ncreated);
         free(rs);
         rc = tsdb_wal_writer_log(&db->wal, (const uint8_t *)rec.buf, rec.len, err);
@@ -681,8 +681,8 @@ static void collect_series(void *ctx, tsdb_hseries *s)
 
 static int cmp_series(const void *a, const void *b)
 {
-    return core_labels_compare((*(tsdb_hseries *const *)a)->labels,
-                               (*(tsdb_hseries *const *)b)->labels);
+    return core_labels_compare(tsdb_hs_labels(*(tsdb_hseries *const *)a),
+                               tsdb_hs_labels(*(tsdb_hseries *const *)b));
 }
 
 static int cmp_ptr_str(const void *a, const void *b)
@@ -696,13 +696,13 @@ static tsdb_str *symbols_of(tsdb_hseries **v, size_t n, size_t *nsym)
 {
     size_t total = 0;
     for (size_t i = 0; i < n; i++)
-        total += 2 * v[i]->labels->len;
+        total += 2 * tsdb_hs_labels(v[i])->len;
     const char **all = core_calloc(total ? total : 1, sizeof(*all));
     size_t k = 0;
     for (size_t i = 0; i < n; i++)
-        for (size_t l = 0; l < v[i]->labels->len; l++) {
-            all[k++] = v[i]->labels->v[l].name;
-            all[k++] = v[i]->labels->v[l].value;
+        for (size_t l = 0; l < tsdb_hs_labels(v[i])->len; l++) {
+            all[k++] = tsdb_hs_labels(v[i])->v[l].name;
+            all[k++] = tsdb_hs_labels(v[i])->v[l].value;
         }
     qsort(all, k, sizeof(*all), cmp_ptr_str);
     tsdb_str *out = core_calloc(k ? k : 1, sizeof(*out));
@@ -785,7 +785,7 @@ int tsdb_head_write_block(tsdb_head *h, const char *parent, int64_t mint, int64_
             bytes[k] = bytes[j];
             lens[k++] = lens[j];
         }
-        rc = tsdb_block_writer_add(w, c.v[i]->labels, metas, bytes, lens, k, err);
+        rc = tsdb_block_writer_add(w, tsdb_hs_labels(c.v[i]), metas, bytes, lens, k, err);
     }
     core_arena_destroy(&arena);
     tsdb_head_read_unlock(h);

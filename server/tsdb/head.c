@@ -163,8 +163,8 @@ static uint64_t ptr_hash(const void *a, const void *b)
 
 static void plist_add(plist *p, uint64_t ref)
 {
-    if (p->n == p->cap) {
-        p->cap = p->cap ? p->cap * 2 : 4;
+    if (p->n == p->cap) { /* long lists grow by a quarter: less slack per series */
+        p->cap = p->cap < 4 ? 4 : p->cap < 256 ? p->cap * 2 : p->cap + p->cap / 4;
         p->refs = core_reallocarray(p->refs, p->cap, sizeof(*p->refs));
     }
     /* Refs arrive nearly sorted (creation order); insert from the end. */
@@ -173,7 +173,7 @@ static void plist_add(plist *p, uint64_t ref)
         p->refs[i] = p->refs[i - 1];
         i--;
     }
-    p->refs[i] = ref;
+    p->refs[i] = (uint32_t)ref;
 }
 
 static void plist_del(plist *p, uint64_t ref)
@@ -500,7 +500,6 @@ static tsdb_hseries *series_new(tsdb_head *h, uint64_t ref, const core_labels *l
         own->v[i].value = intern(h, ls->v[i].value);
     }
     pthread_mutex_unlock(&h->intern_mtx);
-    s->labels = own;
     return s;
 }
 
@@ -515,9 +514,9 @@ static void free_mem_chunks(const tsdb_head *h, const tsdb_hchunk *c, size_t n)
 static void series_free(tsdb_head *h, tsdb_hseries *s)
 {
     pthread_mutex_lock(&h->intern_mtx);
-    for (size_t i = 0; i < s->labels->len; i++) {
-        unintern(h, s->labels->v[i].name);
-        unintern(h, s->labels->v[i].value);
+    for (size_t i = 0; i < tsdb_hs_labels(s)->len; i++) {
+        unintern(h, tsdb_hs_labels(s)->v[i].name);
+        unintern(h, tsdb_hs_labels(s)->v[i].value);
     }
     pthread_mutex_unlock(&h->intern_mtx);
     free(s->buf);
@@ -529,8 +528,8 @@ static void series_free(tsdb_head *h, tsdb_hseries *s)
 static void index_series(tsdb_head *h, tsdb_hseries *s)
 {
     pthread_rwlock_wrlock(&h->post_lock);
-    for (size_t i = 0; i < s->labels->len; i++)
-        postings_add(h, s->labels->v[i].name, s->labels->v[i].value, s->ref);
+    for (size_t i = 0; i < tsdb_hs_labels(s)->len; i++)
+        postings_add(h, tsdb_hs_labels(s)->v[i].name, tsdb_hs_labels(s)->v[i].value, s->ref);
     plist_add(&h->all, s->ref);
     pthread_rwlock_unlock(&h->post_lock);
 }
@@ -541,7 +540,7 @@ static tsdb_hseries *stripe_find(tsdb_head *h, const core_labels *ls, uint64_t h
     struct tsdb_stripe *st = &h->stripes[hash % STRIPES];
     if (!st->cap) return NULL;
     for (tsdb_hseries *s = st->buckets[(hash / STRIPES) & (st->cap - 1)]; s; s = s->next)
-        if (s->hash == hash && core_labels_equal(s->labels, ls)) return s;
+        if (s->hash == hash && core_labels_equal(tsdb_hs_labels(s), ls)) return s;
     return NULL;
 }
 
@@ -590,6 +589,7 @@ tsdb_hseries *tsdb_head_get_or_create(tsdb_head *h, const core_labels *ls, uint6
     *created = false;
     if (!s) {
         uint64_t ref;
+        if (want_ref >= (uint64_t)REF_PAGE * REF_PAGES) want_ref = 0; /* beyond the ref table */
         if (want_ref) {
             ref = want_ref;
             uint64_t next = __atomic_load_n(&h->next_ref, __ATOMIC_RELAXED);
@@ -616,6 +616,7 @@ tsdb_hseries *tsdb_head_get_or_create(tsdb_head *h, const core_labels *ls, uint6
 
 void tsdb_head_alias_ref(tsdb_head *h, uint64_t ref, tsdb_hseries *s)
 {
+    if (ref == 0 || ref >= (uint64_t)REF_PAGE * REF_PAGES) return;
     if (!tsdb_head_series(h, ref)) set_ref(h, ref, s);
     uint64_t next = __atomic_load_n(&h->next_ref, __ATOMIC_RELAXED);
     while (next <= ref && !__atomic_compare_exchange_n(&h->next_ref, &next, ref + 1, false,
@@ -1150,7 +1151,7 @@ int tsdb_head_select(tsdb_head *h, const tsdb_matcher *m, size_t nm, int64_t min
         size_t k = copy_chunks(h, s, mint, maxt, arena, true, &cm, &bytes, &lens);
         if (!k) continue;
         f[n++] = (tsdb_head_found){
-            .labels = s->labels,
+            .labels = tsdb_hs_labels(s),
             .part = {.chunks = cm,
                      .nchunks = k,
                      .bytes = bytes,
@@ -1206,8 +1207,9 @@ void tsdb_head_truncate(tsdb_head *h, int64_t mint)
             stripe_remove(h, s);
             pthread_mutex_unlock(&h->stripes[s->hash % STRIPES].mtx);
             pthread_rwlock_wrlock(&h->post_lock);
-            for (size_t i = 0; i < s->labels->len; i++)
-                postings_del(h, s->labels->v[i].name, s->labels->v[i].value, s->ref);
+            for (size_t i = 0; i < tsdb_hs_labels(s)->len; i++)
+                postings_del(h, tsdb_hs_labels(s)->v[i].name, tsdb_hs_labels(s)->v[i].value,
+                             s->ref);
             plist_del(&h->all, s->ref);
             pthread_rwlock_unlock(&h->post_lock);
             set_ref(h, ref, NULL);
@@ -1275,7 +1277,7 @@ uint64_t tsdb_hseries_ref(const tsdb_hseries *s)
 
 const core_labels *tsdb_hseries_labels(const tsdb_hseries *s)
 {
-    return s->labels;
+    return tsdb_hs_labels(s);
 }
 
 /* ---- Label names and values */

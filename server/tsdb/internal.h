@@ -96,7 +96,7 @@ typedef struct tsdb_hchunk {
  * The open chunk's bytes (`buf`) carry a zero count in their 2-byte header
  * while open; readers of the bytes set it from `nsamples`.  The bits after
  * `bits` are zero, up to `cap`.  The labels follow the struct in the same
- * allocation. */
+ * allocation (no pointer: 16 bytes a series less, with malloc's rounding). */
 struct tsdb_hseries {
     /* Guarded by `lock` (a spinlock, see head.c): */
     uint8_t lock;
@@ -117,8 +117,13 @@ struct tsdb_hseries {
     uint64_t ref;
     uint64_t hash;
     struct tsdb_hseries *next; /* hash chain in its stripe */
-    core_labels *labels;       /* right after the struct; the pairs point at interned strings */
+    /* then its labels (tsdb_hs_labels): the pairs point at interned strings */
 };
+
+static inline core_labels *tsdb_hs_labels(const struct tsdb_hseries *s)
+{
+    return (core_labels *)(void *)(uintptr_t)(s + 1);
+}
 
 /* Appends samples in order, sample i (its t and v; its ref is not read) to
  * series s[i], prefetching the series ahead; counts[0] gets the number
@@ -133,9 +138,10 @@ struct tsdb_stripe {
     size_t n, cap;
 };
 
-/* A postings list: sorted series refs. */
+/* A postings list: sorted series refs (head refs fit in 32 bits: see the
+ * ref table in head.c). */
 typedef struct tsdb_plist {
-    uint64_t *refs;
+    uint32_t *refs;
     uint32_t n, cap;
 } tsdb_plist;
 
