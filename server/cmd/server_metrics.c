@@ -124,6 +124,79 @@ static int collect(prom_emitter *e, void *userdata)
         }
         pthread_mutex_unlock(&s->reload_mtx);
     }
+    if (s->notifier) {
+        notifier_stats ns;
+        notifier_get_stats(s->notifier, &arena, &ns);
+        COUNTER("prometheus_notifications_dropped_total",
+                "Total number of alerts dropped due to errors when sending to Alertmanager.",
+                ns.dropped);
+        GAUGE("prometheus_notifications_queue_length",
+              "The number of alert notifications in the queue.", ns.queue_length);
+        GAUGE("prometheus_notifications_queue_capacity",
+              "The capacity of the alert notifications queue.", ns.queue_capacity);
+        GAUGE("prometheus_notifications_alertmanagers_discovered",
+              "The number of alertmanagers discovered and active.", ns.n_ams);
+        static const char *const am_label[] = {"alertmanager"};
+        prom_emit_family(e, "prometheus_notifications_sent_total", "Total number of alerts sent.",
+                         PROM_COUNTER, NULL, am_label, 1);
+        for (size_t i = 0; i < ns.n_ams; i++)
+            prom_emit_value(e, (const char *const[]){ns.ams[i].url}, (double)ns.ams[i].sent);
+        prom_emit_family(e, "prometheus_notifications_errors_total",
+                         "Total number of sent alerts affected by errors.", PROM_COUNTER, NULL,
+                         am_label, 1);
+        for (size_t i = 0; i < ns.n_ams; i++)
+            prom_emit_value(e, (const char *const[]){ns.ams[i].url}, (double)ns.ams[i].errors);
+        prom_emit_family(e, "prometheus_notifications_latency_seconds",
+                         "Latency quantiles for sending alert notifications.", PROM_SUMMARY, NULL,
+                         am_label, 1);
+        for (size_t i = 0; i < ns.n_ams; i++)
+            prom_emit_summary(e, (const char *const[]){ns.ams[i].url}, NULL, NULL, 0,
+                              ns.ams[i].latency_sum_s, ns.ams[i].latency_count);
+    }
+    if (s->rules) {
+        rules_metrics rm;
+        rules_manager_metrics(s->rules, &arena, &rm);
+        static const char *const group_label[] = {"rule_group"};
+#define PER_GROUP(name, help, type, field)                              \
+    do {                                                                \
+        prom_emit_family(e, name, help, type, NULL, group_label, 1);    \
+        for (size_t i = 0; i < rm.ngroups; i++)                         \
+            prom_emit_value(e, (const char *const[]){rm.groups[i].key}, \
+                            (double)rm.groups[i].field);                \
+    } while (0)
+        PER_GROUP("prometheus_rule_group_interval_seconds", "The interval of a rule group.",
+                  PROM_GAUGE, interval_seconds);
+        PER_GROUP("prometheus_rule_group_iterations_total",
+                  "The total number of scheduled rule group evaluations, whether executed or "
+                  "missed.",
+                  PROM_COUNTER, iterations_total);
+        PER_GROUP("prometheus_rule_group_iterations_missed_total",
+                  "The total number of rule group evaluations missed due to slow rule group "
+                  "evaluation.",
+                  PROM_COUNTER, iterations_missed);
+        PER_GROUP("prometheus_rule_evaluations_total", "The total number of rule evaluations.",
+                  PROM_COUNTER, evaluations_total);
+        PER_GROUP("prometheus_rule_evaluation_failures_total",
+                  "The total number of rule evaluation failures.", PROM_COUNTER,
+                  evaluation_failures);
+        PER_GROUP("prometheus_rule_group_last_evaluation_timestamp_seconds",
+                  "The timestamp of the last rule group evaluation in seconds.", PROM_GAUGE,
+                  last_eval_timestamp_seconds);
+        PER_GROUP("prometheus_rule_group_last_duration_seconds",
+                  "The duration of the last rule group evaluation.", PROM_GAUGE,
+                  last_duration_seconds);
+        PER_GROUP("prometheus_rule_group_rules", "The number of rules.", PROM_GAUGE, rules);
+        PER_GROUP("prometheus_rule_group_last_evaluation_samples",
+                  "The number of samples returned during the last rule group evaluation.",
+                  PROM_GAUGE, last_samples);
+#undef PER_GROUP
+        prom_emit_family(e, "prometheus_rule_evaluation_duration_seconds",
+                         "The duration for a rule to execute.", PROM_SUMMARY, NULL, NULL, 0);
+        prom_emit_summary(e, NULL, NULL, NULL, 0, rm.rule_eval_seconds_sum, rm.rule_eval_count);
+        prom_emit_family(e, "prometheus_rule_group_duration_seconds",
+                         "The duration of rule group evaluations.", PROM_SUMMARY, NULL, NULL, 0);
+        prom_emit_summary(e, NULL, NULL, NULL, 0, rm.group_eval_seconds_sum, rm.group_eval_count);
+    }
     core_arena_destroy(&arena);
 #undef GAUGE
 #undef COUNTER
@@ -155,6 +228,24 @@ int srv_metrics_init(srv *s, core_err *err)
         "prometheus_engine_query_duration_seconds",
         "prometheus_target_interval_length_seconds",
         "prometheus_sd_discovered_targets",
+        "prometheus_notifications_dropped_total",
+        "prometheus_notifications_queue_length",
+        "prometheus_notifications_queue_capacity",
+        "prometheus_notifications_alertmanagers_discovered",
+        "prometheus_notifications_sent_total",
+        "prometheus_notifications_errors_total",
+        "prometheus_notifications_latency_seconds",
+        "prometheus_rule_group_interval_seconds",
+        "prometheus_rule_group_iterations_total",
+        "prometheus_rule_group_iterations_missed_total",
+        "prometheus_rule_evaluations_total",
+        "prometheus_rule_evaluation_failures_total",
+        "prometheus_rule_group_last_evaluation_timestamp_seconds",
+        "prometheus_rule_group_last_duration_seconds",
+        "prometheus_rule_group_rules",
+        "prometheus_rule_group_last_evaluation_samples",
+        "prometheus_rule_evaluation_duration_seconds",
+        "prometheus_rule_group_duration_seconds",
     };
     if (prom_collector_register(s->registry, "prom-server", families,
                                 sizeof families / sizeof families[0], collect, s) < 0 ||

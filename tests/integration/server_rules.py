@@ -150,6 +150,13 @@ scrape_configs:
         check(got["startsAt"] and got["status"]["state"] == "active",
               f"active since {got['startsAt']}")
 
+        status, text = http(f"{url}/metrics")
+        check(f'prometheus_rule_evaluations_total{{rule_group="{rules};node"}}' in text
+              and 'prometheus_rule_group_iterations_missed_total' in text
+              and f'prometheus_notifications_sent_total{{alertmanager="http://127.0.0.1:{am_port}/api/v2/alerts"}}'
+              in text and "prometheus_notifications_dropped_total 0" in text,
+              "/metrics has the rule and notification metrics")
+
         # A broken rule file is refused; the running rules stay.
         with open(rules, "w") as f:
             f.write(RULES.replace("expr: sum by (job) (up)", "expr: sum by (job) (up"))
