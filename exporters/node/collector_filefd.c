@@ -9,8 +9,11 @@
 static int collect(nx_out *o)
 {
     const char *path = nx_proc(o, "sys/fs/file-nr");
-    char *text = nx_read_file(o, path, NULL);
-    if (text == NULL) return nx_error(o, "couldn't get file-nr: %s: %m", path);
+    /* One small read: the kernel zeroes a buffer the size of a sysctl read,
+     * and a whole-file read asks for tens of KiB (8 us here against 0.5). */
+    char text[256];
+    if (nx_read_bytes(path, text, sizeof text) < 0)
+        return nx_error(o, "couldn't get file-nr: %s: %m", path);
     char *f[3];
     double allocated, maximum;
     if (nx_fields(text, f, 3) < 3)

@@ -275,9 +275,12 @@ static int collect_netlink(nx_out *o)
         close(fd);
         return nx_error(o, "couldn't get netstats: netlink send: %m");
     }
-    static _Thread_local char buf[32768] __attribute__((aligned(4)));
+    /* In the scrape's memory: as a thread-local array it was 32 KiB of every
+     * thread's TLS block, which glibc clears for each thread it starts. */
+    enum { BUF = 32768 };
+    char *buf = core_arena_alloc(nx_arena(o), BUF);
     for (;;) {
-        ssize_t n = recv(fd, buf, sizeof buf, 0);
+        ssize_t n = recv(fd, buf, BUF, 0);
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) {
             close(fd);

@@ -109,7 +109,7 @@ static size_t split_spaces(char *line, char **parts, size_t max)
 static void parse_pairs(nx_out *o, stats *s, char *text, const char *path)
 {
     char *save, *names_line = strtok_r(text, "\n", &save);
-    char **np = core_arena_alloc(nx_arena(o), 2 * MAX_PARTS * sizeof *np), **vp = np + MAX_PARTS;
+    char *np[MAX_PARTS], *vp[MAX_PARTS];
     while (names_line != NULL) {
         char *values = strtok_r(NULL, "\n", &save);
         if (values == NULL) {

@@ -121,6 +121,14 @@ const char *nx_udev(nx_out *o, const char *rel);
 /* Reads a whole (small, virtual) file into scrape memory, NUL-terminated.
  * NULL when it cannot be read; errno tells why. */
 char *nx_read_file(nx_out *o, const char *path, size_t *len);
+/* The same for a procfs file the kernel writes record by record (a line each),
+ * every record at most max_record bytes: the kernel fills at most a page per
+ * read and stops before a record that would not fit, so a read that leaves a
+ * page short by max_record or more has reached the end, and the read that
+ * would return 0 is skipped.  That read is not free: for /proc/net/udp the
+ * kernel walks the whole socket hash table again to find its place (measured
+ * 20 us).  A regular file short of a page ends there too. */
+char *nx_read_records(nx_out *o, const char *path, size_t max_record, size_t *len);
 /* Reads a file holding one number (sysfs style, trailing newline allowed).
  * 0 on success, -1 when missing or malformed. */
 int nx_read_u64(const char *path, uint64_t *out);

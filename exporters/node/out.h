@@ -46,6 +46,9 @@ struct nx_out {
 };
 
 void nx_out_init(nx_out *o, const char *collector);
+/* The same with the arena's block size: the scrape sizes each collector's
+ * from what it used last time, so one block usually holds it all. */
+void nx_out_init_sized(nx_out *o, const char *collector, size_t block);
 void nx_out_destroy(nx_out *o);
 /* Emits every family with samples into a libprom emitter. */
 void nx_out_replay(const nx_out *o, prom_emitter *e);

@@ -12,10 +12,11 @@
  * stacking more stuck threads.
  *
  * Most collectors take microseconds, so handing jobs between threads is the
- * main cost of a scrape: the pool keeps two workers busy (the machine's cores
- * do the rest in the kernel anyway) and a worker wakes the scrape only when
- * the last job is done; the scrape also wakes on its own to look for jobs
- * past their time.
+ * main cost of a scrape: a scrape wakes one worker, which runs its jobs one
+ * after another and wakes the scrape only when the last is done (two thread
+ * switches a scrape); only when jobs are still queued 2 ms on (a slow
+ * collector) is a second worker woken to share them.  The scrape also wakes
+ * on its own to look for jobs past their time.
  */
 #include "scrape.h"
 
@@ -27,6 +28,7 @@
 #include <time.h>
 
 #define POOL_WORKERS 2 /* not counting stuck ones */
+#define SPREAD_S     0.002
 #define POOL_MAX     64
 
 struct nx_job {
@@ -60,6 +62,17 @@ bool nx_collector_enabled(const char *name)
 
 /* Collectors still running for a scrape that gave up on them, by index. */
 static _Atomic bool *hung;
+/* Bytes of output each collector made last time, by index: its next output's
+ * arena starts with one block that size (plus a quarter), so that it
+ * usually takes one malloc instead of one 16 KiB block after another. */
+static _Atomic size_t *used_last;
+
+static size_t block_for(size_t used)
+{
+    size_t want = used + used / 4 + 256;
+    want = (want + 1023) & ~(size_t)1023;
+    return want < 1024 ? 1024 : want > 256 * 1024 ? 256 * 1024 : want;
+}
 
 static size_t index_of(const nx_collector *c)
 {
@@ -131,6 +144,7 @@ void nx_scrape_init(nx_scrape *s, const nx_collector *const *collectors, size_t 
         s->results[i].collector = collectors[i];
     pthread_mutex_lock(&pool.lock);
     if (hung == NULL) hung = core_calloc(nx_n_collectors + 1, sizeof *hung);
+    if (used_last == NULL) used_last = core_calloc(nx_n_collectors + 1, sizeof *used_last);
     pthread_mutex_unlock(&pool.lock);
 }
 
@@ -171,7 +185,7 @@ static void abandon(nx_result *r, nx_job *j, size_t *pending, double timeout_s)
     (*pending)--;
     pool.stuck++;
     atomic_store(&hung[index_of(j->collector)], true);
-    grow_pool(POOL_WORKERS); /* a replacement, so the queue moves on */
+    grow_pool(1); /* a replacement, so the queue moves on */
     job_release(j);
 }
 
@@ -225,7 +239,8 @@ void nx_scrape_run(nx_scrape *s, double timeout_s)
         }
         nx_job *j = core_calloc(1, sizeof *j);
         j->collector = r->collector;
-        nx_out_init(&j->out, r->collector->name);
+        size_t last = atomic_load(&used_last[index_of(r->collector)]);
+        nx_out_init_sized(&j->out, r->collector->name, last ? block_for(last) : 4096);
         j->refs = 2;
         j->wake = &wake;
         j->pending = &pending;
@@ -237,19 +252,35 @@ void nx_scrape_run(nx_scrape *s, double timeout_s)
         jobs[i] = j;
         pending++;
     }
-    grow_pool(POOL_WORKERS);
-    pthread_cond_broadcast(&pool.work);
-    double start = core_monotonic_seconds();
+    grow_pool(1);
+    /* One worker takes the jobs one after another; another is woken (and
+     * started, the first time) only if some are still queued SPREAD_S on (a
+     * slow collector). */
+    pthread_cond_signal(&pool.work);
+    double start = core_monotonic_seconds(), spread_at = start + SPREAD_S;
     while (pending > 0) {
+        double wait = check_overdue(s, jobs, &pending, timeout_s, start);
+        if (pending == 0) break;
+        double now = core_monotonic_seconds();
+        bool queued = false;
+        for (size_t i = 0; i < s->n && !queued; i++)
+            queued = jobs[i] != NULL && !jobs[i]->done && jobs[i]->started == 0;
+        if (queued && now >= spread_at) {
+            grow_pool(POOL_WORKERS);
+            pthread_cond_signal(&pool.work);
+            spread_at = now + SPREAD_S;
+        }
+        if (queued && spread_at - now < wait) wait = spread_at - now;
         struct timespec deadline;
-        set_deadline(&deadline, check_overdue(s, jobs, &pending, timeout_s, start) + 0.001);
-        if (pending > 0) pthread_cond_timedwait(&wake, &pool.lock, &deadline);
+        set_deadline(&deadline, wait + 0.0001);
+        pthread_cond_timedwait(&wake, &pool.lock, &deadline);
     }
     for (size_t i = 0; i < s->n; i++) {
         nx_job *j = jobs[i];
         if (j == NULL) continue;
         nx_result *r = &s->results[i];
         r->seconds = j->seconds;
+        atomic_store(&used_last[index_of(r->collector)], j->out.arena.used_total);
         r->success = !j->out.failed;
         r->no_data = j->out.no_data;
         if (j->out.failed) snprintf(r->error, sizeof r->error, "%.500s", j->out.err.msg);

@@ -9,9 +9,9 @@
  * /proc/self/fd; measured here it cost 46 us a scrape (67 us with the 120
  * descriptors the kept files of util.c add).  This one reads what cannot
  * change once (the boot time and the process's start time), preads the kept
- * /proc/self/stat and /proc/self/net/netstat (util.c), and lists /proc/self/fd
- * through a descriptor kept open; about 25 us, most of it the kernel writing
- * /proc/self/net/netstat.
+ * /proc/self/stat and /proc/self/net/netstat (util.c), and counts the open
+ * descriptors with one stat(2) (listing them where the kernel is older than
+ * 6.2); about 25 us, most of it the kernel writing /proc/self/net/netstat.
  *
  * As client_golang, the descriptor that lists /proc/self/fd is counted among
  * the open ones; a file that cannot be read drops the families that come from
@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 typedef struct self_stat {
@@ -70,9 +71,13 @@ static double boot_time(nx_out *o)
 }
 
 /* Entries of /proc/self/fd, the listing's own descriptor included; -1 when it
- * cannot be listed. */
+ * cannot be listed.  Since Linux 6.2 the directory's size is the number of
+ * open descriptors, which saves listing them (the kernel makes a dentry for
+ * each): that number plus the one a listing would have open. */
 static long open_fds(void)
 {
+    struct stat st;
+    if (stat("/proc/self/fd", &st) == 0 && st.st_size > 0) return (long)st.st_size + 1;
     pthread_mutex_lock(&lock);
     if (fd_dir == NULL)
         fd_dir = opendir("/proc/self/fd");

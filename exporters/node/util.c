@@ -3,8 +3,8 @@
  *
  * Files under /proc and /sys are small and generated on read, so they are read
  * whole with plain read(2) calls into the scrape's arena.  Regexes use PCRE2
- * (JIT when available); like Go's regexp.MatchString they match anywhere in
- * the string unless the pattern anchors itself.
+ * (interpreted: their answers are memoized); like Go's regexp.MatchString
+ * they match anywhere in the string unless the pattern anchors itself.
  */
 #include "out.h"
 
@@ -149,40 +149,60 @@ static void kept_put(kept *k, int fd, bool failed)
     pthread_mutex_unlock(&kept_lock);
 }
 
-/* pread from offset 0 until the end into sb; -1 on a read error. */
-static int read_all(int fd, core_sb *sb)
+/* Reads a whole file with pread from offset 0: into a page on the stack
+ * first, which holds nearly every /proc and /sys file, and past that into
+ * arena memory that doubles.  A small first read matters for sysctl files,
+ * for which the kernel zeroes a buffer the size of the read.  With
+ * max_record > 0 a read shorter than a page by at least max_record bytes is
+ * taken as the end (see nx_read_records).  NULL on a read error. */
+static char *read_fd(nx_out *o, int fd, size_t max_record, size_t *len)
 {
-    off_t off = 0;
+    char page[4096];
+    char *big = NULL; /* once the page is full */
+    size_t cap = sizeof page, n = 0;
     for (;;) {
-        core_sb_grow(sb, 4096);
-        ssize_t n = pread(fd, sb->buf + sb->len, sb->cap - sb->len - 1, off);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return -1;
-        if (n == 0) return 0;
-        sb->len += (size_t)n;
-        off += n;
+        if (cap - n < 2) {
+            char *bigger = core_arena_alloc(&o->arena, cap * 2);
+            memcpy(bigger, big != NULL ? big : page, n);
+            big = bigger;
+            cap *= 2;
+        }
+        size_t want = cap - n - 1;
+        ssize_t r = pread(fd, (big != NULL ? big : page) + n, want, (off_t)n);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) return NULL;
+        if (r == 0) break;
+        n += (size_t)r;
+        if (max_record > 0 && (size_t)r < want && (size_t)r + max_record <= 4096) break;
     }
+    *len = n;
+    if (big == NULL) return core_arena_strndup(&o->arena, page, n);
+    big[n] = '\0';
+    return big;
 }
 
-char *nx_read_file(nx_out *o, const char *path, size_t *len)
+static char *read_file(nx_out *o, const char *path, size_t *len, size_t max_record)
 {
     kept *k;
     int fd = kept_get(path, &k);
     if (fd < 0) return NULL;
-    /* Read into this thread's buffer, kept from file to file, then copy the
-     * exact size into the scrape's arena. */
-    static __thread core_sb sb;
-    core_sb_reset(&sb);
-    int rc = read_all(fd, &sb);
+    size_t n = 0;
+    char *out = read_fd(o, fd, max_record, &n);
     int saved = errno;
-    kept_put(k, fd, rc < 0);
-    if (rc < 0) {
-        errno = saved;
-        return NULL;
-    }
-    char *out = core_arena_strndup(&o->arena, sb.buf != NULL ? sb.buf : "", sb.len);
-    if (len != NULL) *len = sb.len;
+    kept_put(k, fd, out == NULL);
+    errno = saved;
+    if (out != NULL && len != NULL) *len = n;
     return out;
+}
+
+char *nx_read_file(nx_out *o, const char *path, size_t *len)
+{
+    return read_file(o, path, len, 0);
+}
+
+char *nx_read_records(nx_out *o, const char *path, size_t max_record, size_t *len)
+{
+    return read_file(o, path, len, max_record);
 }
 
 ssize_t nx_read_bytes(const char *path, char *buf, size_t cap)
@@ -344,9 +364,14 @@ char *nx_valid_utf8(nx_out *o, const char *s)
 
 /* The names a filter sees (devices, fields) are the same at every scrape, so
  * each regex remembers its answers: after the first scrape a match is a hash
- * lookup instead of a regex run.  The memo is bounded; past its size the regex
- * simply runs. */
-#define MEMO_SLOTS 4096 /* at most half used */
+ * lookup instead of a regex run.  The memo starts small and doubles (a filter
+ * sees a few dozen names; 4,096 slots from the start cost 64 KiB of resident
+ * memory per regex, some 600 KiB in all); past MEMO_MAX slots the regex simply
+ * runs.  Since nearly every match is answered from the memo, the patterns are
+ * not JIT-compiled: the JIT compiler's code would stay resident (some 300 KiB
+ * of libpcre2) for runs that hardly ever happen. */
+#define MEMO_MIN 32
+#define MEMO_MAX 4096 /* at most half used */
 
 typedef struct memo {
     char *name; /* NULL: free */
@@ -355,10 +380,9 @@ typedef struct memo {
 
 struct nx_regex {
     pcre2_code *code;
-    pcre2_match_data *md;
-    pthread_mutex_t lock; /* match data and memo are shared by the collectors' threads */
+    pthread_mutex_t lock; /* the memo is shared by the collectors' threads */
     memo *memo;
-    size_t n_memo;
+    size_t n_memo, cap;
 };
 
 int nx_regex_compile(const char *pattern, const char *flag, nx_regex **out, core_err *err)
@@ -375,14 +399,33 @@ int nx_regex_compile(const char *pattern, const char *flag, nx_regex **out, core
         return core_err_set(err, "invalid regex for %s at offset %zu: %s", flag, (size_t)off,
                             (const char *)msg);
     }
-    pcre2_jit_compile(re, PCRE2_JIT_COMPLETE); /* best effort: interpreted otherwise */
     nx_regex *r = core_calloc(1, sizeof *r);
     r->code = re;
-    r->md = pcre2_match_data_create_from_pattern(re, NULL);
-    r->memo = core_calloc(MEMO_SLOTS, sizeof *r->memo);
+    r->cap = MEMO_MIN;
+    r->memo = core_calloc(r->cap, sizeof *r->memo);
     pthread_mutex_init(&r->lock, NULL);
     *out = r;
     return 0;
+}
+
+static size_t memo_slot(const memo *m, size_t cap, const char *s)
+{
+    size_t i = core_hash_str(s) & (cap - 1);
+    while (m[i].name != NULL && strcmp(m[i].name, s) != 0)
+        i = (i + 1) & (cap - 1);
+    return i;
+}
+
+/* Doubles the memo (lock held). */
+static void memo_grow(nx_regex *r)
+{
+    size_t cap = r->cap * 2;
+    memo *m = core_calloc(cap, sizeof *m);
+    for (size_t i = 0; i < r->cap; i++)
+        if (r->memo[i].name != NULL) m[memo_slot(m, cap, r->memo[i].name)] = r->memo[i];
+    free(r->memo);
+    r->memo = m;
+    r->cap = cap;
 }
 
 bool nx_regex_match(const nx_regex *re, const char *s)
@@ -390,15 +433,22 @@ bool nx_regex_match(const nx_regex *re, const char *s)
     if (re == NULL) return false;
     nx_regex *r = (nx_regex *)re;
     pthread_mutex_lock(&r->lock);
-    size_t i = core_hash_str(s) & (MEMO_SLOTS - 1);
-    while (r->memo[i].name != NULL && strcmp(r->memo[i].name, s) != 0)
-        i = (i + 1) & (MEMO_SLOTS - 1);
+    size_t i = memo_slot(r->memo, r->cap, s);
     bool match;
     if (r->memo[i].name != NULL) {
         match = r->memo[i].match;
     } else {
-        match = pcre2_match(r->code, (PCRE2_SPTR)s, PCRE2_ZERO_TERMINATED, 0, 0, r->md, NULL) >= 0;
-        if (r->n_memo < MEMO_SLOTS / 2) {
+        /* Match data made for the run and freed: pcre2_match keeps 20 KiB of
+         * frames in it, for a run that the memo makes rare. */
+        pcre2_match_data *md = pcre2_match_data_create_from_pattern(r->code, NULL);
+        match = md != NULL &&
+                pcre2_match(r->code, (PCRE2_SPTR)s, PCRE2_ZERO_TERMINATED, 0, 0, md, NULL) >= 0;
+        pcre2_match_data_free(md);
+        if ((r->n_memo + 1) * 2 > r->cap && r->cap < MEMO_MAX) {
+            memo_grow(r);
+            i = memo_slot(r->memo, r->cap, s);
+        }
+        if ((r->n_memo + 1) * 2 <= r->cap) {
             r->memo[i].name = core_strdup(s);
             r->memo[i].match = match;
             r->n_memo++;
@@ -411,10 +461,9 @@ bool nx_regex_match(const nx_regex *re, const char *s)
 void nx_regex_free(nx_regex *re)
 {
     if (re == NULL) return;
-    for (size_t i = 0; i < MEMO_SLOTS; i++)
+    for (size_t i = 0; i < re->cap; i++)
         free(re->memo[i].name);
     free(re->memo);
-    pcre2_match_data_free(re->md);
     pcre2_code_free(re->code);
     pthread_mutex_destroy(&re->lock);
     free(re);
