@@ -21,7 +21,8 @@ typedef struct srv {
     const char *config_file;
     tsdb_db *db;
     scrape_manager *scrape;
-    disc_manager *disc; /* the scrape side's service discovery */
+    disc_manager *disc;        /* the scrape side's service discovery */
+    disc_manager *disc_notify; /* the Alertmanagers' */
     rules_manager *rules;
     notifier *notifier;
     web_api *api;
@@ -44,6 +45,9 @@ int srv_reload(srv *s, core_err *err);
 /* Builds the scrape targets again from the configuration in force and what
  * discovery found now (called when discovery publishes). */
 int srv_apply_targets(srv *s);
+
+/* Applies the alerting section again with what discovery found now. */
+void srv_apply_alertmanagers(srv *s);
 
 /* Registers prom-server's own metrics (upstream's names) in s->registry. */
 int srv_metrics_init(srv *s, core_err *err);

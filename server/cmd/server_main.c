@@ -451,12 +451,18 @@ static volatile bool disc_stop;
 static void *follow_discovery(void *arg)
 {
     srv *sv = arg;
-    uint64_t seen = 0;
+    uint64_t seen = 0, seen_notify = 0;
     while (!disc_stop) {
-        uint64_t gen = disc_manager_wait(sv->disc, seen, 500);
-        if (gen == seen) continue;
-        seen = gen;
-        srv_apply_targets(sv);
+        uint64_t gen = disc_manager_wait(sv->disc, seen, 250);
+        if (gen != seen) {
+            seen = gen;
+            srv_apply_targets(sv);
+        }
+        uint64_t ng = sv->disc_notify ? disc_manager_generation(sv->disc_notify) : 0;
+        if (ng != seen_notify) {
+            seen_notify = ng;
+            srv_apply_alertmanagers(sv);
+        }
     }
     return NULL;
 }
@@ -685,6 +691,7 @@ int main(int argc, char **argv)
         &err);
     if (!sv.notifier) core_error("main", "Starting the notifier failed", "err", err.msg);
     sv.disc = disc_manager_new(&(disc_opts){.name = "scrape"}, &err);
+    sv.disc_notify = disc_manager_new(&(disc_opts){.name = "notify"}, &err);
     if (!sv.disc) core_error("main", "Starting service discovery failed", "err", err.msg);
     sv.scrape = scrape_manager_new(sv.db, NULL, &err);
     if (!sv.scrape) {
@@ -766,6 +773,7 @@ int main(int argc, char **argv)
     disc_stop = true;
     if (disc_started) pthread_join(disc_thread, NULL);
     disc_manager_free(sv.disc);
+    disc_manager_free(sv.disc_notify);
     scrape_manager_free(sv.scrape);
     rules_manager_free(sv.rules); /* before the notifier: it sends through it */
     notifier_free(sv.notifier);

@@ -18,6 +18,7 @@
  */
 #include "cmd/server.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -169,6 +170,64 @@ static void publish_targets(web_api *api, const cfg_config *c, const dropped_lis
     free(pools);
 }
 
+/* The Alertmanagers' discovery sets: "config-<i>" per alertmanagers entry,
+ * its mechanisms other than static_configs. */
+static int sync_notify_discovery(disc_manager *disc, const cfg_config *c, core_err *err)
+{
+    size_t n = c->alerting.n_alertmanagers;
+    disc_set_cfg *sets = core_calloc(n + 1, sizeof(*sets));
+    cfg_sd *sds = core_calloc(n + 1, sizeof(*sds));
+    char **names = core_calloc(n + 1, sizeof(*names));
+    for (size_t i = 0; i < n; i++) {
+        sds[i] = c->alerting.alertmanagers[i].sd;
+        sds[i].static_configs = NULL;
+        sds[i].n_static = 0;
+        core_sb name = CORE_SB_INIT;
+        core_sb_addf(&name, "config-%zu", i);
+        names[i] = core_sb_detach(&name, NULL);
+        sets[i] = (disc_set_cfg){names[i], &sds[i]};
+    }
+    int rc = disc_manager_sync(disc, sets, n, err);
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+    free(sets);
+    free(sds);
+    return rc;
+}
+
+/* notifier_discovered_fn: the targets discovery found for entry i. */
+static size_t am_discovered(void *ctx, size_t i, core_arena *arena, core_labels ***out)
+{
+    srv *s = ctx;
+    char name[32];
+    snprintf(name, sizeof name, "config-%zu", i);
+    disc_group *groups;
+    size_t ng = 0, n = 0;
+    *out = NULL;
+    if (!s->disc_notify ||
+        disc_manager_targets(s->disc_notify, name, arena, &groups, &ng, NULL, NULL) < 0)
+        return 0;
+    size_t total = 0;
+    for (size_t g = 0; g < ng; g++)
+        total += groups[g].n_targets;
+    core_labels **v = core_arena_calloc(arena, total + 1, sizeof(*v));
+    for (size_t g = 0; g < ng; g++)
+        for (size_t t = 0; t < groups[g].n_targets; t++)
+            v[n++] = disc_target_labels(&groups[g], t, arena);
+    *out = v;
+    return n;
+}
+
+void srv_apply_alertmanagers(srv *s)
+{
+    pthread_mutex_lock(&s->reload_mtx);
+    core_err err = {{0}};
+    if (s->cfg && s->notifier)
+        notifier_apply_config_sd(s->notifier, s->cfg, am_discovered, s, &err);
+    pthread_mutex_unlock(&s->reload_mtx);
+}
+
 int srv_reload(srv *s, core_err *err)
 {
     pthread_mutex_lock(&s->reload_mtx);
@@ -191,7 +250,8 @@ int srv_reload(srv *s, core_err *err)
         pthread_mutex_unlock(&s->reload_mtx);
         return -1;
     }
-    if (s->notifier) notifier_apply_config(s->notifier, c, err);
+    if (s->disc_notify) sync_notify_discovery(s->disc_notify, c, err);
+    if (s->notifier) notifier_apply_config_sd(s->notifier, c, am_discovered, s, err);
     built b = {0};
     int rc = sync_discovery(s->disc, c, err);
     if (rc == 0) build_targets(c, s->disc, &b);

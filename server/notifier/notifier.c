@@ -69,20 +69,21 @@ static char *alerts_path(const cfg_alertmanager *c)
     return core_sb_detach(&p, NULL);
 }
 
-static void add_am(notifier *n, am **ams, size_t *nams, size_t idx, const cfg_alertmanager *c,
-                   const char *address, const core_labels *group)
+/* One Alertmanager from a target's labels (__address__ and, from discovery,
+ * __meta_*) and its group's, through the config's relabel_configs. */
+static void add_am(am **ams, size_t *nams, size_t idx, const cfg_alertmanager *c,
+                   const core_labels *target, const core_labels *group)
 {
-    (void)n;
     char *path = alerts_path(c);
-    core_label base[] = {{"__address__", address},
-                         {"__scheme__", c->scheme ? c->scheme : "http"},
-                         {"__alerts_path__", path}};
-    core_labels *ls = core_labels_new(base, 3);
     core_labels_builder b;
-    core_labels_builder_init(&b, ls);
+    core_labels_builder_init(&b, target);
     for (size_t i = 0; group && i < group->len; i++)
         if (!core_labels_builder_get(&b, group->v[i].name))
             core_labels_builder_set(&b, group->v[i].name, group->v[i].value);
+    if (!core_labels_builder_get(&b, "__scheme__"))
+        core_labels_builder_set(&b, "__scheme__", c->scheme ? c->scheme : "http");
+    if (!core_labels_builder_get(&b, "__alerts_path__"))
+        core_labels_builder_set(&b, "__alerts_path__", path);
     core_arena arena;
     core_arena_init(&arena, 0);
     bool keep = model_relabel_process(c->relabel_configs.v, c->relabel_configs.n, &b, &arena);
@@ -99,27 +100,41 @@ static void add_am(notifier *n, am **ams, size_t *nams, size_t idx, const cfg_al
     }
     core_arena_destroy(&arena);
     core_labels_builder_destroy(&b);
-    free(ls);
     free(path);
 }
 
 int notifier_apply_config(notifier *n, const cfg_config *c, core_err *err)
 {
+    return notifier_apply_config_sd(n, c, NULL, NULL, err);
+}
+
+int notifier_apply_config_sd(notifier *n, const cfg_config *c, notifier_discovered_fn discovered,
+                             void *ctx, core_err *err)
+{
     (void)err;
     am *ams = NULL;
     size_t nams = 0;
+    core_arena arena;
+    core_arena_init(&arena, 0);
     for (size_t i = 0; i < c->alerting.n_alertmanagers; i++) {
         const cfg_alertmanager *amc = &c->alerting.alertmanagers[i];
         for (size_t g = 0; g < amc->sd.n_static; g++) {
             const cfg_target_group *tg = &amc->sd.static_configs[g];
-            for (size_t t = 0; t < tg->targets.n; t++)
-                add_am(n, &ams, &nams, i, amc, tg->targets.v[t], tg->labels);
+            for (size_t t = 0; t < tg->targets.n; t++) {
+                core_label addr = {"__address__", tg->targets.v[t]};
+                core_labels *target = core_labels_new(&addr, 1);
+                add_am(&ams, &nams, i, amc, target, tg->labels);
+                free(target);
+            }
         }
-        if (amc->sd.n_file || amc->sd.n_http || amc->sd.n_dns || amc->sd.n_ec2)
-            core_warn("notifier",
-                      "Alertmanager discovery other than static_configs is not running in this "
-                      "build");
+        if (!discovered) continue;
+        core_arena_reset(&arena);
+        core_labels **targets;
+        size_t nt = discovered(ctx, i, &arena, &targets);
+        for (size_t t = 0; t < nt; t++)
+            add_am(&ams, &nams, i, amc, targets[t], NULL);
     }
+    core_arena_destroy(&arena);
     pthread_mutex_lock(&n->mtx);
     /* Counters of an Alertmanager that stays carry over. */
     for (size_t i = 0; i < nams; i++)

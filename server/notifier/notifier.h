@@ -11,10 +11,10 @@
  * queue is bounded (--alertmanager.notification-queue-capacity): when it is
  * full the oldest alerts go and are counted as dropped, as upstream.
  *
- * Alertmanagers come from the static_configs of each `alertmanagers` entry,
+ * Alertmanagers come from the static_configs of each `alertmanagers` entry
+ * and from what service discovery finds for it (notifier_apply_config_sd),
  * through its relabel_configs (with __scheme__, __alerts_path__ and
- * __address__ as upstream sets them).  Other discovery mechanisms are not
- * run yet.
+ * __address__ as upstream sets them).
  */
 #ifndef NOTIFIER_NOTIFIER_H
 #define NOTIFIER_NOTIFIER_H
@@ -58,6 +58,14 @@ void notifier_free(notifier *n);
 /* Takes the alerting section and external labels of c, which must stay alive
  * until the next call (or notifier_free): its relabel rules are used. */
 int notifier_apply_config(notifier *n, const cfg_config *c, core_err *err);
+/* The same with discovered Alertmanagers: discovered(ctx, i, arena, &targets)
+ * gives the label sets (with __address__, and __meta_* labels) found for
+ * alertmanagers entry i, which go through its relabel_configs as static
+ * targets do.  Call again when discovery finds new ones. */
+typedef size_t (*notifier_discovered_fn)(void *ctx, size_t am_index, core_arena *arena,
+                                         core_labels ***targets);
+int notifier_apply_config_sd(notifier *n, const cfg_config *c, notifier_discovered_fn discovered,
+                             void *ctx, core_err *err);
 /* Queues alerts (copied). */
 void notifier_send(notifier *n, const notifier_alert *alerts, size_t k);
 /* The Alertmanagers in use: their /api/v2/alerts URLs, in the arena. */

@@ -18,6 +18,7 @@ document's style) while sending alerts to a real Alertmanager.  Checks:
     labels added), the expanded annotations and a startsAt;
   - with the exporter back, the alert resolves: it leaves /api/v1/alerts and
     the Alertmanager no longer lists it as active;
+  - the Alertmanager is found through file_sd_configs;
   - a rule file that does not parse makes POST /-/reload fail with its
     file:line:col and the old rules keep running.
 
@@ -87,6 +88,10 @@ def body():
         rules = os.path.join(run.tmp, "rules.yml")
         with open(rules, "w") as f:
             f.write(RULES)
+        # The Alertmanager is found through file_sd, as upstream allows.
+        am_sd = os.path.join(run.tmp, "alertmanagers.json")
+        with open(am_sd, "w") as f:
+            json.dump([{"targets": [f"127.0.0.1:{am_port}"]}], f)
         cfg = os.path.join(run.tmp, "prometheus.yml")
         with open(cfg, "w") as f:
             f.write(f"""global:
@@ -97,8 +102,8 @@ def body():
 rule_files: ['{rules}']
 alerting:
   alertmanagers:
-    - static_configs:
-        - targets: ['127.0.0.1:{am_port}']
+    - file_sd_configs:
+        - files: ['{am_sd}']
 scrape_configs:
   - job_name: node
     static_configs:
@@ -120,10 +125,9 @@ scrape_configs:
         check(status == 200 and len(groups) == 1 and len(groups[0]["rules"]) == 2
               and all(r["health"] == "ok" for r in groups[0]["rules"]),
               f"/api/v1/rules lists both rules healthy ({text[:300]})")
-        status, text = http(f"{url}/api/v1/alertmanagers")
-        check(json.loads(text)["data"]["activeAlertmanagers"]
-              == [{"url": f"http://127.0.0.1:{am_port}/api/v2/alerts"}],
-              f"/api/v1/alertmanagers lists ours ({text})")
+        wait_for("/api/v1/alertmanagers lists the one file_sd found",
+                 lambda: json.loads(http(f"{url}/api/v1/alertmanagers")[1])["data"]
+                 ["activeAlertmanagers"] == [{"url": f"http://127.0.0.1:{am_port}/api/v2/alerts"}])
 
         run.stop(node)  # the target goes down
         pending = wait_for("the alert goes pending", lambda: [
