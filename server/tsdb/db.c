@@ -58,6 +58,8 @@ struct tsdb_appender {
     size_t ncreated, capcreated;
 };
 
+static void appender_destroy(tsdb_appender *a);
+
 char *tsdb_path_join(const char *a, const char *b)
 {
     size_t la = strlen(a), lb = strlen(b);
@@ -437,6 +439,7 @@ tsdb_db *tsdb_db_open(const char *dir, const tsdb_db_opts *o, core_err *err)
     db->lockfd = -1;
     pthread_mutex_init(&db->wal_mtx, NULL);
     pthread_mutex_init(&db->compact_mtx, NULL);
+    pthread_mutex_init(&db->spare_mtx, NULL);
     pthread_rwlock_init(&db->blocks_lock, NULL);
     bool ro = db->opts.read_only;
     if (!ro && mkdir(dir, 0777) < 0 && errno != EEXIST) {
@@ -491,8 +494,12 @@ int tsdb_db_close(tsdb_db *db, core_err *err)
         tsdb_block_close(&db->blocks[i]);
     free(db->blocks);
     if (db->lockfd >= 0) close(db->lockfd);
+    for (size_t i = 0; i < db->nspare; i++)
+        appender_destroy(db->spare[i]);
+    core_sb_destroy(&db->wal_rec);
     pthread_mutex_destroy(&db->wal_mtx);
     pthread_mutex_destroy(&db->compact_mtx);
+    pthread_mutex_destroy(&db->spare_mtx);
     pthread_rwlock_destroy(&db->blocks_lock);
     free(db->dir);
     free(db);
@@ -540,12 +547,27 @@ void tsdb_db_querier_release(tsdb_db *db)
 
 /* ---- Appending */
 
+/* Appenders are kept after use (a few), so a scrape's appender finds its
+ * arrays already grown. */
 tsdb_appender *tsdb_db_appender(tsdb_db *db)
 {
-    tsdb_appender *a = core_calloc(1, sizeof(*a));
+    tsdb_appender *a = NULL;
+    pthread_mutex_lock(&db->spare_mtx);
+    if (db->nspare) a = db->spare[--db->nspare];
+    pthread_mutex_unlock(&db->spare_mtx);
+    if (!a) a = core_calloc(1, sizeof(*a));
     a->db = db;
+    a->n = a->ncreated = 0;
     tsdb_head_read_lock(db->head);
     return a;
+}
+
+static void appender_destroy(tsdb_appender *a)
+{
+    free(a->samples);
+    free(a->series);
+    free(a->created);
+    free(a);
 }
 
 static void count_n(tsdb_db *db, int rc, uint64_t n)
@@ -588,6 +610,10 @@ int tsdb_appender_add(tsdb_appender *a, uint64_t *ref, const core_labels *ls, in
         }
     }
     *ref = s->ref;
+    /* A scrape adds its series in the order it created them: load the
+     * series some refs on while this one is checked (far enough ahead for
+     * a page walk too: 64 measured best at a million series). */
+    tsdb_head_prefetch(h, *ref + 64);
     uint64_t bits = bits_of(v);
     int rc = tsdb_head_check(h, s, t, bits);
     if (rc == TSDB_APPEND_REPEAT) return 0;
@@ -610,9 +636,10 @@ static int log_records(tsdb_appender *a, bool samples, core_err *err)
 {
     tsdb_db *db = a->db;
     if (!db->wal_open || (!a->ncreated && (!samples || !a->n))) return 0;
-    core_sb rec = CORE_SB_INIT;
     int rc = 0;
     pthread_mutex_lock(&db->wal_mtx);
+    core_sb rec = db->wal_rec;
+    core_sb_reset(&rec);
     if (a->ncreated) {
         tsdb_rec_series *rs = core_calloc(a->ncreated, sizeof(*rs));
         for (size_t i = 0; i < a->ncreated; i++)
@@ -626,18 +653,28 @@ static int log_records(tsdb_appender *a, bool samples, core_err *err)
         tsdb_rec_encode_samples(&rec, a->samples, a->n);
         rc = tsdb_wal_writer_log(&db->wal, (const uint8_t *)rec.buf, rec.len, err);
     }
+    if (rec.cap > (1u << 22)) /* a huge record: do not keep its buffer */
+        core_sb_destroy(&rec);
+    db->wal_rec = rec;
     pthread_mutex_unlock(&db->wal_mtx);
-    core_sb_destroy(&rec);
     return rc;
 }
 
 static void appender_free(tsdb_appender *a)
 {
-    tsdb_head_read_unlock(a->db->head);
-    free(a->samples);
-    free(a->series);
-    free(a->created);
-    free(a);
+    tsdb_db *db = a->db;
+    tsdb_head_read_unlock(db->head);
+    if (a->cap > 65536 || a->capcreated > 65536) { /* a one-off: give the memory back */
+        appender_destroy(a);
+        return;
+    }
+    pthread_mutex_lock(&db->spare_mtx);
+    if (db->nspare < sizeof(db->spare) / sizeof(db->spare[0])) {
+        db->spare[db->nspare++] = a;
+        a = NULL;
+    }
+    pthread_mutex_unlock(&db->spare_mtx);
+    if (a) appender_destroy(a);
 }
 
 int tsdb_appender_commit(tsdb_appender *a, core_err *err)

@@ -466,6 +466,18 @@ tsdb_hseries *tsdb_head_series(tsdb_head *h, uint64_t ref)
     return __atomic_load_n(&page[ref % REF_PAGE], __ATOMIC_ACQUIRE);
 }
 
+void tsdb_head_prefetch(tsdb_head *h, uint64_t ref)
+{
+    if (ref >= (uint64_t)REF_PAGE * REF_PAGES) return;
+    tsdb_hseries **page = __atomic_load_n(&h->refs[ref / REF_PAGE], __ATOMIC_ACQUIRE);
+    if (!page) return;
+    const char *s = (const char *)__atomic_load_n(&page[ref % REF_PAGE], __ATOMIC_ACQUIRE);
+    if (s) {
+        __builtin_prefetch(s);
+        __builtin_prefetch(s + 63);
+    }
+}
+
 static void set_ref(tsdb_head *h, uint64_t ref, tsdb_hseries *s)
 {
     tsdb_hseries **page = __atomic_load_n(&h->refs[ref / REF_PAGE], __ATOMIC_ACQUIRE);
@@ -487,7 +499,7 @@ static tsdb_hseries *series_new(tsdb_head *h, uint64_t ref, const core_labels *l
 {
     tsdb_hseries *s = core_malloc(sizeof(*s) + sizeof(core_labels) + ls->len * sizeof(core_label));
     memset(s, 0, sizeof(*s));
-    s->ref = ref;
+    s->ref = (uint32_t)ref;
     s->hash = hash;
     s->maxt = INT64_MIN;
     s->open_mint = INT64_MAX;
@@ -686,15 +698,31 @@ static bool bucket(int64_t x, unsigned nbits)
     return -(half - 1) <= x && x <= half;
 }
 
+/* The malloc size (16k + 8: served without slack) at least n. */
+static size_t alloc_size(size_t n)
+{
+    return ((n + 7) & ~(size_t)15) + 8;
+}
+
 /* Makes room for `more` bits past s->bits; false if the chunk would pass
- * 64 KiB (never with the head's 240 samples at most). */
+ * 64 KiB (never with the head's 240 samples at most).  The buffer grows 24
+ * to 39 bytes ahead; once the chunk holds 16 samples it is grown to the
+ * size their average predicts for a full chunk (120 samples) if that is
+ * more, so a first chunk is reallocated about 5 times, not 12. */
 static bool reserve_bits(tsdb_hseries *s, unsigned more)
 {
     size_t need = HDR + ((size_t)s->bits + more + 7) / 8;
     if (need <= s->cap) return true;
-    /* Sizes malloc serves without slack (16k + 8), 24 to 39 bytes ahead. */
-    size_t cap = ((need + 24 + 7) & ~(size_t)15) + 8;
-    if (cap > UINT16_MAX) return false;
+    size_t cap = alloc_size(need + 24);
+    if (s->nsamples >= 16) {
+        uint8_t vb[TSDB_MAX_VARINT_LEN];
+        size_t first = 8 * tsdb_put_varint(vb, s->open_mint) + 64; /* the first sample's bits */
+        size_t per = (s->bits - first) / (s->nsamples - 1u);
+        size_t predicted = alloc_size(HDR + (first + per * (CHUNK_TARGET - 1) + 7) / 8 + 8);
+        if (predicted > cap) cap = predicted;
+    }
+    if (cap > UINT16_MAX) cap = alloc_size(need) <= UINT16_MAX ? alloc_size(need) : need;
+    if (need > UINT16_MAX) return false;
     s->buf = core_realloc(s->buf, cap);
     memset(s->buf + s->cap, 0, cap - s->cap);
     s->cap = (uint16_t)cap;
@@ -885,8 +913,8 @@ int tsdb_head_append(tsdb_head *h, tsdb_hseries *s, int64_t t, uint64_t vbits, c
 }
 
 /* How far ahead the batch loads series, and their chunk tails. */
-#define PREFETCH_SERIES 16
-#define PREFETCH_TAIL   8
+#define PREFETCH_SERIES 32
+#define PREFETCH_TAIL   16
 
 int tsdb_head_append_batch(tsdb_head *h, tsdb_hseries *const *sv, const tsdb_rec_sample *v,
                            size_t n, uint64_t counts[5], core_err *err)

@@ -105,7 +105,7 @@ struct tsdb_hseries {
     uint16_t nsamples; /* in the open chunk */
     uint16_t cap;      /* bytes at buf */
     uint32_t bits;     /* data bits in the open chunk after its header */
-    uint32_t nmm;      /* cut chunks */
+    uint32_t ref;      /* (refs are below 2^32: the ref table's size) */
     uint8_t *buf;      /* the open chunk, header included; NULL before the first sample */
     int64_t maxt;      /* newest sample, INT64_MIN when none */
     uint64_t last_v;   /* its value bits */
@@ -114,7 +114,7 @@ struct tsdb_hseries {
     int64_t next_at;   /* cut the open chunk at a sample this late */
     /* end of the append line */
     tsdb_hchunk *mm; /* cut chunks, oldest first, exactly nmm long */
-    uint64_t ref;
+    uint32_t nmm;
     uint64_t hash;
     struct tsdb_hseries *next; /* hash chain in its stripe */
     /* then its labels (tsdb_hs_labels): the pairs point at interned strings */
@@ -205,6 +205,10 @@ struct tsdb_db {
     tsdb_block *blocks; /* sorted by mint */
     size_t nblocks;
     pthread_mutex_t compact_mtx;
+    core_sb wal_rec; /* record scratch, under wal_mtx */
+    pthread_mutex_t spare_mtx;
+    struct tsdb_appender *spare[4]; /* finished appenders kept for their arrays */
+    size_t nspare;
     uint64_t samples_appended, out_of_order, duplicates, out_of_bounds;
     uint64_t wal_corruptions, wal_replayed_records, compactions, retention_deleted;
 };
@@ -231,6 +235,10 @@ void tsdb_head_refs_matching(tsdb_head *h, const tsdb_matcher *m, size_t nm, tsd
 /* The refs of a block's series matching every matcher (querier.c). */
 int tsdb_block_refs(const tsdb_block *b, const tsdb_matcher *m, size_t nm, tsdb_refset *out,
                     core_err *err);
+
+/* Starts loading the series with this ref into the cache, if there is one
+ * (appenders guess the next ref a scrape will add). */
+void tsdb_head_prefetch(tsdb_head *h, uint64_t ref);
 
 int tsdb_head_select(tsdb_head *h, const tsdb_matcher *m, size_t nm, int64_t mint, int64_t maxt,
                      core_arena *arena, tsdb_head_found **out, size_t *nout, core_err *err);

@@ -63,17 +63,36 @@ void tsdb_rec_encode_series(core_sb *out, const tsdb_rec_series *s, size_t n)
     }
 }
 
+/* A zig-zag varint, the one-byte case inline. */
+static inline size_t varint_at(uint8_t *p, int64_t v)
+{
+    uint64_t ux = (uint64_t)v << 1 ^ (uint64_t)(v >> 63);
+    if (ux < 0x80) {
+        *p = (uint8_t)ux;
+        return 1;
+    }
+    return tsdb_put_uvarint(p, ux);
+}
+
+/* The hot record (every commit): room for the largest entries is made once
+ * and the bytes written in place. */
 void tsdb_rec_encode_samples(core_sb *out, const tsdb_rec_sample *s, size_t n)
 {
     put_byte(out, TSDB_REC_SAMPLES);
     if (n == 0) return;
-    put_be64(out, s[0].ref);
-    put_be64(out, (uint64_t)s[0].t);
+    core_sb_grow(out, 16 + n * (2 * TSDB_MAX_VARINT_LEN + 8));
+    uint8_t *p = (uint8_t *)out->buf + out->len, *start = p;
+    tsdb_put_be64(p, s[0].ref);
+    tsdb_put_be64(p + 8, (uint64_t)s[0].t);
+    p += 16;
     for (size_t i = 0; i < n; i++) {
-        put_varint(out, (int64_t)(s[i].ref - s[0].ref));
-        put_varint(out, (int64_t)((uint64_t)s[i].t - (uint64_t)s[0].t));
-        put_be64(out, s[i].v);
+        p += varint_at(p, (int64_t)(s[i].ref - s[0].ref));
+        p += varint_at(p, (int64_t)((uint64_t)s[i].t - (uint64_t)s[0].t));
+        tsdb_put_be64(p, s[i].v);
+        p += 8;
     }
+    out->len += (size_t)(p - start);
+    out->buf[out->len] = '\0';
 }
 
 void tsdb_rec_encode_tombstones(core_sb *out, const tsdb_rec_tombstone *s, size_t n)
