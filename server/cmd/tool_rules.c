@@ -1384,7 +1384,9 @@ static void run_group(const test_file *f, const test_group *g, const char *testn
     group_run r = {.f = f, .g = g, .o = o, .testname = testname, .errs = errs};
     r.interval = f->eval_interval;
     r.mint = g->start_ms;
-    r.engine = (pql_engine_opts){5 * CORE_MS_PER_MINUTE, 10000, f->eval_interval};
+    r.engine = (pql_engine_opts){.lookback_ms = 5 * CORE_MS_PER_MINUTE,
+                                 .max_samples = 10000,
+                                 .subquery_step_ms = f->eval_interval};
     loaded_series *in = NULL;
     size_t nin = 0;
     char dir[4096] = "";

@@ -90,6 +90,10 @@ void ev_count(ev_ctx *c, size_t n)
     *c->samples += n;
     if (*c->samples > c->o->max_samples)
         ev_fail(c, "query processing would load too many samples into memory in query execution");
+    /* Every sample passes through here in batches: a cheap place to notice a
+     * cancelled query (the clock is read once in 64 calls). */
+    if (c->o->cancelled && (++c->cancel_checks & 63) == 0 && c->o->cancelled(c->o->cancel_ctx))
+        ev_fail(c, "query timed out in expression evaluation");
 }
 
 /* ---- Scratch memory: a doubly linked list of malloc'd blocks */

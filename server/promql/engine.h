@@ -27,11 +27,17 @@ typedef struct pql_engine_opts {
     int64_t lookback_ms;      /* --query.lookback-delta, 5m */
     size_t max_samples;       /* --query.max-samples */
     int64_t subquery_step_ms; /* step of subqueries written without one */
+    /* Asked now and then while evaluating (NULL: never): true stops the query
+     * with upstream's "query timed out in expression evaluation" and frees
+     * what it held, as --query.timeout does upstream. */
+    bool (*cancelled)(void *ctx);
+    void *cancel_ctx;
 } pql_engine_opts;
 
-#define PQL_ENGINE_OPTS_DEFAULT                              \
-    {                                                        \
-        5 * CORE_MS_PER_MINUTE, 50000000, CORE_MS_PER_MINUTE \
+#define PQL_ENGINE_OPTS_DEFAULT                                         \
+    {                                                                   \
+        .lookback_ms = 5 * CORE_MS_PER_MINUTE, .max_samples = 50000000, \
+        .subquery_step_ms = CORE_MS_PER_MINUTE                          \
     }
 
 typedef struct pql_point {

@@ -76,6 +76,7 @@ typedef struct ev_ctx {
     int64_t qstart, qend;     /* the query's, for start() and end() */
     int64_t qstep;            /* the query's step, 0 for instant queries */
     size_t *samples;          /* samples held, against o->max_samples (shared) */
+    unsigned cancel_checks;   /* calls of ev_count, to ask o->cancelled now and then */
     ev_annos *annos;          /* the query's, shared with subquery evaluators */
     struct ev_tmp *tmp;       /* the query's scratch buffers (shared) */
     jmp_buf *jb;

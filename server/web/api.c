@@ -12,13 +12,12 @@
  * ActiveQueryTracker gate); the others wait on a condition variable until a
  * slot frees or their deadline passes ("query timed out in query queue").
  * The deadline is the sooner of now + `timeout` and now + --query.timeout.
- * The engine has no cancellation hook, so the storage is wrapped: the
- * wrapper refuses to select after the deadline and its iterators check the
- * clock every 256 samples and stop early once it has passed; the engine then
- * finishes on what it has, and the answer is thrown away for upstream's
- * timeout error ("query timed out in expression evaluation", 503).  A query
- * stuck in a long computation over samples already loaded is therefore
- * noticed only when it ends.  The wrapper also counts the samples read, the
+ * The engine asks pql_engine_opts.cancelled now and then (it stops with
+ * upstream's "query timed out in expression evaluation" and frees what it
+ * held), and the storage is wrapped as well: the wrapper refuses to select
+ * after the deadline and its iterators check the clock every 256 samples and
+ * stop early once it has passed; either way the answer is upstream's timeout
+ * error (503).  The wrapper also counts the samples read, the
  * best this engine offers for stats=all's totalQueryableSamples; a storage
  * failure (a corrupt chunk or index) becomes upstream's internal error (500)
  * rather than execution (422).
@@ -254,6 +253,13 @@ static bool gi_seek(pql_iter *it, int64_t t)
     return gi_step(it, w->in.seek(&w->in, t));
 }
 
+static bool guard_cancelled(void *ctx)
+{
+    guard *g = ctx;
+    if (!g->timed_out && core_monotonic_seconds() > g->deadline) g->timed_out = true;
+    return g->timed_out;
+}
+
 static int guard_select(pql_storage *s, const pql_matcher *m, size_t nm, int64_t mint, int64_t maxt,
                         core_arena *arena, pql_series **out, size_t *nout, core_err *err)
 {
@@ -373,8 +379,11 @@ static void run_query(web_api *api, core_http_req *req, web_reply *r, const char
     }
     guard g = {.iface = {.select = guard_select}, .inner = view, .deadline = deadline};
     pql_result res;
-    int rc = range ? pql_eval_range(&g.iface, eo, expr, start, end, step, r->arena, &res, &e)
-                   : pql_eval_instant(&g.iface, eo, expr, start, r->arena, &res, &e);
+    pql_engine_opts o = *eo; /* the engine asks the guard too, between samples it holds */
+    o.cancelled = guard_cancelled;
+    o.cancel_ctx = &g;
+    int rc = range ? pql_eval_range(&g.iface, &o, expr, start, end, step, r->arena, &res, &e)
+                   : pql_eval_instant(&g.iface, &o, expr, start, r->arena, &res, &e);
     gate_leave(api);
     double t2 = now_mono();
     pthread_mutex_lock(&api->lock);

@@ -631,7 +631,9 @@ static bool set_at(const pql_node *cn)
     return false;
 }
 
-static const pql_engine_opts opts = {5 * CORE_MS_PER_MINUTE, 10000, CORE_MS_PER_MINUTE};
+static const pql_engine_opts opts = {.lookback_ms = 5 * CORE_MS_PER_MINUTE,
+                                     .max_samples = 10000,
+                                     .subquery_step_ms = CORE_MS_PER_MINUTE};
 
 /* One instant query and its range-mode twin.  Returns true on a pass. */
 static bool run_instant(runner *r, eval_cmd *e, int64_t t, bool with_at, char *why, size_t n)
