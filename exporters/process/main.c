@@ -6,7 +6,9 @@
  * with two), the namer from -config.path or -procnames/-namemapping, and a
  * libprom registry served by prom_http with three collectors: the process
  * groups (scrape.c; one scrape at a time under a lock, as upstream's channel
- * does), the exporter's own process_* metrics and process_exporter_build_info.
+ * does), the exporter's own process_* metrics (self.c: libprom's, without
+ * listing the thousands of files procfs.c keeps open) and
+ * process_exporter_build_info.
  * The tracker is primed once at start so the first scrape already has rates.
  */
 #include "process.h"
@@ -155,7 +157,8 @@ static int collect_build_info(prom_emitter *e, void *userdata)
 static prom_registry *make_registry(void)
 {
     prom_registry *r = prom_registry_new();
-    if (r == NULL || prom_process_collector_register(r) < 0 ||
+    if (r == NULL ||
+        prom_collector_register(r, "process", NULL, 0, pe_self_collect, &exporter) < 0 ||
         prom_collector_register(r, "build_info", NULL, 0, collect_build_info, NULL) < 0 ||
         prom_collector_register(r, "namedprocess", NULL, 0, collect_groups, NULL) < 0) {
         core_error(NULL, "registry", "err", prom_last_error());

@@ -380,4 +380,9 @@ void pe_exporter_update(pe_exporter *x);
 /* Writes every metric (after pe_exporter_update). */
 void pe_exporter_emit(pe_exporter *x, prom_emitter *e);
 
+/* A libprom collector (userdata: the pe_exporter) of the exporter's own
+ * process_* families: those of libprom's process collector, with the same
+ * names, help and values, without listing /proc/self/fd (self.c). */
+int pe_self_collect(prom_emitter *e, void *userdata);
+
 #endif

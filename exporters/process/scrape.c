@@ -149,8 +149,27 @@ static long read_file(const pe_exporter *x, const char *dir, const char *file, c
                       size_t cap)
 {
     char path[96];
-    snprintf(path, sizeof path, "%s/%s", dir, file);
+    size_t dl = strlen(dir), fl = strlen(file);
+    if (dl + 1 + fl >= sizeof path) return -1;
+    memcpy(path, dir, dl); /* thousands a scrape: no printf */
+    path[dl] = '/';
+    memcpy(path + dl + 1, file, fl + 1);
     return pe_read_at(x->procfd, path, buf, cap);
+}
+
+/* "<pid>" into buf (room for 12); its length. */
+static size_t pid_str(int pid, char *buf)
+{
+    char tmp[12];
+    size_t i = sizeof tmp;
+    unsigned v = pid < 0 ? 0 : (unsigned)pid;
+    do {
+        tmp[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    memcpy(buf, tmp + i, sizeof tmp - i);
+    buf[sizeof tmp - i] = '\0';
+    return sizeof tmp - i;
 }
 
 /* /proc/<...>/wchan: "0" (or nothing) when not waiting. */
@@ -253,7 +272,9 @@ static int read_optional(pe_exporter *x, const char *dir, pe_sample *s, pe_io *i
     long n = read_file(x, dir, "io", buf, sizeof buf);
     if (n < 0 || pe_parse_io(buf, (size_t)n, io) < 0) missing++;
     char path[64];
-    snprintf(path, sizeof path, "%s/fd", dir);
+    size_t dl = strlen(dir);
+    memcpy(path, dir, dl);
+    memcpy(path + dl, "/fd", 4);
     s->open_fds = pe_count_fds_at(x->procfd, path);
     if (s->open_fds < 0) missing++;
     if (read_wchan(x, dir, s->wchan) < 0) missing++;
@@ -285,7 +306,7 @@ static int read_fd_limit(pe_exporter *x, int pid, const char *dir, long *n, uint
 static int read_sample(pe_exporter *x, int pid, const pe_stat *st, pe_sample *s)
 {
     char dir[16], buf[8192];
-    snprintf(dir, sizeof dir, "%d", pid);
+    pid_str(pid, dir);
     memset(s, 0, sizeof *s);
     pe_status ss;
     long n = read_file(x, dir, "status", buf, sizeof buf);
@@ -342,7 +363,7 @@ static int visit_pid(int pid, uint64_t ino, void *ctx)
     bool top = x->opt.top_cpu > 0 || x->opt.top_memory > 0;
     if (!top && pe_tracker_skip(&x->tracker, pid, ino)) return 0;
     char path[32], buf[4096];
-    snprintf(path, sizeof path, "%d/stat", pid);
+    memcpy(path + pid_str(pid, path), "/stat", 6);
     long n = pe_read_at(x->procfd, path, buf, sizeof buf);
     pe_stat st;
     if (n < 0 || pe_parse_stat(buf, (size_t)n, &st) < 0) return 0;

@@ -8,6 +8,7 @@
 #include "process.h"
 
 #include <fcntl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static const char STAT[] =
@@ -202,6 +203,63 @@ static void test_readers_live(void **state)
     close(procfd);
 }
 
+/* Files kept open between reads (pe_keep_*): "<pid>/<file>" and
+ * "<pid>/task/<tid>/<file>" stay open and read fresh, a kept fd/ counts fds as
+ * they come and go, and a process that exited reads as gone, not as stale
+ * data. */
+static void test_kept_files(void **state)
+{
+    int procfd = open("/proc", O_RDONLY | O_DIRECTORY);
+    assert_true(procfd >= 0);
+    pe_keep_init(1000);
+    char path[64], buf[4096];
+    snprintf(path, sizeof path, "%d/stat", (int)getpid());
+    for (int i = 0; i < 3; i++) {
+        long n = pe_read_at(procfd, path, buf, sizeof buf);
+        pe_stat st;
+        assert_true(n > 0);
+        assert_int_equal(pe_parse_stat(buf, (size_t)n, &st), 0);
+        assert_int_equal(st.ppid, getppid());
+        pe_keep_sweep();
+    }
+    snprintf(path, sizeof path, "%d/task/%d/status", (int)getpid(), (int)getpid());
+    assert_true(pe_read_at(procfd, path, buf, sizeof buf) > 0);
+    snprintf(path, sizeof path, "%d/fd", (int)getpid());
+    long before = pe_count_fds_at(procfd, path);
+    assert_true(before >= 3);
+    int extra = open("/dev/null", O_RDONLY);
+    assert_int_equal(pe_count_fds_at(procfd, path), before + 1); /* through the kept fd/ */
+    close(extra);
+    assert_int_equal(pe_count_fds_at(procfd, path), before);
+    pe_keep_sweep();
+
+    int ready[2];
+    assert_int_equal(pipe(ready), 0);
+    pid_t child = fork();
+    if (child == 0) {
+        char c;
+        close(ready[1]);
+        if (read(ready[0], &c, 1) < 0) _exit(1);
+        _exit(0);
+    }
+    close(ready[0]);
+    char stat_path[64], io_path[64];
+    snprintf(stat_path, sizeof stat_path, "%d/stat", (int)child);
+    snprintf(io_path, sizeof io_path, "%d/io", (int)child);
+    assert_true(pe_read_at(procfd, stat_path, buf, sizeof buf) > 0);
+    assert_true(pe_read_at(procfd, io_path, buf, sizeof buf) > 0);
+    pe_keep_sweep();
+    assert_true(pe_read_at(procfd, stat_path, buf, sizeof buf) > 0); /* from the kept fd */
+    assert_int_equal(write(ready[1], "x", 1), 1);
+    close(ready[1]);
+    assert_int_equal(waitpid(child, NULL, 0), child);
+    assert_int_equal(pe_read_at(procfd, stat_path, buf, sizeof buf), -1); /* gone */
+    assert_int_equal(pe_read_at(procfd, io_path, buf, sizeof buf), -1);
+    pe_keep_sweep();
+    pe_keep_sweep(); /* entries not used in a scrape are dropped */
+    close(procfd);
+}
+
 /* A whole scrape over the live /proc: our own process as a group. */
 static int render_into(prom_emitter *e, void *userdata)
 {
@@ -265,6 +323,7 @@ int main(void)
         cmocka_unit_test(test_io_limits_smaps),
         cmocka_unit_test(test_counts_helpers),
         cmocka_unit_test(test_readers_live),
+        cmocka_unit_test(test_kept_files),
         cmocka_unit_test(test_exporter_live),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
