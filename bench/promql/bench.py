@@ -86,13 +86,14 @@ def window(first_ms, hours):
     return start, end
 
 
-def start_prometheus(tmp, data):
+def start_prometheus(tmp, data, binary="prometheus", name="prometheus"):
+    """Starts Debian's prometheus (or our prom-server with the same flags)."""
     cfg = os.path.join(tmp, "prometheus.yml")
     with open(cfg, "w") as f:
         f.write("global:\n  scrape_interval: 1h\nscrape_configs: []\n")
     port = free_port()
-    log = open(os.path.join(tmp, "prometheus.log"), "w")
-    p = subprocess.Popen(["prometheus", f"--config.file={cfg}", f"--storage.tsdb.path={data}",
+    log = open(os.path.join(tmp, name + ".log"), "w")
+    p = subprocess.Popen([binary, f"--config.file={cfg}", f"--storage.tsdb.path={data}",
                           f"--web.listen-address=127.0.0.1:{port}",
                           "--storage.tsdb.retention.time=100y",
                           "--storage.tsdb.min-block-duration=2h",
@@ -113,7 +114,7 @@ def start_prometheus(tmp, data):
     p.kill()
     p.wait()
     sys.stdout.write(open(log.name).read()[-3000:])
-    raise SystemExit("bench: prometheus did not become ready")
+    raise SystemExit(f"bench: {name} did not become ready")
 
 
 def prom_get(conn, path, params):
@@ -222,7 +223,7 @@ def main():
     bindir, instances, hours, runs = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), int(
         sys.argv[4])
     tmp = tempfile.mkdtemp(prefix="bench-promql-")
-    prom = None
+    prom = server = None
     try:
         om = os.path.join(tmp, "data.om")
         gen = timed(f"generate {instances * 100} series over {hours:g} h (OpenMetrics)",
@@ -233,14 +234,15 @@ def main():
         print(f"  {os.path.getsize(om) / 1e6:.0f} MB, {fields[fields.index('samples') + 1]} "
               "samples")
         data = os.path.join(tmp, "data")
-        # Our backfill (prom-tool tsdb create-blocks-from openmetrics) does not
-        # exist yet: both sides read the blocks Debian's promtool writes.
-        timed("backfill with Debian's promtool (both sides read these blocks)",
-              ["promtool", "tsdb", "create-blocks-from", "openmetrics", om, data],
-              os.path.join(tmp, "promtool.log"))
-        os.unlink(om)
         peer_data = os.path.join(tmp, "peer-data")
-        shutil.copytree(data, peer_data)
+        # Each side reads the blocks its own backfill wrote from the same file.
+        timed("backfill with Debian's promtool (prometheus reads these blocks)",
+              ["promtool", "tsdb", "create-blocks-from", "openmetrics", om, peer_data],
+              os.path.join(tmp, "promtool.log"))
+        timed("backfill with our prom-tool (prom-server and the in-process engine read these)",
+              [os.path.join(bindir, "prom-tool"), "tsdb", "create-blocks-from", "openmetrics",
+               "-q", om, data], os.path.join(tmp, "prom-tool.log"))
+        os.unlink(om)
         t0 = time.monotonic()
         prom, port = start_prometheus(tmp, peer_data)
         print(f"prometheus ready on 127.0.0.1:{port} in {time.monotonic() - t0:.1f} s")
@@ -249,6 +251,15 @@ def main():
         print(f"queries: {start / 1000:.3f} to {end / 1000:.3f} ({(end - start) / 60000:.0f} min)"
               f", step {STEP_MS // 1000} s, {runs} runs each")
         ours, ours_peak = run_ours(bindir, data, start, end, runs, tmp)
+        # The same queries against prom-server over HTTP, on a copy of our blocks.
+        server_data = os.path.join(tmp, "server-data")
+        shutil.copytree(data, server_data)
+        server, sport = start_prometheus(tmp, server_data, os.path.join(bindir, "prom-server"),
+                                         "prom-server")
+        t0 = time.monotonic()
+        ours_http = run_prometheus(sport, start, end, runs)
+        print(f"prom-server: {time.monotonic() - t0:.1f} s")
+        server_peak = status_kb(server.pid, "VmHWM")
         t0 = time.monotonic()
         theirs = run_prometheus(port, start, end, runs)
         print(f"prometheus: {time.monotonic() - t0:.1f} s")
@@ -257,36 +268,39 @@ def main():
               f"RssFile {status_kb(prom.pid, 'RssFile') / 1024:.1f} MiB")
 
         print()
-        print(f"{'#':>2} {'query':<26} {'ours eval':>9} {'ours +JSON':>15} {'Prometheus':>15} "
+        print(f"{'#':>2} {'query':<26} {'ours eval':>9} {'ours HTTP':>15} {'Prometheus':>15} "
               f"{'ratio':>6} {'ratio':>6} {'series':>6} {'ours':>7} equal")
         print(f"{'':>2} {'':<26} {'best ms':>9} {'best / median':>15} {'best / median':>15} "
-              f"{'+JSON':>6} {'eval':>6} {'':>6} {'MiB':>7}")
+              f"{'HTTP':>6} {'eval':>6} {'':>6} {'MiB':>7}")
         all_equal, notes = True, []
         ratios, ratios_eval = [], []
-        for i, ((name, q), o, (pbest, pmed, pdata)) in enumerate(zip(QUERIES, ours, theirs)):
+        for i, ((name, q), o, (hbest, hmed, hdata), (pbest, pmed, pdata)) in enumerate(
+                zip(QUERIES, ours, ours_http, theirs)):
             equal, diffs = compare(o["data"], pdata)
+            equal_http, diffs_http = compare(hdata, pdata)
+            equal &= equal_http
             all_equal &= equal
-            ratio = pbest / o["best"] if o["best"] > 0 else float("inf")
+            ratio = pbest / hbest if hbest > 0 else float("inf")
             ratio_eval = pbest / o["eval"] if o["eval"] > 0 else float("inf")
             ratios.append(ratio)
             ratios_eval.append(ratio_eval)
             nseries = len(pdata.get("result", []))
-            print(f"{i + 1:>2} {name:<26} {o['eval']:>9.1f} {o['best']:>6.1f} / {o['median']:<6.1f}"
+            print(f"{i + 1:>2} {name:<26} {o['eval']:>9.1f} {hbest:>6.1f} / {hmed:<6.1f}"
                   f" {pbest:>6.1f} / {pmed:<6.1f} {ratio:>5.2f}x {ratio_eval:>5.2f}x {nseries:>6} "
                   f"{o['peak'] / 1024:>7.1f} "
                   f"{'yes' if equal else 'NO'}")
             if not equal:
-                notes.append((i + 1, q, diffs))
+                notes.append((i + 1, q, diffs + diffs_http))
         gmean = lambda v: math.exp(sum(map(math.log, v)) / len(v))  # noqa: E731
         print(f"{'':>2} {'geometric mean':<26} {'':>9} {'':>15} {'':>15} {gmean(ratios):>5.2f}x "
               f"{gmean(ratios_eval):>5.2f}x")
         print("ours MiB: VmHWM of bench-promql over that query's runs alone (see bench_promql.c)")
-        print(f"\npeak RSS (VmHWM): ours {ours_peak / 1024:.1f} MiB, prometheus "
-              f"{prom_peak / 1024:.1f} MiB ({prom_peak / max(ours_peak, 1):.2f}x)")
-        print("ratio: Prometheus best / ours best, > 1 when ours is faster (target >= 2x).\n"
-              "Prometheus's times include HTTP on loopback and JSON encoding; ours (+JSON) "
-              "parsing, evaluation and JSON encoding in-process, ours (eval) parsing and "
-              "evaluation\n(our HTTP API does not exist yet).")
+        print(f"\npeak RSS (VmHWM): prom-server {server_peak / 1024:.1f} MiB, prometheus "
+              f"{prom_peak / 1024:.1f} MiB ({prom_peak / max(server_peak, 1):.2f}x); the "
+              f"in-process engine {ours_peak / 1024:.1f} MiB")
+        print("ratio HTTP: Prometheus best / prom-server best over HTTP (target >= 2x); ratio eval:\n"
+              "Prometheus best / our engine's parse and evaluation in-process.  Both servers\n"
+              "answer /api/v1/query_range on loopback over one keep-alive connection.")
         print("\nqueries:")
         for i, (_, q) in enumerate(QUERIES):
             print(f"{i + 1:>2} {q}")
@@ -299,6 +313,9 @@ def main():
             return 1
         return 0
     finally:
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=30)
         if prom is not None:
             prom.terminate()
             try:
