@@ -173,7 +173,7 @@ static int collect(nx_out *o)
 {
     const char *netstat = nx_proc(o, "net/netstat"), *snmp = nx_proc(o, "net/snmp"),
                *snmp6 = nx_proc(o, "net/snmp6");
-    char *t1 = nx_read_file(o, netstat, NULL);
+    char *t1 = nx_read_shared(o, netstat, NULL); /* process_network_* read it too */
     if (t1 == NULL) return nx_error(o, "couldn't get netstats: %s: %m", netstat);
     char *t2 = nx_read_file(o, snmp, NULL);
     if (t2 == NULL) return nx_error(o, "couldn't get SNMP stats: %s: %m", snmp);

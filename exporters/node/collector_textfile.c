@@ -328,14 +328,12 @@ static const char *join(nx_out *o, const char *dir, const char *name)
 
 static void read_directory(nx_out *o, tf_state *st, const char *dir)
 {
+    if (*dir == '\0') return; /* os.ReadDir("") fails, quietly */
     char **names;
-    int n = nx_list_dir(o, *dir != '\0' ? dir : ".", &names);
-    if (*dir == '\0') n = -1; /* os.ReadDir("") fails, quietly */
+    int n = nx_list_dir(o, dir, &names);
     if (n < 0) {
-        if (*dir != '\0') {
-            st->errored = true;
-            nx_warn(o, "failed to read textfile collector directory %s: %m", dir);
-        }
+        st->errored = true;
+        nx_warn(o, "failed to read textfile collector directory %s: %m", dir);
         return;
     }
     for (int i = 0; i < n; i++)

@@ -50,20 +50,30 @@ static char *put(char *p, const char *s, size_t n)
     return p + n;
 }
 
+/* Bytes that end a run a string is copied in: 1 for NUL, 2 for those always
+ * escaped (backslash, newline), 3 for the double quote. */
+static const unsigned char stop[256] = {[0] = 1, ['\\'] = 2, ['\n'] = 2, ['"'] = 3};
+
 /* s with backslash and newline escaped, and double quotes when `quotes`; the
- * caller reserved 2 * strlen(s). */
+ * caller reserved 2 * strlen(s).  Runs without such bytes are copied whole. */
 static char *put_escaped(char *p, const char *s, bool quotes)
 {
-    for (; *s != '\0'; s++) {
-        char c = *s;
-        if (c == '\\' || c == '\n' || (quotes && c == '"')) {
-            *p++ = '\\';
-            *p++ = c == '\n' ? 'n' : c;
-        } else {
-            *p++ = c;
+    for (;;) {
+        const char *run = s;
+        while (stop[(unsigned char)*s] == 0)
+            s++;
+        memcpy(p, run, (size_t)(s - run));
+        p += s - run;
+        unsigned char kind = stop[(unsigned char)*s];
+        if (kind == 1) return p;
+        if (kind == 3 && !quotes) {
+            *p++ = *s++;
+            continue;
         }
+        *p++ = '\\';
+        *p++ = *s == '\n' ? 'n' : *s;
+        s++;
     }
-    return p;
 }
 
 /* A float as expfmt writes it; at most MODEL_FLOAT_BUFSZ + 2 bytes. */
@@ -93,9 +103,21 @@ static char *put_u64(char *p, uint64_t v)
 /* ---- A family ready to write */
 
 typedef struct fam_ref {
+    uint64_t key[2]; /* the name's first 16 bytes, big-endian, zero-padded */
+    size_t len;      /* the name's */
     const nx_fam *f;
     size_t seq; /* emission order, for ties */
 } fam_ref;
+
+/* Bytes [at, at + 8) of s as a big-endian number, zeros past the end:
+ * comparing these orders names as strcmp does, 8 bytes at a time. */
+static uint64_t name_key(const char *s, size_t len, size_t at)
+{
+    uint64_t k = 0;
+    for (size_t i = 0; i < 8; i++)
+        k = k << 8 | (at + i < len ? (unsigned char)s[at + i] : 0);
+    return k;
+}
 
 typedef struct writer {
     core_sb *sb;
@@ -106,14 +128,27 @@ typedef struct writer {
     size_t *idx, idx_cap;        /* sample order, when the samples need sorting */
 } writer;
 
+/* Name bytes: 1 a letter or '_', 2 a digit, 3 a colon (metric names only). */
+static const unsigned char name_byte[256] = {
+    ['_'] = 1, [':'] = 3, ['0'] = 2, ['1'] = 2, ['2'] = 2, ['3'] = 2, ['4'] = 2, ['5'] = 2,
+    ['6'] = 2, ['7'] = 2, ['8'] = 2, ['9'] = 2, ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1,
+    ['e'] = 1, ['f'] = 1, ['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1,
+    ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1,
+    ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1, ['A'] = 1, ['B'] = 1,
+    ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1, ['H'] = 1, ['I'] = 1, ['J'] = 1,
+    ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1,
+    ['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1, ['Y'] = 1, ['Z'] = 1,
+};
+
+/* [a-zA-Z_:][a-zA-Z0-9_:]* for a metric name, [a-zA-Z_][a-zA-Z0-9_]* and not
+ * "__..." for a label name. */
 static bool name_ok(const char *s, bool metric)
 {
-    if (*s == '\0') return false;
-    for (const char *p = s; *p != '\0'; p++) {
-        char c = *p;
-        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
-                  (metric && c == ':') || (p != s && c >= '0' && c <= '9');
-        if (!ok) return false;
+    unsigned char b = name_byte[(unsigned char)*s];
+    if (b != 1 && !(metric && b == 3)) return false;
+    for (const char *p = s + 1; *p != '\0'; p++) {
+        b = name_byte[(unsigned char)*p];
+        if (b == 0 || (b == 3 && !metric)) return false;
     }
     return metric || s[0] != '_' || s[1] != '_';
 }
@@ -341,7 +376,10 @@ static void put_family(writer *w)
 static int cmp_fam(const void *a, const void *b)
 {
     const fam_ref *x = a, *y = b;
-    int c = strcmp(x->f->name, y->f->name);
+    for (int i = 0; i < 2; i++)
+        if (x->key[i] != y->key[i]) return x->key[i] < y->key[i] ? -1 : 1;
+    size_t lx = x->len, ly = y->len;
+    int c = lx > 16 && ly > 16 ? strcmp(x->f->name + 16, y->f->name + 16) : (lx > ly) - (lx < ly);
     return c != 0 ? c : (x->seq > y->seq) - (x->seq < y->seq);
 }
 
@@ -355,7 +393,12 @@ void nx_expose(const nx_out *const *outs, size_t n_outs, bool openmetrics, core_
     for (size_t i = 0; i < n_outs; i++)
         for (size_t k = 0; k < outs[i]->n_families; k++)
             if (outs[i]->families[k].n_samples > 0) {
-                refs[n] = (fam_ref){&outs[i]->families[k], n};
+                const char *name = outs[i]->families[k].name;
+                size_t len = strlen(name);
+                refs[n] = (fam_ref){.key = {name_key(name, len, 0), name_key(name, len, 8)},
+                                    .len = len,
+                                    .f = &outs[i]->families[k],
+                                    .seq = n};
                 n++;
             }
     qsort(refs, n, sizeof *refs, cmp_fam);

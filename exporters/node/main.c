@@ -226,6 +226,7 @@ static void serve_metrics(core_http_req *req, core_http_resp *resp, void *userda
         nx_out_init(&status, "scrape");
         nx_out_init(&process, "process");
         nx_out_init(&exporter, "exporter");
+        process.scrape = scrape.id;
         outputs outs = {core_arena_alloc(core_http_arena(req), (rq.n + 3) * sizeof *outs.v), 0};
         outs.n = nx_scrape_outputs(&scrape, outs.v);
         nx_scrape_status(&scrape, &status);

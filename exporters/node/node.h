@@ -129,6 +129,11 @@ char *nx_read_file(nx_out *o, const char *path, size_t *len);
  * kernel walks the whole socket hash table again to find its place (measured
  * 20 us).  A regular file short of a page ends there too. */
 char *nx_read_records(nx_out *o, const char *path, size_t max_record, size_t *len);
+/* The same for a file more than one collector of a scrape reads (/proc/stat
+ * by cpu and stat, /proc/net/netstat by netstat and the exporter's own
+ * process_network_* metrics): the first read of a scrape is remembered and
+ * the others get a copy, so the kernel writes it once. */
+char *nx_read_shared(nx_out *o, const char *path, size_t *len);
 /* Reads a file holding one number (sysfs style, trailing newline allowed).
  * 0 on success, -1 when missing or malformed. */
 int nx_read_u64(const char *path, uint64_t *out);

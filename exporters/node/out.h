@@ -42,7 +42,8 @@ struct nx_out {
     size_t index_cap;
     core_err err;
     bool failed;
-    bool no_data; /* failed by nx_no_data: logged at debug level */
+    bool no_data;         /* failed by nx_no_data: logged at debug level */
+    unsigned long scrape; /* the scrape it belongs to, for nx_read_shared; 0: none */
 };
 
 void nx_out_init(nx_out *o, const char *collector);

@@ -101,7 +101,7 @@ static inline bool ps_parse_line(nx_out *o, char **f, size_t n, ps_stat *st, siz
 static inline int ps_read(nx_out *o, ps_stat *st)
 {
     const char *path = nx_proc(o, "stat");
-    char *text = nx_read_file(o, path, NULL);
+    char *text = nx_read_shared(o, path, NULL); /* cpu and stat both read it */
     if (text == NULL) return nx_error(o, "couldn't read %s: %m", path);
     memset(st, 0, sizeof *st);
     size_t cap = 0;

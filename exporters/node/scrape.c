@@ -136,9 +136,12 @@ static void grow_pool(unsigned wanted)
     }
 }
 
+static _Atomic unsigned long scrapes;
+
 void nx_scrape_init(nx_scrape *s, const nx_collector *const *collectors, size_t n)
 {
     s->n = n;
+    s->id = atomic_fetch_add(&scrapes, 1) + 1;
     s->results = core_calloc(n + 1, sizeof *s->results);
     for (size_t i = 0; i < n; i++)
         s->results[i].collector = collectors[i];
@@ -241,6 +244,7 @@ void nx_scrape_run(nx_scrape *s, double timeout_s)
         j->collector = r->collector;
         size_t last = atomic_load(&used_last[index_of(r->collector)]);
         nx_out_init_sized(&j->out, r->collector->name, last ? block_for(last) : 4096);
+        j->out.scrape = s->id;
         j->refs = 2;
         j->wake = &wake;
         j->pending = &pending;

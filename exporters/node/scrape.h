@@ -21,6 +21,7 @@ typedef struct nx_result {
 typedef struct nx_scrape {
     nx_result *results;
     size_t n;
+    unsigned long id; /* a number of its own, for the outputs' nx_read_shared */
 } nx_scrape;
 
 /* Prepares a scrape of these collectors. */

@@ -9,9 +9,10 @@
  * /proc/self/fd; measured here it cost 46 us a scrape (67 us with the 120
  * descriptors the kept files of util.c add).  This one reads what cannot
  * change once (the boot time and the process's start time), preads the kept
- * /proc/self/stat and /proc/self/net/netstat (util.c), and counts the open
- * descriptors with one stat(2) (listing them where the kernel is older than
- * 6.2); about 25 us, most of it the kernel writing /proc/self/net/netstat.
+ * /proc/self/stat and /proc/net/netstat (util.c; /proc/net is the process's own
+ * network namespace, so when the netstat collector ran in the same scrape its
+ * read serves, see nx_read_shared), and counts the open descriptors with one
+ * stat(2) (listing them where the kernel is older than 6.2).
  *
  * As client_golang, the descriptor that lists /proc/self/fd is counted among
  * the open ones; a file that cannot be read drops the families that come from
@@ -102,7 +103,9 @@ static bool soft_limit(int resource, double *out)
 /* IpExt InOctets and OutOctets of /proc/self/net/netstat (names line, then values). */
 static bool ip_octets(nx_out *o, double *in, double *out)
 {
-    char *text = nx_read_file(o, "/proc/self/net/netstat", NULL);
+    /* /proc/net is /proc/self/net: the netstat collector's read of this scrape
+     * serves, when --path.procfs is /proc */
+    char *text = nx_read_shared(o, "/proc/net/netstat", NULL);
     char *names = text != NULL ? strstr(text, "IpExt: ") : NULL;
     char *values = names != NULL ? strstr(names + 7, "IpExt: ") : NULL;
     if (values == NULL) return false;

@@ -205,6 +205,55 @@ char *nx_read_records(nx_out *o, const char *path, size_t max_record, size_t *le
     return read_file(o, path, len, max_record);
 }
 
+/* The files of nx_read_shared: a few slots, each the text of one path as read
+ * in one scrape, replaced by the next scrape's read. */
+#define SHARED_SLOTS 4
+
+static struct {
+    pthread_mutex_t lock;
+    struct {
+        char *path, *text;
+        size_t len;
+        unsigned long scrape;
+    } slot[SHARED_SLOTS];
+    unsigned next;
+} shared = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+char *nx_read_shared(nx_out *o, const char *path, size_t *len)
+{
+    if (o->scrape == 0) return read_file(o, path, len, 0);
+    pthread_mutex_lock(&shared.lock);
+    for (int i = 0; i < SHARED_SLOTS; i++) {
+        if (shared.slot[i].path == NULL || shared.slot[i].scrape != o->scrape ||
+            strcmp(shared.slot[i].path, path) != 0)
+            continue;
+        char *copy = core_arena_strndup(&o->arena, shared.slot[i].text, shared.slot[i].len);
+        if (len != NULL) *len = shared.slot[i].len;
+        pthread_mutex_unlock(&shared.lock);
+        return copy;
+    }
+    pthread_mutex_unlock(&shared.lock);
+    size_t n = 0;
+    char *text = read_file(o, path, &n, 0);
+    if (text == NULL) return NULL;
+    if (len != NULL) *len = n;
+    pthread_mutex_lock(&shared.lock);
+    int at = -1;
+    for (int i = 0; i < SHARED_SLOTS && at < 0; i++)
+        if (shared.slot[i].path != NULL && strcmp(shared.slot[i].path, path) == 0) at = i;
+    if (at < 0) at = (int)(shared.next++ % SHARED_SLOTS);
+    if (shared.slot[at].path == NULL || strcmp(shared.slot[at].path, path) != 0) {
+        free(shared.slot[at].path);
+        shared.slot[at].path = core_strdup(path);
+    }
+    free(shared.slot[at].text);
+    shared.slot[at].text = core_strndup(text, n); /* the scrape's copy is its own to change */
+    shared.slot[at].len = n;
+    shared.slot[at].scrape = o->scrape;
+    pthread_mutex_unlock(&shared.lock);
+    return text;
+}
+
 ssize_t nx_read_bytes(const char *path, char *buf, size_t cap)
 {
     kept *k;
