@@ -13,12 +13,16 @@
 #include "out.h"
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
 void nx_out_init_sized(nx_out *o, const char *collector, size_t block)
 {
-    memset(o, 0, sizeof *o);
+    memset(o, 0, offsetof(nx_out, err)); /* the error text is set before it is read */
+    o->err.msg[0] = '\0';
+    o->failed = o->no_data = false;
+    o->scrape = 0;
     core_arena_init(&o->arena, block);
     o->collector = collector;
     o->current = -1;
@@ -32,7 +36,7 @@ void nx_out_init(nx_out *o, const char *collector)
 void nx_out_destroy(nx_out *o)
 {
     core_arena_destroy(&o->arena);
-    memset(o, 0, sizeof *o);
+    memset(o, 0, offsetof(nx_out, err));
 }
 
 /* An array of n elements of `size` in the arena, with the `used` first of old copied. */
@@ -220,10 +224,16 @@ int nx_error(nx_out *o, const char *fmt, ...)
 
 int nx_no_data(nx_out *o, const char *fmt, ...)
 {
-    va_list ap;
-    va_start(ap, fmt);
-    core_err_setv(&o->err, fmt, ap);
-    va_end(ap);
+    /* Only ever logged at debug level: formatted only when that is on (a
+     * dozen collectors find nothing on a typical host, every scrape). */
+    if (core_log_enabled(CORE_LOG_DEBUG)) {
+        va_list ap;
+        va_start(ap, fmt);
+        core_err_setv(&o->err, fmt, ap);
+        va_end(ap);
+    } else {
+        snprintf(o->err.msg, sizeof o->err.msg, "no data");
+    }
     o->failed = o->no_data = true;
     return -1;
 }

@@ -33,6 +33,7 @@
 
 struct nx_job {
     const nx_collector *collector;
+    size_t index; /* of the collector in nx_collectors */
     nx_out out;
     double seconds;
     double started; /* monotonic seconds; 0 while queued */
@@ -114,7 +115,7 @@ static void *worker(void *arg)
             if (--*j->pending == 0) pthread_cond_signal(j->wake);
         } else { /* abandoned: this worker was counted as stuck */
             pool.stuck--;
-            atomic_store(&hung[index_of(j->collector)], false);
+            atomic_store(&hung[j->index], false);
         }
         job_release(j);
     }
@@ -187,7 +188,7 @@ static void abandon(nx_result *r, nx_job *j, size_t *pending, double timeout_s)
     j->wake = NULL;
     (*pending)--;
     pool.stuck++;
-    atomic_store(&hung[index_of(j->collector)], true);
+    atomic_store(&hung[j->index], true);
     grow_pool(1); /* a replacement, so the queue moves on */
     job_release(j);
 }
@@ -236,13 +237,18 @@ void nx_scrape_run(nx_scrape *s, double timeout_s)
     pthread_mutex_lock(&pool.lock);
     for (size_t i = 0; i < s->n; i++) {
         nx_result *r = &s->results[i];
-        if (atomic_load(&hung[index_of(r->collector)])) {
+        size_t index = index_of(r->collector);
+        if (atomic_load(&hung[index])) {
             snprintf(r->error, sizeof r->error, "still running since an earlier scrape");
             continue;
         }
-        nx_job *j = core_calloc(1, sizeof *j);
+        nx_job *j = core_malloc(sizeof *j); /* not calloc: the output's error text is 512 bytes */
         j->collector = r->collector;
-        size_t last = atomic_load(&used_last[index_of(r->collector)]);
+        j->index = index;
+        j->seconds = j->started = 0;
+        j->done = false;
+        j->next = NULL;
+        size_t last = atomic_load(&used_last[index]);
         nx_out_init_sized(&j->out, r->collector->name, last ? block_for(last) : 4096);
         j->out.scrape = s->id;
         j->refs = 2;
@@ -284,7 +290,7 @@ void nx_scrape_run(nx_scrape *s, double timeout_s)
         if (j == NULL) continue;
         nx_result *r = &s->results[i];
         r->seconds = j->seconds;
-        atomic_store(&used_last[index_of(r->collector)], j->out.arena.used_total);
+        atomic_store(&used_last[j->index], j->out.arena.used_total);
         r->success = !j->out.failed;
         r->no_data = j->out.no_data;
         if (j->out.failed) snprintf(r->error, sizeof r->error, "%.500s", j->out.err.msg);
@@ -315,7 +321,7 @@ void nx_scrape_status(const nx_scrape *s, nx_out *o)
     for (size_t i = 0; i < s->n; i++) {
         const nx_result *r = &s->results[i];
         nx_sample(o, r->success ? 1 : 0, &r->collector->name);
-        if (!r->success) {
+        if (!r->success && core_log_enabled(r->no_data ? CORE_LOG_DEBUG : CORE_LOG_ERROR)) {
             char secs[32];
             snprintf(secs, sizeof secs, "%.6f", r->seconds);
             core_log(r->no_data ? CORE_LOG_DEBUG : CORE_LOG_ERROR, "collector",
