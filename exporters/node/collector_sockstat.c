@@ -5,7 +5,8 @@
  * As upstream (procfs): every protocol line gives <PROTO>_inuse (0 when the
  * line lacks it) and whichever of orphan, tw, alloc, mem, memory it has; a
  * mem value, counted in pages, also gives <PROTO>_mem_bytes; the "sockets:
- * used" line of the IPv4 file gives node_sockstat_sockets_used.
+ * used" line of the IPv4 file gives node_sockstat_sockets_used.  The families'
+ * names and help are made once per protocol and key (nx_names).
  */
 #include "node.h"
 
@@ -16,10 +17,28 @@
 static const char *const keys[] = {"inuse", "orphan", "tw", "alloc", "mem", "memory"};
 #define N_KEYS (sizeof keys / sizeof keys[0])
 
+/* "<PROTO>_<key>" -> the family's name and help, made once. */
+static nx_names names = NX_NAMES_INIT;
+
+static void make_name(nx_out *o, const char *proto_key, nx_name *e, void *ctx)
+{
+    size_t proto_len = *(const size_t *)ctx;
+    e->wanted = true;
+    e->family = nx_sprintf(o, "node_sockstat_%s", proto_key);
+    e->help = nx_sprintf(o, "Number of %.*s sockets in state %s.", (int)proto_len, proto_key,
+                         proto_key + proto_len + 1);
+}
+
 static void emit(nx_out *o, const char *proto, const char *key, double v)
 {
-    nx_gauge(o, nx_sprintf(o, "node_sockstat_%s_%s", proto, key),
-             nx_sprintf(o, "Number of %s sockets in state %s.", proto, key), v);
+    char buf[256];
+    size_t pl = strlen(proto), kl = strlen(key);
+    if (pl + kl + 2 > sizeof buf) return;
+    memcpy(buf, proto, pl);
+    buf[pl] = '_';
+    memcpy(buf + pl + 1, key, kl + 1);
+    const nx_name *e = nx_names_get(&names, o, buf, pl + 1 + kl, make_name, &pl);
+    nx_gauge(o, e->family, e->help, v);
 }
 
 /* "PROTO: k1 v1 k2 v2 ..."; false when malformed. */
