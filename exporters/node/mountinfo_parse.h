@@ -98,10 +98,10 @@ static inline bool mi_parse_line(nx_out *o, char *line, mi_mount *m)
 static inline int mi_read(nx_out *o, mi_mount **mounts, size_t *n_mounts, char *why, size_t why_len)
 {
     const char *path = nx_proc(o, "1/mountinfo");
-    char *text = nx_read_file(o, path, NULL);
+    char *text = nx_read_mounts(o, path, NULL); /* read again only after a change */
     if (text == NULL && errno == ENOENT) {
         path = nx_proc(o, "self/mountinfo");
-        text = nx_read_file(o, path, NULL);
+        text = nx_read_mounts(o, path, NULL);
     }
     if (text == NULL) {
         snprintf(why, why_len, "couldn't read %s: %s", path, strerror(errno));

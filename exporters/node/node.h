@@ -134,6 +134,9 @@ char *nx_read_records(nx_out *o, const char *path, size_t max_record, size_t *le
  * process_network_* metrics): the first read of a scrape is remembered and
  * the others get a copy, so the kernel writes it once. */
 char *nx_read_shared(nx_out *o, const char *path, size_t *len);
+/* The same for a mount table (/proc/<pid>/mountinfo): kept open and read
+ * again only when the kernel flags a change of the mount table (util.c). */
+char *nx_read_mounts(nx_out *o, const char *path, size_t *len);
 /* Reads a file holding one number (sysfs style, trailing newline allowed).
  * 0 on success, -1 when missing or malformed. */
 int nx_read_u64(const char *path, uint64_t *out);
