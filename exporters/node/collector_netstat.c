@@ -16,6 +16,7 @@
 #include "node.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -105,6 +106,85 @@ static size_t split_spaces(char *line, char **parts, size_t max)
 
 #define MAX_PARTS 512
 
+/* A names line met before ("TcpExt: SyncookiesSent SyncookiesRecv ..."):
+ * what each column is, the wanted entry or NULL.  The lines are the same at
+ * every scrape, so a block costs a comparison of its names line and a walk of
+ * its values line; per field, splitting both lines and looking the name up
+ * was most of the collector's own time.  Plans are made under plans_lock,
+ * which each scrape holds while it uses them, and freed by init. */
+typedef struct plan {
+    char *header; /* the names line, as read */
+    size_t len, n;
+    const nx_name **col; /* n columns, the protocol's (always NULL) included */
+} plan;
+
+#define MAX_PLANS 64
+
+static pthread_mutex_t plans_lock = PTHREAD_MUTEX_INITIALIZER;
+static plan plans[MAX_PLANS];
+static size_t n_plans;
+
+static void free_plans(void)
+{
+    pthread_mutex_lock(&plans_lock);
+    for (size_t i = 0; i < n_plans; i++) {
+        free(plans[i].header);
+        free(plans[i].col);
+    }
+    n_plans = 0;
+    pthread_mutex_unlock(&plans_lock);
+}
+
+/* The plan of a well-formed names line (lock held); NULL when it is not well
+ * formed, has too many columns, or the plans are full. */
+static const plan *plan_of(nx_out *o, const char *line)
+{
+    size_t len = strlen(line);
+    for (size_t i = 0; i < n_plans; i++)
+        if (plans[i].len == len && memcmp(plans[i].header, line, len) == 0) return &plans[i];
+    if (n_plans == MAX_PLANS) return NULL;
+    char *copy = core_arena_strndup(nx_arena(o), line, len), *np[MAX_PARTS];
+    size_t nn = split_spaces(copy, np, MAX_PARTS), pl = strlen(np[0]);
+    if (nn == MAX_PARTS || pl < 2 || np[0][pl - 1] != ':') return NULL;
+    np[0][pl - 1] = '\0';
+    plan *p = &plans[n_plans++];
+    p->header = core_strndup(line, len);
+    p->len = len;
+    p->n = nn;
+    p->col = core_calloc(nn, sizeof *p->col);
+    for (size_t i = 1; i < nn; i++)
+        p->col[i] = wanted(o, np[0], pl - 1, np[i]);
+    return p;
+}
+
+/* The values line of a planned block: false (nothing changed) when its field
+ * count is not the plan's. */
+static bool apply_plan(nx_out *o, stats *s, const plan *p, char *header, char *values,
+                       const char *path)
+{
+    size_t n = 1;
+    for (const char *c = values; (c = strchr(c, ' ')) != NULL; c++)
+        n++;
+    if (n != p->n) return false;
+    header[strcspn(header, " ") - 1] = '\0'; /* "Proto:" (checked by plan_of) as "Proto" */
+    drop_protocol(s, header);
+    char *v = values;
+    for (size_t i = 0; i < n; i++) {
+        char *end = strchr(v, ' ');
+        if (end != NULL) *end = '\0';
+        double x;
+        if (p->col[i] != NULL) {
+            if (nx_parse_double(v, &x))
+                set_stat(s, header, p->col[i], x);
+            else
+                nx_warn(o, "invalid value %.30s in %s", v, path);
+        }
+        if (end == NULL) break;
+        v = end + 1;
+    }
+    return true;
+}
+
 /* netstat / snmp: "Proto: A B C" followed by "Proto: 1 2 3". */
 static void parse_pairs(nx_out *o, stats *s, char *text, const char *path)
 {
@@ -115,6 +195,11 @@ static void parse_pairs(nx_out *o, stats *s, char *text, const char *path)
         if (values == NULL) {
             nx_warn(o, "%s: header line without values: %.40s", path, names_line);
             return;
+        }
+        const plan *p = plan_of(o, names_line);
+        if (p != NULL && apply_plan(o, s, p, names_line, values, path)) {
+            names_line = strtok_r(NULL, "\n", &save);
+            continue;
         }
         size_t nn = split_spaces(names_line, np, MAX_PARTS),
                nv = split_spaces(values, vp, MAX_PARTS);
@@ -181,8 +266,10 @@ static int collect(nx_out *o)
     if (t3 == NULL && errno != ENOENT)
         return nx_error(o, "couldn't get SNMP6 stats: %s: %m", snmp6);
     stats s = {0};
+    pthread_mutex_lock(&plans_lock);
     parse_pairs(o, &s, t1, netstat);
     parse_pairs(o, &s, t2, snmp);
+    pthread_mutex_unlock(&plans_lock);
     if (t3 != NULL) parse_snmp6(o, &s, t3, snmp6);
     for (size_t i = 0; i < s.n; i++) {
         nx_family(o, s.v[i].name->family, s.v[i].name->help, PROM_UNTYPED, NULL);
@@ -194,6 +281,7 @@ static int collect(nx_out *o)
 
 static int init(core_err *err)
 {
+    free_plans();
     nx_names_clear(&names);
     nx_regex_free(fields_re); /* init may run again (tests) */
     return nx_regex_compile(fields_flag, "collector.netstat.fields", &fields_re, err);

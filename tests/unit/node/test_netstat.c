@@ -18,6 +18,37 @@ static void test_fixture(void **state)
     nt_free(o);
 }
 
+/* The second run of the same files goes through the plans of the first
+ * (names lines already seen); a values line whose field count no longer
+ * matches its plan is refused as before. */
+static void test_plans(void **state)
+{
+    char dir[64];
+    pt_tmp(dir);
+    pt_flags(&nx_collector_netstat, (const char *[]){"collector.netstat.fields", "^Tcp_.*", NULL});
+    nt_write(dir, "proc/net/netstat", "TcpExt: A B\nTcpExt: 1 2\n");
+    nt_write(dir, "proc/net/snmp", "Tcp: InSegs OutSegs Odd\nTcp: 10 20 x\nTcp: Again\nTcp: 5\n");
+    for (int run = 0; run < 3; run++) {
+        nx_out *o = pt_run_ok(&nx_collector_netstat);
+        assert_true(nt_value(o, "node_netstat_Tcp_Again", NULL) == 5); /* later block wins */
+        assert_null(nt_family(o, "node_netstat_Tcp_InSegs"));
+        assert_null(nt_family(o, "node_netstat_TcpExt_A")); /* not wanted */
+        nt_free(o);
+    }
+    nt_write(dir, "proc/net/snmp", "Tcp: InSegs OutSegs Odd\nTcp: 10 20 30\n");
+    for (int run = 0; run < 2; run++) {
+        nx_out *o = pt_run_ok(&nx_collector_netstat);
+        assert_true(nt_value(o, "node_netstat_Tcp_InSegs", NULL) == 10);
+        assert_true(nt_value(o, "node_netstat_Tcp_Odd", NULL) == 30);
+        nt_free(o);
+    }
+    nt_write(dir, "proc/net/snmp", "Tcp: InSegs OutSegs Odd\nTcp: 10 20\n"); /* one short */
+    nx_out *o = pt_run_ok(&nx_collector_netstat);
+    assert_null(nt_family(o, "node_netstat_Tcp_InSegs"));
+    nt_free(o);
+    pt_rm(dir);
+}
+
 static void test_malformed(void **state)
 {
     char dir[64];
@@ -44,6 +75,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fixture),
+        cmocka_unit_test(test_plans),
         cmocka_unit_test(test_malformed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
