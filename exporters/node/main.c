@@ -34,6 +34,7 @@ static struct {
 /* promhttp's self-metrics, counted here. */
 static _Atomic long in_flight;
 static _Atomic unsigned long served[3]; /* 200, 500, 503 */
+static _Atomic size_t last_body;        /* bytes of the last scrape's response */
 static const char *const codes[] = {"200", "500", "503"};
 
 /* ---- Flags */
@@ -239,10 +240,14 @@ static void serve_metrics(core_http_req *req, core_http_resp *resp, void *userda
         }
         prom_format f = prom_negotiate(core_http_header(req, "Accept"));
         int rc = 0;
+        /* Room for what the last scrape wrote, so the body is not copied from
+         * buffer to doubled buffer on its way to 50 KiB. */
+        core_sb_grow(&resp->body, atomic_load(&last_body) + 4096);
         if (f == PROM_FORMAT_PROTOBUF)
             rc = render_protobuf(&outs, &resp->body);
         else
             nx_expose(outs.v, outs.n, f == PROM_FORMAT_OPENMETRICS, &resp->body);
+        atomic_store(&last_body, resp->body.len);
         if (rc == 0)
             resp->content_type = prom_content_type(f);
         else
