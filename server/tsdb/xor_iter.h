@@ -12,8 +12,8 @@
  * The window keeps bstream.c's meaning (the `valid` low bits of `buf` are the
  * next ones, `off` is the next byte to load), so whenever the fast path
  * cannot go on, it hands over to the careful code in xor.c, which checks
- * every bound: a 64-bit timestamp bucket or value, the last 8 bytes of a
- * chunk, and first samples whose bytes are not all there.  A corrupt chunk thus
+ * every bound: a 64-bit timestamp bucket or value, fields that pass the end
+ * of the chunk, and first samples whose bytes are not all there.  A corrupt chunk thus
  * fails exactly as before.
  */
 #ifndef TSDB_XOR_ITER_H
@@ -27,22 +27,32 @@
 bool tsdb_xor_iter_next_slow(tsdb_xor_iter *it);
 bool tsdb_xor_iter_value_slow(tsdb_xor_iter *it);
 
-/* Makes at least n (<= 57) bits valid if 8 bytes can be loaded; false if not. */
+/* Makes at least n (<= 57) bits valid; false if the stream has fewer left.
+ * Loads 8 bytes at the next unread bit, or what is left of the stream. */
 static inline __attribute__((always_inline)) bool tsdb_br_need(tsdb_breader *r, unsigned n)
 {
     if (r->valid >= n) return true;
     size_t pos = r->off * 8 - r->valid; /* the next unread bit */
     size_t byte = pos / 8;
-    if (byte + 8 > r->len) return false;
     uint64_t w;
-    memcpy(&w, r->p + byte, 8);
+    if (byte + 8 <= r->len) {
+        memcpy(&w, r->p + byte, 8);
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    w = __builtin_bswap64(w);
+        w = __builtin_bswap64(w);
 #endif
+        r->valid = 64 - (unsigned)(pos & 7);
+        r->off = byte + 8;
+    } else { /* the stream's last bytes, at the bottom of the window */
+        size_t k = r->len - byte;
+        if (k == 0) return false;
+        w = 0;
+        for (size_t i = 0; i < k; i++)
+            w = w << 8 | r->p[byte + i];
+        r->valid = (unsigned)(k * 8) - (unsigned)(pos & 7);
+        r->off = r->len;
+    }
     r->buf = w;
-    r->valid = 64 - (unsigned)(pos & 7);
-    r->off = byte + 8;
-    return true;
+    return r->valid >= n;
 }
 
 /* Takes n (1..valid) bits. */
@@ -94,14 +104,19 @@ static inline __attribute__((always_inline)) bool tsdb_xor_iter_next_inline(tsdb
         if (first) return true;
         goto value; /* the second sample's timestamp was read */
     }
-    /* Timestamp: a prefix of up to 4 ones, then 0, 14, 17 or 20 bits. */
-    if (!tsdb_br_need(r, 24)) return tsdb_xor_iter_next_slow(it);
+    /* Timestamp: a prefix of up to 4 ones, then 0, 14, 17 or 20 bits.  Near
+     * the chunk's end the window may hold fewer than 24 bits: enough when
+     * the field is short, else the careful path (nothing is taken yet). */
+    static const unsigned char size[5] = {0, 14, 17, 20, 64};
+    if (!tsdb_br_need(r, 24) && r->valid == 0) return tsdb_xor_iter_next_slow(it);
     uint64_t top = r->buf << (64 - r->valid); /* the valid bits, at the top */
     unsigned ones = (unsigned)__builtin_clzll(~top | (UINT64_C(1) << 59));
+    if (__builtin_expect(r->valid < 24, 0) &&
+        (ones >= r->valid || (ones ? ones + 1 : 1) + size[ones] > r->valid))
+        return tsdb_xor_iter_next_slow(it);
     if (ones == 0) {
         r->valid--;
     } else if (ones < 4) {
-        static const unsigned char size[4] = {0, 14, 17, 20};
         unsigned sz = size[ones];
         r->valid -= ones + 1;
         uint64_t bits = tsdb_br_take(r, sz);
@@ -111,8 +126,12 @@ static inline __attribute__((always_inline)) bool tsdb_xor_iter_next_inline(tsdb
         return tsdb_xor_iter_next_slow(it); /* 64-bit bucket: nothing was taken yet */
     }
     it->t = (int64_t)((uint64_t)it->t + it->tdelta);
-value: /* 0 (same), 10 + bits in the window, 11 + 5 + 6 + bits. */
-    if (!tsdb_br_need(r, 13)) return tsdb_xor_iter_value_slow(it);
+value:                          /* 0 (same), 10 + bits in the window, 11 + 5 + 6 + bits. */
+    if (!tsdb_br_need(r, 13)) { /* the chunk's end: are the control bits there? */
+        uint64_t c = r->valid ? r->buf << (64 - r->valid) : 0;
+        unsigned ctl = r->valid == 0 ? 1 : !(c >> 63) ? 1 : !((c >> 62) & 1) ? 2 : 13;
+        if (r->valid < ctl) return tsdb_xor_iter_value_slow(it);
+    }
     if (!tsdb_br_take(r, 1)) {
         it->read++;
         return true;

@@ -1,11 +1,14 @@
 /*
  * test_xor.c - the XOR float chunk: round trips over edge cases, exact bytes
- * for known inputs, seek semantics, resuming from bytes, and corrupt or
- * truncated data giving errors rather than crashes.
+ * for known inputs, seek semantics, resuming from bytes, corrupt or
+ * truncated data giving errors rather than crashes, and the inline fast
+ * path (xor_iter.h) reading exactly what the careful one reads, on every
+ * truncation and with flipped bits.
  */
 #include "unit/unit.h"
 
 #include "tsdb/tsdb.h"
+#include "tsdb/xor_iter.h"
 
 #include "helpers.h"
 
@@ -468,6 +471,64 @@ static void test_bad_window(void **state)
     tsdb_bstream_destroy(&b);
 }
 
+/* Iterates data both ways (the inline fast path; the careful path alone)
+ * and checks they agree sample by sample and on failing. */
+static void same_both_ways(const uint8_t *data, size_t len)
+{
+    tsdb_xor_iter a, b;
+    int ra = tsdb_xor_iter_init(&a, data, len, NULL), rb = tsdb_xor_iter_init(&b, data, len, NULL);
+    assert_int_equal(ra, rb);
+    if (ra < 0) return;
+    for (;;) {
+        bool na = tsdb_xor_iter_next_inline(&a), nb = tsdb_xor_iter_next_slow(&b);
+        assert_int_equal(na, nb);
+        if (!na) break;
+        assert_int_equal(a.t, b.t);
+        assert_int_equal(a.v, b.v);
+    }
+    assert_int_equal(a.failure == NULL, b.failure == NULL);
+    assert_int_equal(a.read, b.read);
+}
+
+static void test_fast_path_agrees(void **state)
+{
+    (void)state;
+    uint64_t seed = 7;
+    for (int round = 0; round < 60; round++) {
+        tsdb_xor c;
+        tsdb_xor_init(&c);
+        int64_t t = (int64_t)(rnd_next(&seed) % 2000000000000);
+        double v = 0;
+        size_t n = 1 + rnd_next(&seed) % 200;
+        for (size_t i = 0; i < n; i++) {
+            uint64_t r = rnd_next(&seed);
+            switch (round % 4) {
+            case 0: t += 15000; break;
+            case 1: t += 15000 + (int64_t)(r % 3 == 0 ? r % 100 : 0); break;
+            case 2: t += 1 + (int64_t)(r % (r % 2 ? 70000 : 3000000000)); break;
+            default: t += (int64_t)(r % 9) * 1000; break;
+            }
+            uint64_t vb = round % 3 == 0 ? r : bits_of(v += (double)(r % 100) / 4);
+            assert_int_equal(tsdb_xor_append_bits(&c, t, vb, NULL), 0);
+        }
+        size_t len;
+        const uint8_t *data = tsdb_xor_bytes(&c, &len);
+        uint8_t *copy = malloc(len);
+        for (size_t cut = 0; cut <= len; cut++) {
+            memcpy(copy, data, cut);
+            same_both_ways(copy, cut);
+        }
+        for (int flip = 0; flip < 40; flip++) {
+            memcpy(copy, data, len);
+            size_t bit = rnd_next(&seed) % (len * 8);
+            copy[bit / 8] ^= (uint8_t)(0x80 >> (bit % 8));
+            same_both_ways(copy, len);
+        }
+        free(copy);
+        tsdb_xor_destroy(&c);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -489,6 +550,7 @@ int main(void)
         cmocka_unit_test(test_truncated),
         cmocka_unit_test(test_corrupted),
         cmocka_unit_test(test_bad_window),
+        cmocka_unit_test(test_fast_path_agrees),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
