@@ -224,6 +224,31 @@ static void found_push(found_list *out, found f)
     out->v[out->n++] = f;
 }
 
+/* The series' labels as a core_labels in the arena, in one piece (the
+ * index keeps the pairs sorted by name). */
+static core_labels *labels_in(core_arena *arena, const tsdb_index_series *s)
+{
+    size_t sz = sizeof(core_labels) + s->nlabels * sizeof(core_label);
+    for (size_t l = 0; l < s->nlabels; l++)
+        sz += s->labels[l].name.len + s->labels[l].value.len + 2;
+    core_labels *ls = core_arena_alloc(arena, sz);
+    ls->len = s->nlabels;
+    char *p = (char *)&ls->v[s->nlabels];
+    for (size_t l = 0; l < s->nlabels; l++) {
+        const tsdb_str *f[2] = {&s->labels[l].name, &s->labels[l].value};
+        for (int k = 0; k < 2; k++) {
+            memcpy(p, f[k]->p, f[k]->len);
+            p[f[k]->len] = '\0';
+            if (k == 0)
+                ls->v[l].name = p;
+            else
+                ls->v[l].value = p;
+            p += f[k]->len + 1;
+        }
+    }
+    return ls;
+}
+
 static int block_select(const tsdb_querier *q, size_t bi, const tsdb_matcher *m, size_t nm,
                         int64_t mint, int64_t maxt, core_arena *arena, found_list *out,
                         core_err *err)
@@ -248,13 +273,8 @@ static int block_select(const tsdb_querier *q, size_t bi, const tsdb_matcher *m,
             if (s.chunks[c].maxt >= mint && s.chunks[c].mint <= maxt &&
                 !deleted(st, s.chunks[c].mint, s.chunks[c].maxt))
                 cm[keep++] = s.chunks[c];
-        core_label *pairs = core_arena_calloc(arena, s.nlabels + 1, sizeof(*pairs));
-        for (size_t l = 0; l < s.nlabels; l++) {
-            pairs[l].name = core_arena_strndup(arena, s.labels[l].name.p, s.labels[l].name.len);
-            pairs[l].value = core_arena_strndup(arena, s.labels[l].value.p, s.labels[l].value.len);
-        }
         found_push(out, (found){
-                            .labels = core_labels_new_in(arena, pairs, s.nlabels),
+                            .labels = labels_in(arena, &s),
                             .part = {.block = b, .chunks = cm, .nchunks = keep, .stone = st},
                             .block = bi,
                         });
