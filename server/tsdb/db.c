@@ -7,11 +7,12 @@
  * opened (a corrupt one is logged and left out), chunks_head/ is emptied and
  * the WAL (its newest checkpoint first) is replayed into a fresh head (read
  * and decoded on the opening thread, appended by two threads sharded by
- * series ref, see "WAL replay" below): the
- * WAL holds every sample the head has, so the head chunk files are only an
- * on-disk copy for readers such as Prometheus itself, not needed by us at
- * start.  A WAL whose tail is torn or corrupt is cut at the first bad record
- * (the position is logged) and the segments after it are removed.
+ * series ref without the series' locks, as no one else sees the head yet;
+ * see "WAL replay" below): the WAL holds every sample the head has, so the
+ * head chunk files are only an on-disk copy for readers such as Prometheus
+ * itself, not needed by us at start.  A WAL whose tail is torn or corrupt
+ * is cut at the first bad record (the position is logged) and the segments
+ * after it are removed.
  *
  * Appending: an appender finds or creates each series in the head (so a
  * scrape's second sample of a series costs a ref lookup), checks the sample
@@ -148,11 +149,15 @@ static bool last_checkpoint(const char *wal, uint64_t *n, char **path)
  * resolves each sample's ref to its series; two appender threads append the
  * samples, each those of the series whose ref falls in its shard, so every
  * series gets its samples in WAL order while both cores append (upstream
- * replays on GOMAXPROCS workers sharded the same way).  Batches go through a
- * small ring per shard. */
+ * replays on GOMAXPROCS workers sharded the same way; an alias ref goes to
+ * its series' shard).  Batches gather the samples of several records (fewer
+ * wake-ups) and go through a small ring per shard.  The appender threads
+ * take no series locks: each alone appends to its series, and no one else
+ * sees the head before the open returns. */
 
 #define REPLAY_SHARDS 2
 #define REPLAY_RING   8
+#define REPLAY_BATCH  16384 /* samples a batch gathers (over records) before it goes */
 
 typedef struct rbatch {
     tsdb_hseries **s;
@@ -186,7 +191,7 @@ static void *rshard_run(void *arg)
         pthread_mutex_unlock(&sh->mtx);
         uint64_t counts[5] = {0};
         core_err e = {{0}};
-        if (tsdb_head_append_batch(sh->head, b->s, b->v, b->n, counts, &e) < 0)
+        if (tsdb_head_append_batch_excl(sh->head, b->s, b->v, b->n, counts, &e) < 0)
             core_error("tsdb", "Cannot append replayed samples", "err", e.msg);
         sh->refused += counts[1] + counts[2] + counts[3] + counts[4];
         b->n = 0;
@@ -225,8 +230,36 @@ typedef struct replay {
     tsdb_rec_sample *samples;
     tsdb_rec_tombstone *stones;
     rshard shards[REPLAY_SHARDS];
+    uint64_t (*aliases)[2]; /* (WAL ref, its series' ref), sorted: rare */
+    size_t naliases;
     uint64_t unknown_refs;
 } replay;
+
+static int cmp_alias(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void replay_alias(replay *rp, uint64_t ref, uint64_t to)
+{
+    rp->aliases = core_reallocarray(rp->aliases, rp->naliases + 1, sizeof(*rp->aliases));
+    rp->aliases[rp->naliases][0] = ref;
+    rp->aliases[rp->naliases++][1] = to;
+    qsort(rp->aliases, rp->naliases, sizeof(*rp->aliases), cmp_alias);
+}
+
+/* The shard of a WAL ref: its series' ref decides, so that an alias's
+ * samples go where its series' do (known without touching the series). */
+static size_t replay_shard(const replay *rp, uint64_t ref)
+{
+    if (rp->naliases) {
+        const uint64_t(*a)[2] =
+            bsearch(&ref, rp->aliases, rp->naliases, sizeof(*rp->aliases), cmp_alias);
+        if (a) ref = (*a)[1];
+    }
+    return ref % REPLAY_SHARDS;
+}
 
 static void replay_start(replay *rp)
 {
@@ -245,6 +278,7 @@ static uint64_t replay_stop(replay *rp)
     uint64_t refused = 0;
     for (size_t i = 0; i < REPLAY_SHARDS; i++) {
         rshard *sh = &rp->shards[i];
+        if (sh->started && rshard_slot(sh)->n) rshard_publish(sh); /* the last, partial batch */
         pthread_mutex_lock(&sh->mtx);
         sh->done = true;
         pthread_cond_broadcast(&sh->cond);
@@ -268,12 +302,11 @@ static void replay_samples(replay *rp, size_t n)
     for (size_t i = 0; i < REPLAY_SHARDS; i++) {
         rshard *sh = &rp->shards[i];
         b[i] = rshard_slot(sh);
-        if (b[i]->cap < n) {
-            b[i]->cap = n;
-            b[i]->s = core_reallocarray(b[i]->s, n, sizeof(*b[i]->s));
-            b[i]->v = core_reallocarray(b[i]->v, n, sizeof(*b[i]->v));
+        if (b[i]->cap < b[i]->n + n) {
+            b[i]->cap = b[i]->n + n;
+            b[i]->s = core_reallocarray(b[i]->s, b[i]->cap, sizeof(*b[i]->s));
+            b[i]->v = core_reallocarray(b[i]->v, b[i]->cap, sizeof(*b[i]->v));
         }
-        b[i]->n = 0;
     }
     for (size_t i = 0; i < n; i++) {
         tsdb_hseries *s = tsdb_head_series(h, rp->samples[i].ref);
@@ -281,8 +314,7 @@ static void replay_samples(replay *rp, size_t n)
             rp->unknown_refs++;
             continue;
         }
-        /* By the series' own ref: an alias's samples go where its series' do. */
-        rbatch *d = b[tsdb_hseries_ref(s) % REPLAY_SHARDS];
+        rbatch *d = b[replay_shard(rp, rp->samples[i].ref)];
         d->s[d->n] = s;
         d->v[d->n++] = rp->samples[i];
     }
@@ -291,10 +323,11 @@ static void replay_samples(replay *rp, size_t n)
         if (!sh->started) { /* no thread: append here */
             uint64_t counts[5] = {0};
             core_err e = {{0}};
-            if (tsdb_head_append_batch(h, b[i]->s, b[i]->v, b[i]->n, counts, &e) < 0)
+            if (tsdb_head_append_batch_excl(h, b[i]->s, b[i]->v, b[i]->n, counts, &e) < 0)
                 core_error("tsdb", "Cannot append replayed samples", "err", e.msg);
             sh->refused += counts[1] + counts[2] + counts[3] + counts[4];
-        } else if (b[i]->n) {
+            b[i]->n = 0;
+        } else if (b[i]->n >= REPLAY_BATCH) {
             rshard_publish(sh);
         }
     }
@@ -313,7 +346,10 @@ static void replay_record(replay *rp, const uint8_t *rec, size_t len)
             bool created;
             tsdb_hseries *s =
                 tsdb_head_get_or_create(h, rp->series[i].labels, rp->series[i].ref, &created);
-            if (s->ref != rp->series[i].ref) tsdb_head_alias_ref(h, rp->series[i].ref, s);
+            if (s->ref != rp->series[i].ref) {
+                tsdb_head_alias_ref(h, rp->series[i].ref, s);
+                replay_alias(rp, rp->series[i].ref, s->ref);
+            }
         }
         break;
     case TSDB_REC_SAMPLES:
@@ -335,9 +371,7 @@ static void replay_record(replay *rp, const uint8_t *rec, size_t len)
     free(rp->stones);
     rp->stones = NULL;
     free(rp->series);
-    free(rp->samples);
-    rp->series = NULL;
-    rp->samples = NULL;
+    rp->series = NULL; /* the samples array is kept for the next record */
     rp->db->wal_replayed_records++;
 }
 
@@ -415,6 +449,8 @@ static int replay_wal(tsdb_db *db, core_err *err)
         core_warn("tsdb", "Unknown series references in WAL samples", "samples", n);
     }
     core_arena_destroy(&rp.arena);
+    free(rp.samples);
+    free(rp.aliases);
     free(cp);
     free(wal);
     return rc;

@@ -916,8 +916,10 @@ int tsdb_head_append(tsdb_head *h, tsdb_hseries *s, int64_t t, uint64_t vbits, c
 #define PREFETCH_SERIES 32
 #define PREFETCH_TAIL   16
 
-int tsdb_head_append_batch(tsdb_head *h, tsdb_hseries *const *sv, const tsdb_rec_sample *v,
-                           size_t n, uint64_t counts[5], core_err *err)
+static inline __attribute__((always_inline)) int append_batch(tsdb_head *h, tsdb_hseries *const *sv,
+                                                              const tsdb_rec_sample *v, size_t n,
+                                                              uint64_t counts[5], bool locked,
+                                                              core_err *err)
 {
     int64_t min_valid = __atomic_load_n(&h->min_valid, __ATOMIC_RELAXED);
     int64_t lo = INT64_MAX, hi = INT64_MIN;
@@ -939,9 +941,9 @@ int tsdb_head_append_batch(tsdb_head *h, tsdb_hseries *const *sv, const tsdb_rec
         if (t < min_valid) {
             r = TSDB_APPEND_OUT_OF_BOUNDS;
         } else {
-            slock(s);
+            if (locked) slock(s);
             r = append_locked(h, s, t, v[i].v, err);
-            sunlock(s);
+            if (locked) sunlock(s);
         }
         if (r < 0) {
             rc = -1;
@@ -955,6 +957,18 @@ int tsdb_head_append_batch(tsdb_head *h, tsdb_hseries *const *sv, const tsdb_rec
     }
     if (lo <= hi) widen(h, lo, hi);
     return rc;
+}
+
+int tsdb_head_append_batch(tsdb_head *h, tsdb_hseries *const *sv, const tsdb_rec_sample *v,
+                           size_t n, uint64_t counts[5], core_err *err)
+{
+    return append_batch(h, sv, v, n, counts, true, err);
+}
+
+int tsdb_head_append_batch_excl(tsdb_head *h, tsdb_hseries *const *sv, const tsdb_rec_sample *v,
+                                size_t n, uint64_t counts[5], core_err *err)
+{
+    return append_batch(h, sv, v, n, counts, false, err);
 }
 
 /* ---- Life cycle */

@@ -131,6 +131,10 @@ static inline core_labels *tsdb_hs_labels(const struct tsdb_hseries *s)
  * I/O error (the samples after it are not appended). */
 int tsdb_head_append_batch(tsdb_head *h, tsdb_hseries *const *s, const tsdb_rec_sample *v, size_t n,
                            uint64_t counts[5], core_err *err);
+/* The same without the series' locks, for a caller that alone can reach
+ * these series (WAL replay at open: each replay thread its own series). */
+int tsdb_head_append_batch_excl(tsdb_head *h, tsdb_hseries *const *s, const tsdb_rec_sample *v,
+                                size_t n, uint64_t counts[5], core_err *err);
 
 struct tsdb_stripe {
     pthread_mutex_t mtx;

@@ -151,10 +151,14 @@ static uint64_t dec_be64(dec *d)
     return v;
 }
 
-static uint64_t dec_uvarint(dec *d)
+static inline uint64_t dec_uvarint(dec *d)
 {
     uint64_t v = 0;
     if (d->fail) return 0;
+    if (d->len && d->p[0] < 0x80) { /* one byte: most deltas of a samples record */
+        d->len--;
+        return *d->p++;
+    }
     int n = tsdb_uvarint(d->p, d->len, &v);
     if (n <= 0) {
         d->fail = n == 0 ? "invalid size" : "varint overflows 64 bits";
@@ -255,13 +259,16 @@ int tsdb_rec_decode_samples(const uint8_t *rec, size_t len, tsdb_rec_sample **ou
     if (d.len == 0) return 0;
     uint64_t ref = dec_be64(&d);
     uint64_t t = dec_be64(&d);
-    while (d.len > 0 && !d.fail) {
+    /* Room for as many entries as the bytes left could hold (10 bytes at
+     * least each), at once: the hot record of a replay. */
+    size_t most = *n + d.len / 10 + 1;
+    *out = core_reallocarray(*out, most, sizeof(**out));
+    while (d.len > 0 && !d.fail && *n < most) {
         tsdb_rec_sample s;
         s.ref = ref + (uint64_t)dec_varint(&d);
         s.t = (int64_t)(t + (uint64_t)dec_varint(&d));
         s.v = dec_be64(&d);
         if (d.fail) break;
-        *out = grow(*out, *n, sizeof(**out));
         (*out)[(*n)++] = s;
     }
     return dec_finish(&d, *n, err);

@@ -3,8 +3,9 @@
  * rollback, refusals and their counts, ref reuse), WAL replay on reopen
  * (also with snappy and zstd), a torn or bit-flipped WAL tail repaired, head
  * compaction into a block that our block opener verifies, the checkpoint that
- * replaces old segments, queries over blocks and head together, and
- * retention by time.
+ * replaces old segments, queries over blocks and head together,
+ * retention by time, and a WAL that logs a series twice (two refs, one
+ * series) replayed on the two replay threads without losing samples.
  */
 #define _GNU_SOURCE
 #include "unit/unit.h"
@@ -350,6 +351,60 @@ static void test_corrupt_block_left_out(void **state)
     rm_tree(dir);
 }
 
+static void log_rec(tsdb_wal_writer *w, core_sb *rec)
+{
+    core_err err = {{0}};
+    assert_int_equal(tsdb_wal_writer_log(w, (const uint8_t *)rec->buf, rec->len, &err), 0);
+    core_sb_reset(rec);
+}
+
+/* Series 1 and 2 carry the same labels (2 is an alias of 1); their samples
+ * alternate, in records of many samples, with series 3 beside them. */
+static void test_replay_alias(void **state)
+{
+    (void)state;
+    char *dir = tmpdir_new();
+    char wal[4096];
+    snprintf(wal, sizeof wal, "%s/wal", dir);
+    core_err err = {{0}};
+    tsdb_wal_writer w;
+    assert_int_equal(tsdb_wal_writer_open(&w, wal, 0, TSDB_WAL_COMPRESS_NONE, &err), 0);
+    core_labels *a = series_labels(0), *b = series_labels(1);
+    core_sb rec = CORE_SB_INIT;
+    tsdb_rec_series rs[] = {{1, a}, {3, b}, {2, a}};
+    tsdb_rec_encode_series(&rec, rs, 3);
+    log_rec(&w, &rec);
+    enum { N = 40000 };
+    tsdb_rec_sample *smp = calloc(2 * N, sizeof(*smp));
+    for (int i = 0; i < N; i++) {
+        int64_t t = (int64_t)i * 15000;
+        double va = (double)(t / 1000), vb = (double)(t / 1000 + 1);
+        smp[2 * i] = (tsdb_rec_sample){.ref = i % 2 ? 2 : 1, .t = t};
+        memcpy(&smp[2 * i].v, &va, sizeof va);
+        smp[2 * i + 1] = (tsdb_rec_sample){.ref = 3, .t = t};
+        memcpy(&smp[2 * i + 1].v, &vb, sizeof vb);
+    }
+    for (int k = 0; k < 2 * N; k += 2000) {
+        tsdb_rec_encode_samples(&rec, smp + k, 2000);
+        log_rec(&w, &rec);
+    }
+    assert_int_equal(tsdb_wal_writer_close(&w, &err), 0);
+    core_sb_destroy(&rec);
+    free(smp);
+    free(a);
+    free(b);
+    tsdb_db *db = tsdb_db_open(dir, &(tsdb_db_opts){0}, &err);
+    assert_non_null(db);
+    tsdb_db_stats st = tsdb_db_get_stats(db);
+    assert_int_equal(st.head.series, 2);
+    size_t ns, nsamp;
+    count_all(db, INT64_MIN, INT64_MAX, &ns, &nsamp);
+    assert_int_equal(ns, 2);
+    assert_int_equal(nsamp, 2 * N);
+    assert_int_equal(tsdb_db_close(db, &err), 0);
+    rm_tree(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -358,6 +413,7 @@ int main(void)
         cmocka_unit_test(test_wal_repair),
         cmocka_unit_test(test_compaction),
         cmocka_unit_test(test_corrupt_block_left_out),
+        cmocka_unit_test(test_replay_alias),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
