@@ -17,6 +17,7 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static struct {
@@ -364,5 +365,10 @@ int main(int argc, char **argv)
     sigwait(&sigs, &sig);
     core_info("node_exporter", "Shutting down", "signal", sig == SIGINT ? "SIGINT" : "SIGTERM");
     core_http_free(srv);
+    for (size_t i = N_COMMON; i < N_COMMON + nx_n_collectors; i++) {
+        free((char *)table[i].name); /* the --collector.<name> switches' own strings */
+        free((char *)table[i].help);
+    }
+    free(table);
     return 0;
 }
