@@ -472,10 +472,7 @@ void tsdb_head_prefetch(tsdb_head *h, uint64_t ref)
     tsdb_hseries **page = __atomic_load_n(&h->refs[ref / REF_PAGE], __ATOMIC_ACQUIRE);
     if (!page) return;
     const char *s = (const char *)__atomic_load_n(&page[ref % REF_PAGE], __ATOMIC_ACQUIRE);
-    if (s) {
-        __builtin_prefetch(s);
-        __builtin_prefetch(s + 63);
-    }
+    if (s) __builtin_prefetch(s); /* the append line: the slot's first line */
 }
 
 static void set_ref(tsdb_head *h, uint64_t ref, tsdb_hseries *s)
@@ -495,9 +492,81 @@ static void set_ref(tsdb_head *h, uint64_t ref, tsdb_hseries *s)
     __atomic_store_n(&page[ref % REF_PAGE], s, __ATOMIC_RELEASE);
 }
 
+/* ---- Series memory
+ *
+ * Series are carved from 1 MiB regions in slots of a multiple of 64 bytes,
+ * 64-byte aligned, so an append's fields (the struct's first 64 bytes) are
+ * one cache line: at a million series every append misses on it, and one
+ * line instead of two (malloc aligns to 16) is fewer misses in flight.  A
+ * freed slot goes on its size's free list; regions go back at head_free.
+ * Series with very many labels (slots past 4 KiB) use aligned_alloc. */
+
+#define SLAB_REGION (1u << 20)
+#define SLAB_MAX    (64u * 64u)
+
+static size_t slot_size(size_t n)
+{
+    return (n + 63) & ~(size_t)63;
+}
+
+/* aligned_alloc that, like core_malloc, does not come back empty-handed. */
+static void *aligned_or_die(size_t n)
+{
+    void *p = aligned_alloc(64, n);
+    if (!p) {
+        fprintf(stderr, "fatal: out of memory allocating %zu bytes\n", n);
+        abort();
+    }
+    return p;
+}
+
+static void *slab_alloc(tsdb_head *h, size_t n)
+{
+    size_t sz = slot_size(n);
+    if (sz >= SLAB_MAX) {
+        return aligned_or_die(sz);
+    }
+    void *p;
+    pthread_mutex_lock(&h->slab_mtx);
+    if ((p = h->slab_free[sz / 64])) {
+        h->slab_free[sz / 64] = *(void **)p;
+    } else {
+        if (!h->slab_cur || (size_t)(h->slab_end - h->slab_cur) < sz) {
+            char *r = aligned_or_die(SLAB_REGION);
+            h->slab_regions =
+                core_reallocarray(h->slab_regions, h->slab_nregions + 1, sizeof(*h->slab_regions));
+            h->slab_regions[h->slab_nregions++] = r;
+            h->slab_cur = r;
+            h->slab_end = r + SLAB_REGION;
+        }
+        p = h->slab_cur;
+        h->slab_cur += sz;
+    }
+    pthread_mutex_unlock(&h->slab_mtx);
+    return p;
+}
+
+static void slab_release(tsdb_head *h, void *p, size_t n)
+{
+    size_t sz = slot_size(n);
+    if (sz >= SLAB_MAX) {
+        free(p);
+        return;
+    }
+    pthread_mutex_lock(&h->slab_mtx);
+    *(void **)p = h->slab_free[sz / 64];
+    h->slab_free[sz / 64] = p;
+    pthread_mutex_unlock(&h->slab_mtx);
+}
+
+static size_t series_size(size_t nlabels)
+{
+    return sizeof(tsdb_hseries) + sizeof(core_labels) + nlabels * sizeof(core_label);
+}
+
 static tsdb_hseries *series_new(tsdb_head *h, uint64_t ref, const core_labels *ls, uint64_t hash)
 {
-    tsdb_hseries *s = core_malloc(sizeof(*s) + sizeof(core_labels) + ls->len * sizeof(core_label));
+    tsdb_hseries *s = slab_alloc(h, series_size(ls->len));
     memset(s, 0, sizeof(*s));
     s->ref = (uint32_t)ref;
     s->hash = hash;
@@ -534,7 +603,7 @@ static void series_free(tsdb_head *h, tsdb_hseries *s)
     free(s->buf);
     free_mem_chunks(h, s->mm, s->nmm);
     free(s->mm);
-    free(s);
+    slab_release(h, s, series_size(tsdb_hs_labels(s)->len));
 }
 
 static void index_series(tsdb_head *h, tsdb_hseries *s)
@@ -926,9 +995,7 @@ static inline __attribute__((always_inline)) int append_batch(tsdb_head *h, tsdb
     int rc = 0;
     for (size_t i = 0; i < n; i++) {
         if (i + PREFETCH_SERIES < n) {
-            const char *p = (const char *)sv[i + PREFETCH_SERIES];
-            __builtin_prefetch(p, 1);
-            __builtin_prefetch(p + 63, 1);
+            __builtin_prefetch(sv[i + PREFETCH_SERIES], 1); /* one line: see slab_alloc */
         }
         if (i + PREFETCH_TAIL < n) {
             const tsdb_hseries *f = sv[i + PREFETCH_TAIL];
@@ -991,6 +1058,7 @@ tsdb_head *tsdb_head_new(const tsdb_head_opts *o, core_err *err)
     pthread_rwlock_init(&h->post_lock, NULL);
     pthread_rwlock_init(&h->gc, NULL);
     pthread_mutex_init(&h->stone_mtx, NULL);
+    pthread_mutex_init(&h->slab_mtx, NULL);
     tsdb_tombstones_init(&h->stones);
     if (o->chunks_dir) {
         h->chunks_dir = core_strdup(o->chunks_dir);
@@ -1067,6 +1135,10 @@ void tsdb_head_free(tsdb_head *h)
     pthread_rwlock_destroy(&h->gc);
     tsdb_tombstones_destroy(&h->stones);
     pthread_mutex_destroy(&h->stone_mtx);
+    for (size_t i = 0; i < h->slab_nregions; i++)
+        free(h->slab_regions[i]);
+    free(h->slab_regions);
+    pthread_mutex_destroy(&h->slab_mtx);
     free(h->chunks_dir);
     free(h->buf);
     free(h);

@@ -96,7 +96,9 @@ typedef struct tsdb_hchunk {
  * The open chunk's bytes (`buf`) carry a zero count in their 2-byte header
  * while open; readers of the bytes set it from `nsamples`.  The bits after
  * `bits` are zero, up to `cap`.  The labels follow the struct in the same
- * allocation (no pointer: 16 bytes a series less, with malloc's rounding). */
+ * allocation (no pointer: 16 bytes a series less, with malloc's rounding).
+ * Series live in 64-byte aligned slots (head.c), so the append line is one
+ * cache line, not two. */
 struct tsdb_hseries {
     /* Guarded by `lock` (a spinlock, see head.c): */
     uint8_t lock;
@@ -179,6 +181,12 @@ struct tsdb_head {
     uint8_t *buf; /* records not yet written to the last file */
     size_t buflen;
     pthread_rwlock_t gc;
+    /* series memory (head.c): 64-byte slots by size, with free lists */
+    pthread_mutex_t slab_mtx;
+    void *slab_free[64];
+    char *slab_cur, *slab_end;
+    char **slab_regions;
+    size_t slab_nregions;
     pthread_mutex_t stone_mtx;
     tsdb_tombstones stones; /* deletions of head data, by series ref */
 };
