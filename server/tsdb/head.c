@@ -1165,7 +1165,9 @@ static size_t copy_chunks(tsdb_head *h, tsdb_hseries *s, int64_t mint, int64_t m
                           const uint8_t ***bytes, uint32_t **lens)
 {
     slock(s);
-    size_t total = s->nmm + 1, n = 0;
+    size_t total = 1, n = 0; /* the open chunk, and the cut ones that overlap */
+    for (uint32_t c = 0; c < s->nmm; c++)
+        total += s->mm[c].maxt >= mint && s->mm[c].mint <= maxt;
     tsdb_chunk_meta *cm = core_arena_calloc(arena, total, sizeof(*cm));
     const uint8_t **b = core_arena_calloc(arena, total, sizeof(*b));
     uint32_t *l = core_arena_calloc(arena, total, sizeof(*l));
@@ -1436,12 +1438,14 @@ void tsdb_head_add_stone(tsdb_head *h, uint64_t ref, int64_t mint, int64_t maxt)
 {
     pthread_mutex_lock(&h->stone_mtx);
     tsdb_tombstones_add(&h->stones, ref, mint, maxt);
+    __atomic_store_n(&h->any_stones, true, __ATOMIC_RELEASE);
     pthread_mutex_unlock(&h->stone_mtx);
 }
 
 const tsdb_stone *tsdb_head_stone_copy(tsdb_head *h, uint64_t ref, core_arena *arena)
 {
     tsdb_stone *out = NULL;
+    if (!__atomic_load_n(&h->any_stones, __ATOMIC_ACQUIRE)) return NULL;
     pthread_mutex_lock(&h->stone_mtx);
     const tsdb_stone *st = h->stones.n ? tsdb_tombstones_get(&h->stones, ref) : NULL;
     if (st && st->n) {

@@ -189,6 +189,7 @@ struct tsdb_head {
     size_t slab_nregions;
     pthread_mutex_t stone_mtx;
     tsdb_tombstones stones; /* deletions of head data, by series ref */
+    bool any_stones;        /* set (atomically) once there is one: selects skip the lock */
 };
 
 /* A series found by tsdb_head_select, with its chunks copied. */

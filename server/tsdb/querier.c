@@ -429,7 +429,7 @@ static bool in_stone(const tsdb_stone *st, int64_t t)
 
 /* Opens the chunk at (part, chunk), moving past the end of a part; false
  * when every chunk was read or a chunk cannot be read. */
-static bool open_chunk(tsdb_qiter *it)
+static __attribute__((noinline)) bool open_chunk(tsdb_qiter *it)
 {
     const tsdb_qseries *s = it->s;
     while (it->part < s->nparts && it->chunk >= s->parts[it->part].nchunks) {

@@ -24,8 +24,8 @@
 #include <string.h>
 
 /* xor.c: the careful paths (a whole sample; a sample's value). */
-bool tsdb_xor_iter_next_slow(tsdb_xor_iter *it);
-bool tsdb_xor_iter_value_slow(tsdb_xor_iter *it);
+__attribute__((cold)) bool tsdb_xor_iter_next_slow(tsdb_xor_iter *it);
+__attribute__((cold)) bool tsdb_xor_iter_value_slow(tsdb_xor_iter *it);
 
 /* Makes at least n (<= 57) bits valid; false if the stream has fewer left.
  * Loads 8 bytes at the next unread bit, or what is left of the stream. */
