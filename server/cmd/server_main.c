@@ -334,6 +334,7 @@ static tsdb_db *open_tsdb(int64_t retention_bytes, core_err *err)
 {
     tsdb_db_opts o = {
         .min_block_ms = cfg.min_block_ms,
+        .max_block_ms = cfg.max_block_ms,
         .retention_ms = cfg.retention_ms,
         .retention_bytes = retention_bytes,
         .wal_compression = !cfg.wal_compression ? TSDB_WAL_COMPRESS_NONE

@@ -59,6 +59,8 @@ static int collect(prom_emitter *e, void *userdata)
     GAUGE("prometheus_tsdb_blocks_loaded", "Number of currently loaded data blocks", st.blocks);
     COUNTER("prometheus_tsdb_compactions_total",
             "Total number of compactions that were executed for the partition.", st.compactions);
+    COUNTER("prometheus_tsdb_compactions_failed_total",
+            "Total number of compactions that failed for the partition.", st.compactions_failed);
     COUNTER("prometheus_tsdb_wal_corruptions_total", "Total number of WAL corruptions.",
             st.wal_corruptions);
     COUNTER("prometheus_tsdb_time_retentions_total",

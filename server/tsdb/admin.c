@@ -6,10 +6,10 @@
  * its tombstones file (written whole and renamed into place, then meta.json's
  * numTombstones), the head gets them in memory and in the WAL.  Queries apply
  * tombstones as they read.  Clean tombstones rewrites the blocks that have
- * some, sample by sample, into new blocks with the same range and level, and
- * removes the old ones.  A snapshot is a directory of hard links to the
- * blocks' files (blocks never change in place, so links are a consistent
- * copy), plus the head written as a block.
+ * some into new blocks of the same range without the deleted samples
+ * (compact.c's one-block rewrite, as upstream), and removes the old ones.  A snapshot is a
+ * directory of hard links to the blocks' files (blocks never change in place, so links are a
+ * consistent copy), plus the head written as a block.
  *
  * Every operation holds the block list's write lock while it changes a
  * block's files or the list, so no query sees a half-changed block.
@@ -90,92 +90,6 @@ int tsdb_db_delete(tsdb_db *db, const tsdb_matcher *m, size_t nm, int64_t mint, 
 
 /* ---- Clean tombstones */
 
-static int cmp_cstr(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-/* Rewrites block b without its deleted samples into a new block under
- * parent; *ulid zero when nothing is left. */
-static int rewrite_block(const tsdb_block *b, const char *parent, tsdb_ulid *ulid, core_err *err)
-{
-    tsdb_postings all;
-    if (tsdb_index_postings(&b->index, tsdb_str_c(""), tsdb_str_c(""), &all, err) < 0) return -1;
-    /* Symbols: every name and value of the block's series (a superset of
-     * what the kept series use is fine for the index). */
-    tsdb_index_series s = {0};
-    core_arena arena;
-    core_arena_init(&arena, 0);
-    const char **sym = NULL;
-    size_t nsym = 0, cap = 0;
-    int rc = 0;
-    for (uint32_t k = 0; rc == 0 && k < all.n; k++) {
-        if ((rc = tsdb_index_series_read(&b->index, tsdb_postings_at(&all, k), &s, err)) < 0) break;
-        for (size_t l = 0; l < s.nlabels; l++) {
-            if (nsym + 2 > cap) {
-                cap = cap ? cap * 2 : 256;
-                sym = core_reallocarray(sym, cap, sizeof(*sym));
-            }
-            sym[nsym++] = core_arena_strndup(&arena, s.labels[l].name.p, s.labels[l].name.len);
-            sym[nsym++] = core_arena_strndup(&arena, s.labels[l].value.p, s.labels[l].value.len);
-        }
-    }
-    if (nsym) qsort(sym, nsym, sizeof(*sym), cmp_cstr);
-    size_t u = 0;
-    for (size_t i = 0; i < nsym; i++)
-        if (u == 0 || strcmp(sym[i], sym[u - 1]) != 0) sym[u++] = sym[i];
-    tsdb_str *syms = core_calloc(u ? u : 1, sizeof(*syms));
-    for (size_t i = 0; i < u; i++)
-        syms[i] = tsdb_str_c(sym[i]);
-    tsdb_block_writer *w =
-        rc == 0 ? tsdb_block_writer_new(parent, b->meta.mint, b->meta.maxt, syms, u, err) : NULL;
-    if (!w) rc = -1;
-    core_arena per;
-    core_arena_init(&per, 0);
-    for (uint32_t k = 0; rc == 0 && k < all.n; k++) {
-        uint32_t ref = tsdb_postings_at(&all, k);
-        if ((rc = tsdb_index_series_read(&b->index, ref, &s, err)) < 0) break;
-        core_arena_reset(&per);
-        const tsdb_stone *st = tsdb_tombstones_get(&b->tombstones, ref);
-        tsdb_chunk_meta *metas = core_arena_calloc(&per, s.nchunks + 1, sizeof(*metas));
-        const uint8_t **bytes = core_arena_calloc(&per, s.nchunks + 1, sizeof(*bytes));
-        uint32_t *lens = core_arena_calloc(&per, s.nchunks + 1, sizeof(*lens));
-        size_t n = 0;
-        for (size_t c = 0; rc == 0 && c < s.nchunks; c++) {
-            tsdb_chunk ch;
-            if ((rc = tsdb_chunk_reader_chunk(&b->chunks, s.chunks[c].ref, &ch, err)) < 0) break;
-            metas[n] = s.chunks[c];
-            if (st) {
-                bytes[n] = tsdb_trim_chunk(ch.data, (uint32_t)ch.len, INT64_MIN, INT64_MAX, st,
-                                           &per, &metas[n], &lens[n]);
-                if (!bytes[n]) continue;
-            } else {
-                bytes[n] = ch.data;
-                lens[n] = (uint32_t)ch.len;
-            }
-            n++;
-        }
-        if (rc < 0) break;
-        core_label *pairs = core_arena_calloc(&per, s.nlabels + 1, sizeof(*pairs));
-        for (size_t l = 0; l < s.nlabels; l++)
-            pairs[l] =
-                (core_label){core_arena_strndup(&per, s.labels[l].name.p, s.labels[l].name.len),
-                             core_arena_strndup(&per, s.labels[l].value.p, s.labels[l].value.len)};
-        core_labels *ls = core_labels_new_in(&per, pairs, s.nlabels);
-        rc = tsdb_block_writer_add(w, ls, metas, bytes, lens, n, err);
-    }
-    tsdb_index_series_destroy(&s);
-    core_arena_destroy(&per);
-    core_arena_destroy(&arena);
-    free(sym);
-    free(syms);
-    if (rc < 0) {
-        tsdb_block_writer_abort(w);
-        return -1;
-    }
-    return tsdb_block_writer_commit(w, ulid, err);
-}
-
 int tsdb_db_clean_tombstones(tsdb_db *db, core_err *err)
 {
     pthread_mutex_lock(&db->compact_mtx);
@@ -191,30 +105,10 @@ int tsdb_db_clean_tombstones(tsdb_db *db, core_err *err)
             break;
         }
         tsdb_ulid ulid, old = db->blocks[i].meta.ulid;
-        rc = rewrite_block(&db->blocks[i], db->dir, &ulid, err);
+        const tsdb_block *one = &db->blocks[i];
+        rc = tsdb_compact_blocks(&one, 1, true, db->dir, &ulid, err);
         pthread_rwlock_unlock(&db->blocks_lock);
-        if (rc < 0) break;
-        static const tsdb_ulid zero;
-        if (memcmp(&ulid, &zero, sizeof zero) != 0 && tsdb_db_add_block(db, &ulid, err) < 0) {
-            rc = -1;
-            break;
-        }
-        pthread_rwlock_wrlock(&db->blocks_lock);
-        for (size_t k = 0; k < db->nblocks; k++) {
-            if (memcmp(&db->blocks[k].meta.ulid, &old, sizeof old) != 0) continue;
-            char *dir = core_strdup(db->blocks[k].dir);
-            tsdb_block_close(&db->blocks[k]);
-            memmove(db->blocks + k, db->blocks + k + 1,
-                    (db->nblocks - k - 1) * sizeof(*db->blocks));
-            db->nblocks--;
-            char *tmp = core_malloc(strlen(dir) + 32);
-            sprintf(tmp, "%s.tmp-for-deletion", dir);
-            if (rename(dir, tmp) == 0) tsdb_remove_tree(tmp);
-            free(tmp);
-            free(dir);
-            break;
-        }
-        pthread_rwlock_unlock(&db->blocks_lock);
+        if (rc < 0 || (rc = tsdb_db_replace_blocks(db, &ulid, &old, 1, err)) < 0) break;
     }
     pthread_mutex_unlock(&db->compact_mtx);
     return rc;

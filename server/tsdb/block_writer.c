@@ -36,6 +36,13 @@ struct tsdb_block_writer {
     tsdb_block_stats stats;
     tsdb_index_label *lbuf;
     size_t lcap;
+    /* Lineage for meta.json (tsdb_block_writer_lineage); level 0: a fresh
+     * level-1 block that is its own only source. */
+    int64_t level;
+    tsdb_ulid *sources;
+    size_t nsources;
+    tsdb_block_desc *parents;
+    size_t nparents;
 };
 
 void tsdb_ulid_new(tsdb_ulid *u, int64_t ms)
@@ -119,6 +126,35 @@ fail:
     return NULL;
 }
 
+void tsdb_block_writer_lineage(tsdb_block_writer *w, int64_t level, const tsdb_ulid *sources,
+                               size_t nsources, const tsdb_block_desc *parents, size_t nparents)
+{
+    w->level = level;
+    free(w->sources);
+    free(w->parents);
+    w->sources = NULL;
+    w->parents = NULL;
+    w->nsources = sources ? nsources : 0;
+    w->nparents = nparents;
+    if (w->nsources) {
+        w->sources = core_reallocarray(NULL, nsources, sizeof(*w->sources));
+        memcpy(w->sources, sources, nsources * sizeof(*sources));
+    }
+    if (nparents) {
+        w->parents = core_reallocarray(NULL, nparents, sizeof(*w->parents));
+        memcpy(w->parents, parents, nparents * sizeof(*parents));
+    }
+}
+
+static void writer_free(tsdb_block_writer *w)
+{
+    free(w->lbuf);
+    free(w->parent);
+    free(w->sources);
+    free(w->parents);
+    free(w);
+}
+
 int tsdb_block_writer_add(tsdb_block_writer *w, const core_labels *ls, tsdb_chunk_meta *metas,
                           const uint8_t *const *bytes, const uint32_t *lens, size_t n,
                           core_err *err)
@@ -160,9 +196,11 @@ int tsdb_block_writer_commit(tsdb_block_writer *w, tsdb_ulid *ulid, core_err *er
         .mint = w->mint,
         .maxt = w->maxt,
         .stats = w->stats,
-        .level = 1,
-        .sources = &w->ulid,
-        .nsources = 1,
+        .level = w->level ? w->level : 1,
+        .sources = w->nsources ? w->sources : &w->ulid,
+        .nsources = w->nsources ? w->nsources : 1,
+        .parents = w->parents,
+        .nparents = w->nparents,
         .version = TSDB_META_VERSION,
     };
     tsdb_tombstones none;
@@ -182,9 +220,7 @@ int tsdb_block_writer_commit(tsdb_block_writer *w, tsdb_ulid *ulid, core_err *er
         return -1;
     }
     *ulid = w->ulid;
-    free(w->lbuf);
-    free(w->parent);
-    free(w);
+    writer_free(w);
     return 0;
 }
 
@@ -194,7 +230,5 @@ void tsdb_block_writer_abort(tsdb_block_writer *w)
     if (w->chunks_open) tsdb_chunk_writer_close(&w->chunks, NULL);
     if (w->index_open) tsdb_index_writer_close(&w->index, NULL);
     remove_tree(w->tmp);
-    free(w->lbuf);
-    free(w->parent);
-    free(w);
+    writer_free(w);
 }

@@ -27,8 +27,11 @@
  * the head is truncated to the block's end, and the WAL segments before that
  * point are folded into a checkpoint (series still in the head, samples not
  * yet in a block).  Retention then deletes the blocks that fall out of the
- * time or size limit, oldest first.  Merging level-1 blocks into larger ones
- * is not done yet.
+ * time or size limit, oldest first.  Between the two, blocks are merged as
+ * compact.c's planner says (level-1 blocks into 6h ones, those into 18h
+ * ones, ... up to max-block-duration; overlapping blocks first), each merge
+ * replacing its inputs in the list at once; a block that a loaded block
+ * names as its parent is deleted at open (a crash came between the two).
  *
  * Locks: `blocks_lock` (rwlock) guards the block list, held shared by every
  * querier for its life; `wal_mtx` serialises WAL writes; `compact_mtx` lets
@@ -60,6 +63,7 @@ struct tsdb_appender {
 };
 
 static void appender_destroy(tsdb_appender *a);
+static void drop_replaced(tsdb_db *db);
 
 char *tsdb_path_join(const char *a, const char *b)
 {
@@ -472,6 +476,12 @@ tsdb_db *tsdb_db_open(const char *dir, const tsdb_db_opts *o, core_err *err)
     if (db->opts.min_block_ms <= 0) db->opts.min_block_ms = TSDB_DEFAULT_BLOCK_MS;
     if (db->opts.retention_ms <= 0 && db->opts.retention_bytes <= 0)
         db->opts.retention_ms = 15 * DAY_MS;
+    if (db->opts.max_block_ms <= 0) { /* as prometheus: a tenth of the retention, at most 31d */
+        db->opts.max_block_ms = 31 * DAY_MS;
+        if (db->opts.retention_ms > 0 && db->opts.retention_ms / 10 < db->opts.max_block_ms)
+            db->opts.max_block_ms = db->opts.retention_ms / 10;
+    }
+    db->nranges = tsdb_compact_ranges(db->opts.min_block_ms, db->opts.max_block_ms, db->ranges);
     db->lockfd = -1;
     pthread_mutex_init(&db->wal_mtx, NULL);
     pthread_mutex_init(&db->compact_mtx, NULL);
@@ -494,6 +504,7 @@ tsdb_db *tsdb_db_open(const char *dir, const tsdb_db_opts *o, core_err *err)
         remove_temporaries(dir);
     }
     if (tsdb_blocks_open(dir, true, &db->blocks, &db->nblocks, err) < 0) goto fail;
+    drop_replaced(db);
     for (size_t i = 0; !ro && i < db->nblocks; i++) /* the tools' reads check CRCs */
         db->blocks[i].skip_crc = true;
     char *chunks = ro ? NULL : tsdb_path_join(dir, "chunks_head");
@@ -559,6 +570,7 @@ tsdb_db_stats tsdb_db_get_stats(tsdb_db *db)
     LOAD(wal_replayed_records);
     LOAD(compactions);
     LOAD(retention_deleted);
+    LOAD(compactions_failed);
 #undef LOAD
     pthread_rwlock_rdlock(&db->blocks_lock);
     st.blocks = db->nblocks;
@@ -877,23 +889,97 @@ static int cmp_block_mint(const void *a, const void *b)
     return x->meta.mint < y->meta.mint ? -1 : x->meta.mint > y->meta.mint;
 }
 
-/* Adds a block directory just written to the list. */
+static bool ulid_zero(const tsdb_ulid *u)
+{
+    static const tsdb_ulid zero;
+    return memcmp(u, &zero, sizeof zero) == 0;
+}
+
+/* Deletes a block's directory: renamed first, as upstream, so that a crash
+ * in the middle leaves a temporary directory the next open removes rather
+ * than half a block. */
+static void delete_block_dir(const char *dir)
+{
+    char *tmp = core_malloc(strlen(dir) + 32);
+    sprintf(tmp, "%s.tmp-for-deletion", dir);
+    if (rename(dir, tmp) == 0) tsdb_remove_tree(tmp);
+    free(tmp);
+}
+
+int tsdb_db_replace_blocks(tsdb_db *db, const tsdb_ulid *added, const tsdb_ulid *old, size_t nold,
+                           core_err *err)
+{
+    tsdb_block b;
+    bool adding = added && !ulid_zero(added);
+    if (adding) {
+        char name[TSDB_ULID_LEN + 1];
+        tsdb_ulid_format(added, name);
+        char *p = tsdb_path_join(db->dir, name);
+        int rc = tsdb_block_open(&b, p, err);
+        free(p);
+        if (rc < 0) return -1;
+        b.skip_crc = !db->opts.read_only;
+    }
+    char **gone = core_calloc(nold ? nold : 1, sizeof(*gone));
+    size_t ngone = 0;
+    pthread_rwlock_wrlock(&db->blocks_lock);
+    for (size_t k = 0; k < db->nblocks;) {
+        bool replaced = false;
+        for (size_t i = 0; i < nold && !replaced; i++)
+            replaced = memcmp(&db->blocks[k].meta.ulid, &old[i], sizeof(*old)) == 0;
+        if (!replaced) {
+            k++;
+            continue;
+        }
+        gone[ngone++] = core_strdup(db->blocks[k].dir);
+        tsdb_block_close(&db->blocks[k]);
+        memmove(db->blocks + k, db->blocks + k + 1, (db->nblocks - k - 1) * sizeof(*db->blocks));
+        db->nblocks--;
+    }
+    if (adding) {
+        db->blocks = core_reallocarray(db->blocks, db->nblocks + 1, sizeof(*db->blocks));
+        db->blocks[db->nblocks++] = b;
+        qsort(db->blocks, db->nblocks, sizeof(*db->blocks), cmp_block_mint);
+    }
+    pthread_rwlock_unlock(&db->blocks_lock);
+    for (size_t i = 0; i < ngone; i++) {
+        delete_block_dir(gone[i]);
+        free(gone[i]);
+    }
+    free(gone);
+    return 0;
+}
+
 int tsdb_db_add_block(tsdb_db *db, const tsdb_ulid *ulid, core_err *err)
 {
-    char name[TSDB_ULID_LEN + 1];
-    tsdb_ulid_format(ulid, name);
-    char *p = tsdb_path_join(db->dir, name);
-    tsdb_block b;
-    int rc = tsdb_block_open(&b, p, err);
-    free(p);
-    if (rc < 0) return -1;
-    b.skip_crc = !db->opts.read_only;
-    pthread_rwlock_wrlock(&db->blocks_lock);
-    db->blocks = core_reallocarray(db->blocks, db->nblocks + 1, sizeof(*db->blocks));
-    db->blocks[db->nblocks++] = b;
-    qsort(db->blocks, db->nblocks, sizeof(*db->blocks), cmp_block_mint);
-    pthread_rwlock_unlock(&db->blocks_lock);
-    return 0;
+    return tsdb_db_replace_blocks(db, ulid, NULL, 0, err);
+}
+
+/* At open: blocks that a loaded block names as its parents (a crash came
+ * between writing a compacted block and deleting what it replaces) or that
+ * are marked deletable are taken out of the list, and deleted unless the db
+ * is read-only, as upstream's reloadBlocks. */
+static void drop_replaced(tsdb_db *db)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < db->nblocks; i++) {
+        tsdb_block *b = &db->blocks[i];
+        bool replaced = b->meta.deletable;
+        for (size_t j = 0; j < db->nblocks && !replaced; j++)
+            for (size_t p = 0; p < db->blocks[j].meta.nparents && !replaced; p++)
+                replaced = memcmp(&db->blocks[j].meta.parents[p].ulid, &b->meta.ulid,
+                                  sizeof(tsdb_ulid)) == 0;
+        if (!replaced) {
+            db->blocks[k++] = *b;
+            continue;
+        }
+        core_info("tsdb", "Deleting block replaced by a compaction", "block", b->dir);
+        char *dir = core_strdup(b->dir);
+        tsdb_block_close(b);
+        if (!db->opts.read_only) delete_block_dir(dir);
+        free(dir);
+    }
+    db->nblocks = k;
 }
 
 /* ---- WAL checkpoints (upstream wlog.Checkpoint) */
@@ -1089,17 +1175,73 @@ static void apply_retention(tsdb_db *db)
     for (size_t i = 0; i < drop; i++) {
         char *dir = core_strdup(db->blocks[i].dir);
         tsdb_block_close(&db->blocks[i]);
-        char *tmp = core_malloc(strlen(dir) + 32);
-        sprintf(tmp, "%s.tmp-for-deletion", dir);
-        if (rename(dir, tmp) == 0) tsdb_remove_tree(tmp);
+        delete_block_dir(dir);
         core_info("tsdb", "Deleting obsolete block", "block", dir);
-        free(tmp);
         free(dir);
     }
     memmove(db->blocks, db->blocks + drop, (n - drop) * sizeof(*db->blocks));
     db->nblocks = n - drop;
     db->retention_deleted += drop;
     pthread_rwlock_unlock(&db->blocks_lock);
+}
+
+/* ---- Compacting blocks (upstream's DB.compactBlocks) */
+
+/* Runs the planner's choices until it has none.  The inputs are read under
+ * the block list's read lock (queries go on; deletes wait); the new block
+ * takes their place in one step.  A failed compaction marks its inputs
+ * failed (meta.json), so the planner's leveled choices skip them, as
+ * upstream. */
+static int compact_blocks(tsdb_db *db, core_err *err)
+{
+    for (;;) {
+        pthread_rwlock_rdlock(&db->blocks_lock);
+        size_t n = db->nblocks;
+        const tsdb_block_meta **metas = core_calloc(n ? n : 1, sizeof(*metas));
+        size_t *pick = core_calloc(n ? n : 1, sizeof(*pick));
+        for (size_t i = 0; i < n; i++)
+            metas[i] = &db->blocks[i].meta;
+        size_t k = tsdb_compact_plan(metas, n, db->ranges, db->nranges, pick);
+        const tsdb_block **in = core_calloc(k ? k : 1, sizeof(*in));
+        tsdb_ulid *old = core_calloc(k ? k : 1, sizeof(*old));
+        for (size_t i = 0; i < k; i++) {
+            in[i] = &db->blocks[pick[i]];
+            old[i] = in[i]->meta.ulid;
+        }
+        tsdb_ulid added;
+        core_err e = {{0}};
+        int rc = k ? tsdb_compact_blocks(in, k, k == 1, db->dir, &added, &e) : 0;
+        pthread_rwlock_unlock(&db->blocks_lock);
+        free(metas);
+        free(pick);
+        free(in);
+        if (rc == 0 && k && (rc = tsdb_db_replace_blocks(db, &added, old, k, &e)) < 0) {
+            char name[TSDB_ULID_LEN + 1];
+            tsdb_ulid_format(&added, name);
+            char *p = tsdb_path_join(db->dir, name);
+            delete_block_dir(p); /* else the next open would prefer it to its parents */
+            free(p);
+        }
+        if (rc < 0) {
+            __atomic_fetch_add(&db->compactions_failed, 1, __ATOMIC_RELAXED);
+            core_error("tsdb", "Compaction of blocks failed", "err", e.msg);
+            pthread_rwlock_wrlock(&db->blocks_lock);
+            for (size_t i = 0; i < db->nblocks; i++)
+                for (size_t j = 0; j < k; j++)
+                    if (!memcmp(&db->blocks[i].meta.ulid, &old[j], sizeof(*old))) {
+                        db->blocks[i].meta.failed = true;
+                        tsdb_block_meta_write(&db->blocks[i].meta, db->blocks[i].dir,
+                                              &db->blocks[i].meta_size, NULL);
+                    }
+            pthread_rwlock_unlock(&db->blocks_lock);
+            core_err_set(err, "%s", e.msg);
+        } else if (k) {
+            __atomic_fetch_add(&db->compactions, 1, __ATOMIC_RELAXED);
+        }
+        free(old);
+        if (rc < 0) return -1;
+        if (!k) return 0;
+    }
 }
 
 int tsdb_db_compact(tsdb_db *db, core_err *err)
@@ -1130,6 +1272,7 @@ int tsdb_db_compact(tsdb_db *db, core_err *err)
             break;
         }
     }
+    if (rc == 0 && !db->opts.read_only) rc = compact_blocks(db, err);
     if (rc == 0) apply_retention(db);
     pthread_mutex_unlock(&db->compact_mtx);
     return rc;

@@ -222,8 +222,11 @@ struct tsdb_db {
     pthread_mutex_t spare_mtx;
     struct tsdb_appender *spare[4]; /* finished appenders kept for their arrays */
     size_t nspare;
+    int64_t ranges[TSDB_COMPACT_MAX_RANGES]; /* compaction levels (compact.c) */
+    size_t nranges;
     uint64_t samples_appended, out_of_order, duplicates, out_of_bounds;
     uint64_t wal_corruptions, wal_replayed_records, compactions, retention_deleted;
+    uint64_t compactions_failed;
 };
 
 /* Re-encodes a chunk keeping only samples in [mint, maxt] not deleted by st
@@ -233,6 +236,13 @@ const uint8_t *tsdb_trim_chunk(const uint8_t *data, uint32_t len, int64_t mint, 
                                uint32_t *outlen);
 /* Adds a freshly written block directory to the db's list (db.c). */
 int tsdb_db_add_block(tsdb_db *db, const tsdb_ulid *ulid, core_err *err);
+/* Puts the block `added` just wrote (none if it is all zero) in the place of
+ * the blocks named in old[], in one step for queriers, and deletes the old
+ * directories (each renamed first, so a crash cannot leave half of one); a
+ * crash before that leaves them as parents of `added`, which open deletes
+ * (db.c). */
+int tsdb_db_replace_blocks(tsdb_db *db, const tsdb_ulid *added, const tsdb_ulid *old, size_t nold,
+                           core_err *err);
 /* a/b, malloc'd (db.c). */
 char *tsdb_path_join(const char *a, const char *b);
 

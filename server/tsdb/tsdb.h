@@ -965,6 +965,11 @@ typedef struct tsdb_block_writer tsdb_block_writer;
  * the series will use, sorted and unique (the index needs them first). */
 tsdb_block_writer *tsdb_block_writer_new(const char *parent, int64_t mint, int64_t maxt,
                                          const tsdb_str *symbols, size_t nsymbols, core_err *err);
+/* Sets the lineage meta.json records (copied): the compaction level, the
+ * level-1 blocks the data comes from (NULL: the new block itself) and the
+ * blocks it replaces.  Without a call: level 1, its own source, no parents. */
+void tsdb_block_writer_lineage(tsdb_block_writer *w, int64_t level, const tsdb_ulid *sources,
+                               size_t nsources, const tsdb_block_desc *parents, size_t nparents);
 /* Adds a series; chunks are XOR chunk bytes with their time ranges (refs
  * are filled in).  A series without chunks is skipped. */
 int tsdb_block_writer_add(tsdb_block_writer *w, const core_labels *ls, tsdb_chunk_meta *metas,
@@ -984,6 +989,35 @@ int tsdb_head_write_block(tsdb_head *h, const char *parent, int64_t mint, int64_
 /* A new ULID for time `ms` (random bits from getrandom). */
 void tsdb_ulid_new(tsdb_ulid *u, int64_t ms);
 
+/* ---- Compaction (compact.c), as upstream's LeveledCompactor.
+ *
+ * Ranges: min-block-duration times 3^i (i < 10), those longer than
+ * max-block-duration left out.  The planner picks, from blocks in any order:
+ * the first run of blocks overlapping in time; else (leaving out the newest
+ * block) for each range above the first, the first group of blocks that lie
+ * in one aligned range and either fill it or end before the newest block
+ * starts, skipping a group with a block whose compaction failed; else the
+ * newest block of at least the middle range whose tombstones cover more
+ * than 5% of its series (or any small one that is entirely deleted). */
+
+#define TSDB_COMPACT_MAX_RANGES 10
+
+size_t tsdb_compact_ranges(int64_t min_ms, int64_t max_ms, int64_t out[TSDB_COMPACT_MAX_RANGES]);
+/* Fills out[] with the indexes (into metas) of the blocks to compact into
+ * one, oldest first; returns how many (0: nothing to do; 1: a block to
+ * rewrite without its tombstones). */
+size_t tsdb_compact_plan(const tsdb_block_meta *const *metas, size_t n, const int64_t *ranges,
+                         size_t nranges, size_t *out);
+/* Writes blocks b[0..n) (n >= 1) as one new block under `parent`: series
+ * merged by labels, deleted samples left out, chunks copied where they do not
+ * overlap and merged sample by sample where they do (of two samples at one
+ * time the one from the earlier of b[] is kept).  meta.json: the union of the
+ * time ranges and of the sources, the blocks as parents, level one above the
+ * highest (with `rewrite`, as upstream's rewrite of a block: level 1, the new
+ * block its own source).  *ulid is zero when no sample is left. */
+int tsdb_compact_blocks(const tsdb_block *const *b, size_t n, bool rewrite, const char *parent,
+                        tsdb_ulid *ulid, core_err *err);
+
 /* ---- The database (db.c): a data directory with blocks, a head and its
  * WAL, as upstream's tsdb.DB.
  *
@@ -996,6 +1030,7 @@ void tsdb_ulid_new(tsdb_ulid *u, int64_t ms);
 
 typedef struct tsdb_db_opts {
     int64_t min_block_ms;    /* 0: 2h */
+    int64_t max_block_ms;    /* 0: a tenth of the retention time, at most 31d */
     int64_t retention_ms;    /* 0 with retention_bytes 0: 15d */
     int64_t retention_bytes; /* 0: no size limit */
     tsdb_wal_compression wal_compression;
@@ -1010,6 +1045,7 @@ typedef struct tsdb_db_stats {
     tsdb_head_stats head;
     uint64_t samples_appended, out_of_order, duplicates, out_of_bounds;
     uint64_t wal_corruptions, wal_replayed_records, compactions, blocks, retention_deleted;
+    uint64_t compactions_failed;
 } tsdb_db_stats;
 
 tsdb_db *tsdb_db_open(const char *dir, const tsdb_db_opts *o, core_err *err);

@@ -16,7 +16,9 @@ After 24 rounds:
     was committed but whose line was not printed yet is kept too: it has the
     next timestamp);
   - Debian's `promtool tsdb analyze` reads the directory without error;
-  - no two blocks overlap in time.
+  - no two blocks overlap in time, the level-1 blocks were merged into
+    larger ones (upstream's leveled compaction), each within its level's
+    range.
 """
 import json
 import os
@@ -41,6 +43,7 @@ def body():
     start = 1_700_000_000_000 // 7200_000 * 7200_000
     committed = None
     killed_mid = 0
+    mid_write = 0
     with Run("tsdb-crash") as run:
         data = os.path.join(run.tmp, "data")
         for r in range(ROUNDS):
@@ -57,6 +60,8 @@ def body():
             check(p.returncode in (0, -9), f"round {r}: the writer ran until killed "
                   f"(exit {p.returncode}: {err.strip()[-300:]})")
             killed_mid += p.returncode == -9
+            mid_write += any(d.endswith(".tmp-for-creation") for d in os.listdir(data)) \
+                if os.path.isdir(data) else 0
             out.seek(0)
             lines = [ln.split() for ln in out.read().splitlines()]
             done = [int(ln[1]) for ln in lines if len(ln) == 2 and ln[0] == "committed"]
@@ -80,7 +85,20 @@ def body():
             if os.path.isfile(path):
                 metas.append(json.load(open(path)))
         metas.sort(key=lambda m: m["minTime"])
-        check(len(metas) >= 10, f"{len(metas)} blocks were cut")
+        # Level-1 blocks are merged as they age (6h, 18h, 54h, ... up to the
+        # max block duration, 31d here): count what was cut through the
+        # merged blocks' sources.
+        cut = sum(len(m["compaction"]["sources"]) for m in metas)
+        check(cut >= 10, f"{cut} blocks were cut, now in {len(metas)} blocks")
+        top = max(m["compaction"]["level"] for m in metas)
+        check(top >= 3, f"blocks were merged up to level {top}")
+        for m in metas:
+            span = m["maxTime"] - m["minTime"]
+            level = m["compaction"]["level"]
+            check(span <= 7200_000 * 3 ** (level - 1) and m["minTime"] % 7200_000 == 0,
+                  f"block {m['ulid']} (level {level}) spans {span // 3600_000} h from an "
+                  f"aligned start")
+        print(f"info: {mid_write} kills left a block being written (head cut or merge)")
         for a, b in zip(metas, metas[1:]):
             check(a["maxTime"] <= b["minTime"],
                   f"blocks {a['ulid']} and {b['ulid']} do not overlap")
