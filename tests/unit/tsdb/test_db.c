@@ -4,7 +4,7 @@
  * (also with snappy and zstd), a torn or bit-flipped WAL tail repaired, head
  * compaction into a block that our block opener verifies, the checkpoint that
  * replaces old segments, queries over blocks and head together,
- * retention by time, and a WAL that logs a series twice (two refs, one
+ * retention by time and by size, and a WAL that logs a series twice (two refs, one
  * series) replayed on the two replay threads without losing samples.
  */
 #define _GNU_SOURCE
@@ -323,6 +323,89 @@ static void test_compaction(void **state)
     rm_tree(dir);
 }
 
+static int64_t tree_bytes;
+
+static int add_size(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)path, (void)ftw;
+    if (flag == FTW_F) tree_bytes += st->st_size;
+    return 0;
+}
+
+static int64_t du(const char *dir, const char *name)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    tree_bytes = 0;
+    nftw(path, add_size, 16, FTW_PHYS);
+    return tree_bytes;
+}
+
+/* Orders block names by their meta.json's minTime. */
+static void sort_by_mint(const char *dir, char names[][32], size_t n)
+{
+    int64_t mint[8];
+    for (size_t i = 0; i < n; i++) {
+        char path[4200];
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        tsdb_block_meta m;
+        core_err err = {{0}};
+        assert_int_equal(tsdb_block_meta_read(&m, path, NULL, &err), 0);
+        mint[i] = m.mint;
+        tsdb_block_meta_destroy(&m);
+    }
+    for (size_t i = 1; i < n; i++) /* insertion sort: a handful */
+        for (size_t j = i; j > 0 && mint[j - 1] > mint[j]; j--) {
+            int64_t t = mint[j];
+            mint[j] = mint[j - 1];
+            mint[j - 1] = t;
+            char tmp[32];
+            memcpy(tmp, names[j], 32);
+            memcpy(names[j], names[j - 1], 32);
+            memcpy(names[j - 1], tmp, 32);
+        }
+}
+
+/* Retention by size: blocks, WAL and head chunks together stay under the
+ * limit, the oldest blocks deleted first, whole. */
+static void test_retention_size(void **state)
+{
+    (void)state;
+    char *dir = tmpdir_new();
+    core_err err = {{0}};
+    tsdb_db_opts o = {.max_block_ms = 2 * H1, .retention_ms = 1000 * (int64_t)H1}; /* no merging */
+    tsdb_db *db = tsdb_db_open(dir, &o, &err);
+    fill(db, 30, 0, 11 * H1); /* blocks [0,2h) ... [6h,8h), head [8h, 11h) */
+    assert_int_equal(tsdb_db_compact(db, &err), 0);
+    tsdb_db_close(db, &err);
+    /* Once more, to measure what an open counts (it starts chunks_head/
+     * afresh; a close writes the head's chunks there). */
+    db = tsdb_db_open(dir, &o, &err);
+    char names[8][32];
+    assert_int_equal(list_blocks(dir, names, 8), 4);
+    sort_by_mint(dir, names, 4);
+    int64_t newest2 = du(dir, names[2]) + du(dir, names[3]);
+    int64_t rest = du(dir, "wal") + du(dir, "chunks_head");
+    tsdb_db_close(db, &err);
+    /* Room for the WAL, the head chunks and the two newest blocks, with half
+     * a block to spare. */
+    o.retention_bytes = rest + newest2 + du(dir, names[0]) / 2;
+    db = tsdb_db_open(dir, &o, &err);
+    assert_non_null(db);
+    assert_int_equal(tsdb_db_compact(db, &err), 0);
+    char left[8][32];
+    assert_int_equal(list_blocks(dir, left, 8), 2);
+    sort_by_mint(dir, left, 2);
+    assert_string_equal(left[0], names[2]);
+    assert_string_equal(left[1], names[3]);
+    assert_int_equal(tsdb_db_get_stats(db).retention_deleted, 2);
+    size_t ns, nsamp;
+    count_all(db, INT64_MIN, INT64_MAX, &ns, &nsamp);
+    assert_int_equal(nsamp, 30 * (11 - 4) * 240);
+    tsdb_db_close(db, &err);
+    rm_tree(dir);
+}
+
 static void test_corrupt_block_left_out(void **state)
 {
     (void)state;
@@ -408,11 +491,9 @@ static void test_replay_alias(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_append_replay),
-        cmocka_unit_test(test_refusals_and_rollback),
-        cmocka_unit_test(test_wal_repair),
-        cmocka_unit_test(test_compaction),
-        cmocka_unit_test(test_corrupt_block_left_out),
+        cmocka_unit_test(test_append_replay),  cmocka_unit_test(test_refusals_and_rollback),
+        cmocka_unit_test(test_wal_repair),     cmocka_unit_test(test_compaction),
+        cmocka_unit_test(test_retention_size), cmocka_unit_test(test_corrupt_block_left_out),
         cmocka_unit_test(test_replay_alias),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
