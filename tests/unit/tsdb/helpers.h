@@ -7,6 +7,8 @@
 #define TESTS_UNIT_TSDB_HELPERS_H
 
 #include <dirent.h>
+#include <ftw.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* xorshift64*: deterministic, good enough for test data. */
@@ -39,6 +41,48 @@ static inline void tmpdir_free(char *dir)
     if (d) closedir(d);
     rmdir(dir);
     free(dir);
+}
+
+static inline int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st, (void)flag, (void)ftw;
+    return remove(path);
+}
+
+/* Removes a directory tree and frees its name. */
+static inline void rm_tree(char *dir)
+{
+    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    free(dir);
+}
+
+/* The samples of the series matching m[0..nm) in [mint, maxt] through a
+ * querier over the database, checking that each series' times increase. */
+static inline size_t db_count(tsdb_db *db, const tsdb_matcher *m, size_t nm, int64_t mint,
+                              int64_t maxt)
+{
+    tsdb_querier q;
+    tsdb_db_querier(db, &q);
+    core_arena arena;
+    core_arena_init(&arena, 0);
+    tsdb_qseries *out;
+    size_t n, k = 0;
+    core_err err = {{0}};
+    assert_int_equal(tsdb_querier_select(&q, m, nm, mint, maxt, &arena, &out, &n, &err), 0);
+    for (size_t s = 0; s < n; s++) {
+        tsdb_qiter it;
+        tsdb_qiter_init(&it, &out[s]);
+        int64_t last = INT64_MIN;
+        while (tsdb_qiter_next(&it)) {
+            assert_true(it.t > last);
+            last = it.t;
+            k++;
+        }
+        assert_null(it.failure);
+    }
+    core_arena_destroy(&arena);
+    tsdb_querier_close(&q);
+    return k;
 }
 
 static inline uint8_t *file_read(const char *dir, const char *name, size_t *len)

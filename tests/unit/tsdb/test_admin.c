@@ -11,22 +11,9 @@
 
 #include "helpers.h"
 
-#include <ftw.h>
 #include <sys/stat.h>
 
 #define H1 (3600 * 1000)
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st, (void)flag, (void)ftw;
-    return remove(path);
-}
-
-static void rm_tree(char *dir)
-{
-    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-    free(dir);
-}
 
 static core_labels *lbl(int i)
 {
@@ -58,23 +45,7 @@ static size_t count(tsdb_db *db, int i, int64_t mint, int64_t maxt)
     snprintf(inst, sizeof inst, "h%d", i);
     tsdb_matcher m = {
         .type = TSDB_MATCH_EQ, .name = tsdb_str_c("instance"), .value = tsdb_str_c(inst)};
-    tsdb_querier q;
-    tsdb_db_querier(db, &q);
-    core_arena arena;
-    core_arena_init(&arena, 0);
-    tsdb_qseries *out;
-    size_t n, k = 0;
-    core_err err = {{0}};
-    assert_int_equal(tsdb_querier_select(&q, &m, 1, mint, maxt, &arena, &out, &n, &err), 0);
-    for (size_t s = 0; s < n; s++) {
-        tsdb_qiter it;
-        tsdb_qiter_init(&it, &out[s]);
-        while (tsdb_qiter_next(&it))
-            k++;
-    }
-    core_arena_destroy(&arena);
-    tsdb_querier_close(&q);
-    return k;
+    return db_count(db, &m, 1, mint, maxt);
 }
 
 static void test_delete_and_clean(void **state)

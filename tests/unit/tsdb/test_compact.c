@@ -14,22 +14,9 @@
 
 #include "helpers.h"
 
-#include <ftw.h>
 #include <sys/stat.h>
 
 #define H1 (INT64_C(3600) * 1000)
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st, (void)flag, (void)ftw;
-    return remove(path);
-}
-
-static void rm_tree(char *dir)
-{
-    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-    free(dir);
-}
 
 /* ---- Ranges */
 
@@ -447,28 +434,7 @@ static void fill(tsdb_db *db, int64_t from, int64_t to)
 
 static size_t count_all(tsdb_db *db)
 {
-    tsdb_querier q;
-    tsdb_db_querier(db, &q);
-    core_arena arena;
-    core_arena_init(&arena, 0);
-    tsdb_qseries *out;
-    size_t n, k = 0;
-    core_err err = {{0}};
-    assert_int_equal(tsdb_querier_select(&q, NULL, 0, INT64_MIN, INT64_MAX, &arena, &out, &n, &err),
-                     0);
-    for (size_t s = 0; s < n; s++) {
-        tsdb_qiter it;
-        tsdb_qiter_init(&it, &out[s]);
-        int64_t last = INT64_MIN;
-        while (tsdb_qiter_next(&it)) {
-            assert_true(it.t > last);
-            last = it.t;
-            k++;
-        }
-    }
-    core_arena_destroy(&arena);
-    tsdb_querier_close(&q);
-    return k;
+    return db_count(db, NULL, 0, INT64_MIN, INT64_MAX);
 }
 
 static void test_db_levels(void **state)

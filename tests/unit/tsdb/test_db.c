@@ -14,22 +14,9 @@
 
 #include "helpers.h"
 
-#include <ftw.h>
 #include <sys/stat.h>
 
 #define H1 (3600 * 1000)
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st, (void)flag, (void)ftw;
-    return remove(path);
-}
-
-static void rm_tree(char *dir)
-{
-    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-    free(dir);
-}
 
 static core_labels *series_labels(int i)
 {
