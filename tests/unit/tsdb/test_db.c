@@ -14,6 +14,7 @@
 
 #include "helpers.h"
 
+#include <ftw.h>
 #include <sys/stat.h>
 
 #define H1 (3600 * 1000)
