@@ -43,6 +43,7 @@ import sys
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from om_data import families, om_escape, write_openmetrics  # noqa: E402
 from harness import Run, check, find_tool, free_port, http, main  # noqa: E402
 
 HOUR = 3_600_000
@@ -53,147 +54,11 @@ LE = ["0.005", "0.01", "0.1", "1.0", "10.0", "+Inf"]  # already in 3.x's normali
 QUANTILES = ["0.5", "0.9", "0.99"]
 
 
-def om_escape(v):
-    return v.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-
-
-def om_float(v):
-    if v != v:
-        return "NaN"
-    if v in (float("inf"), float("-inf")):
-        return "+Inf" if v > 0 else "-Inf"
-    return repr(v)
-
-
-def om_ts(t):
-    return f"{t // 1000}.{t % 1000:03d}"
-
-
 def gen(rng):
     """[(family, type, [(name, {labels}, [(t ms, value)])])]."""
     times = [BASE_MS + k * STEP_MS + rng.randrange(0, 1000) for k in range(STEPS)]
-    fams = []
-
-    def span():
-        a, b = 0, STEPS
-        if rng.random() < 0.3:
-            a = rng.randrange(1, STEPS // 2)
-        if rng.random() < 0.25:
-            b = rng.randrange(STEPS // 2, STEPS)
-        return a, b
-
-    series = []
-    for i in range(60):
-        for code in ("200", "404", "500"):
-            a, b = span()
-            v, samples = rng.uniform(0, 100), []
-            for k in range(a, b):
-                v += rng.choice([0, 1, 2.5, 17])
-                if i % 9 == 4 and 300 <= k < 420:
-                    continue  # a gap of an hour
-                samples.append((times[k], v))
-            series.append(("bf_requests_total",
-                           {"job": f"j{i % 4}", "instance": f"host{i}", "code": code}, samples))
-    fams.append(("bf_requests", "counter", series))
-
-    series = []
-    for i in range(120):
-        a, b = span()
-        scale = 10.0 ** rng.choice([-9, -6, -3, 0, 2, 5, 6, 9, 21])
-        samples = []
-        for k in range(a, b):
-            x = rng.gauss(20, 5) * scale
-            r = rng.random()
-            if i % 10 == 0 and r < 0.02:
-                x = float("nan")
-            elif i % 10 == 0 and r < 0.03:
-                x = float("inf") if r < 0.025 else float("-inf")
-            elif i % 7 == 0:
-                x = float(round(x))
-            samples.append((times[k], x))
-        series.append(("bf_temperature", {"job": f"j{i % 4}", "sensor": f"s{i}"}, samples))
-    # Fixed values to query: NaN and +Inf at known times.
-    series.append(("bf_temperature", {"job": "fixed", "sensor": "nan"},
-                   [(times[k], float("nan") if k % 2 else 1.0) for k in range(STEPS)]))
-    series.append(("bf_temperature", {"job": "fixed", "sensor": "inf"},
-                   [(times[k], float("inf") if k % 2 else -float("inf")) for k in range(STEPS)]))
-    fams.append(("bf_temperature", "gauge", series))
-
-    odd = [{"path": "C:\\dir\\x"}, {"quote": 'say "hi"'}, {"nl": "a\nb"},
-           {"uni": "température ✓"}, {"html": "<a&b>"}, {"mixed": '\\"\n\\n'}]
-    series = [("bf_odd", dict(lb, job="odd"),
-               [(times[k], float(k % 5 + j)) for k in range(0, STEPS, 3)])
-              for j, lb in enumerate(odd)]
-    fams.append(("bf_odd", "gauge", series))
-
-    series = []
-    for h in range(30):
-        a, b = span()
-        counts = [0] * len(LE)
-        total = 0.0
-        per = {le: [] for le in LE}
-        cnt, sm = [], []
-        for k in range(a, b):
-            for _ in range(rng.randrange(0, 5)):
-                x = rng.expovariate(3)
-                total += x
-                for j, le in enumerate(LE):
-                    if le == "+Inf" or x <= float(le):
-                        counts[j] += 1
-            for j, le in enumerate(LE):
-                per[le].append((times[k], float(counts[j])))
-            cnt.append((times[k], float(counts[-1])))
-            sm.append((times[k], total))
-        lb = {"job": "api", "handler": f"/h{h}"}
-        for le in LE:
-            series.append(("bf_latency_seconds_bucket", dict(lb, le=le), per[le]))
-        series.append(("bf_latency_seconds_count", lb, cnt))
-        series.append(("bf_latency_seconds_sum", lb, sm))
-    fams.append(("bf_latency_seconds", "histogram", series))
-
-    series = []
-    for s in range(8):
-        lb = {"job": "rpc", "method": f"m{s}"}
-        n, total = 0, 0.0
-        qs = {q: [] for q in QUANTILES}
-        cnt, sm = [], []
-        for k in range(STEPS):
-            n += 3
-            total += rng.uniform(0, 3)
-            for j, q in enumerate(QUANTILES):
-                qs[q].append((times[k], rng.uniform(0, 1) * (j + 1)))
-            cnt.append((times[k], float(n)))
-            sm.append((times[k], total))
-        for q in QUANTILES:
-            series.append(("bf_rpc_seconds", dict(lb, quantile=q), qs[q]))
-        series.append(("bf_rpc_seconds_count", lb, cnt))
-        series.append(("bf_rpc_seconds_sum", lb, sm))
-    fams.append(("bf_rpc_seconds", "summary", series))
-    return fams
-
-
-def write_openmetrics(path, fams):
-    with open(path, "w") as f:
-        for fam, typ, series in fams:
-            f.write(f"# HELP {fam} Generated for the backfill test.\n")
-            f.write(f"# TYPE {fam} {typ}\n")
-            if typ in ("histogram", "summary"):
-                # One metric point (every bucket or quantile, count, sum) per timestamp.
-                groups = {}
-                for name, lb, samples in series:
-                    key = tuple(sorted((k, v) for k, v in lb.items() if k not in ("le", "quantile")))
-                    groups.setdefault(key, []).append((name, lb, dict(samples)))
-                for members in groups.values():
-                    for t in sorted(members[0][2]):
-                        for name, lb, samples in members:
-                            labels = ",".join(f'{k}="{om_escape(v)}"' for k, v in lb.items())
-                            f.write(f"{name}{{{labels}}} {om_float(samples[t])} {om_ts(t)}\n")
-                continue
-            for name, lb, samples in series:
-                labels = ",".join(f'{k}="{om_escape(v)}"' for k, v in lb.items())
-                for t, v in samples:
-                    f.write(f"{name}{{{labels}}} {om_float(v)} {om_ts(t)}\n")
-        f.write("# EOF\n")
+    return families(rng, "bf", times, counters=60, gauges=120, histograms=30, le=LE,
+                    summaries=8, quantiles=QUANTILES, gap=(300, 420), fixed=True)
 
 
 def run(argv, **kw):
@@ -505,7 +370,7 @@ def body():
     with Run("tool-backfill") as r:
         fams = gen(random.Random(20240612))
         om = os.path.join(r.tmp, "input.om")
-        write_openmetrics(om, fams)
+        write_openmetrics(om, fams, "Generated for the backfill test.")
         nseries = sum(len(s) for _, _, s in fams)
         check(nseries >= 400, f"{nseries} series over {STEPS * STEP_MS // HOUR} h "
               f"({os.path.getsize(om)} bytes)")

@@ -51,6 +51,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from om_data import families, write_openmetrics  # noqa: E402
 from harness import Run, check, find_tool, main  # noqa: E402
 
 BASE_MS = 1_700_000_000_000
@@ -59,117 +60,11 @@ STEPS = 360  # 6 hours: at least three 2 h blocks
 LE = ["0.005", "0.01", "0.1", "1", "10", "+Inf"]
 
 
-def om_escape(v):
-    return v.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-
-
-def om_float(v):
-    if v != v:
-        return "NaN"
-    if v in (float("inf"), float("-inf")):
-        return "+Inf" if v > 0 else "-Inf"
-    return repr(v)
-
-
 def gen(rng):
     """[(family, type, [(name, {labels}, [(t ms, value)])])]."""
     times = [BASE_MS + k * STEP_MS + rng.randrange(0, 1000) for k in range(STEPS)]
-    fams = []
-
-    def span():
-        # A third of the series start late or stop early: churn for analyze.
-        a, b = 0, STEPS
-        if rng.random() < 0.33:
-            a = rng.randrange(1, STEPS // 2)
-        if rng.random() < 0.25:
-            b = rng.randrange(STEPS // 2, STEPS)
-        return a, b
-
-    series = []
-    for i in range(40):
-        for code in ("200", "404", "500"):
-            a, b = span()
-            v, samples = rng.uniform(0, 100), []
-            for k in range(a, b):
-                v += rng.choice([0, 1, 2.5, 17])
-                samples.append((times[k], v))
-            series.append(("tool_requests_total",
-                           {"job": f"j{i % 4}", "instance": f"host{i}", "code": code}, samples))
-    fams.append(("tool_requests", "counter", series))
-
-    series = []
-    for i in range(100):
-        a, b = span()
-        scale = 10.0 ** rng.choice([-9, -6, -3, 0, 2, 5, 6, 9, 21])
-        samples = []
-        for k in range(a, b):
-            x = rng.gauss(20, 5) * scale
-            r = rng.random()
-            if i % 10 == 0 and r < 0.02:
-                x = float("nan")
-            elif i % 10 == 0 and r < 0.03:
-                x = float("inf") if r < 0.025 else float("-inf")
-            elif i % 7 == 0:
-                x = float(round(x))
-            samples.append((times[k], x))
-        series.append(("tool_temperature", {"job": f"j{i % 4}", "sensor": f"s{i}"}, samples))
-    fams.append(("tool_temperature", "gauge", series))
-
-    odd = [{"path": "C:\\dir\\x"}, {"quote": 'say "hi"'}, {"nl": "a\nb"},
-           {"uni": "température ✓"}, {"html": "<a&b>"}]
-    series = [("tool_odd", dict(lb, job="odd"),
-               [(times[k], float(k % 5)) for k in range(0, STEPS, 3)]) for lb in odd]
-    fams.append(("tool_odd", "gauge", series))
-
-    series = []
-    for h in range(10):
-        a, b = span()
-        counts = [0] * len(LE)
-        total = 0.0
-        per = {le: [] for le in LE}
-        cnt, sm = [], []
-        for k in range(a, b):
-            for _ in range(rng.randrange(0, 5)):
-                x = rng.expovariate(3)
-                total += x
-                for j, le in enumerate(LE):
-                    if le == "+Inf" or x <= float(le):
-                        counts[j] += 1
-            for j, le in enumerate(LE):
-                per[le].append((times[k], float(counts[j])))
-            cnt.append((times[k], float(counts[-1])))
-            sm.append((times[k], total))
-        lb = {"job": "api", "handler": f"/h{h}"}
-        for le in LE:
-            series.append(("tool_latency_seconds_bucket", dict(lb, le=le), per[le]))
-        series.append(("tool_latency_seconds_count", lb, cnt))
-        series.append(("tool_latency_seconds_sum", lb, sm))
-    fams.append(("tool_latency_seconds", "histogram", series))
-    return fams
-
-
-def write_openmetrics(path, fams):
-    with open(path, "w") as f:
-        for fam, typ, series in fams:
-            f.write(f"# TYPE {fam} {typ}\n")
-            if typ == "histogram":
-                # One metric point (every bucket, count, sum) per timestamp.
-                groups = {}
-                for name, lb, samples in series:
-                    key = tuple(sorted((k, v) for k, v in lb.items() if k != "le"))
-                    groups.setdefault(key, []).append((name, lb, dict(samples)))
-                for members in groups.values():
-                    for t in sorted(members[0][2]):
-                        for name, lb, samples in members:
-                            labels = ",".join(f'{k}="{om_escape(v)}"' for k, v in lb.items())
-                            f.write(f"{name}{{{labels}}} {om_float(samples[t])} "
-                                    f"{t // 1000}.{t % 1000:03d}\n")
-                continue
-            for name, lb, samples in series:
-                labels = ",".join(f'{k}="{om_escape(v)}"' for k, v in lb.items())
-                for t, v in samples:
-                    f.write(f"{name}{{{labels}}} {om_float(v)} {t // 1000}.{t % 1000:03d}\n")
-        f.write("# EOF\n")
+    return families(rng, "tool", times, counters=40, gauges=100, histograms=10, le=LE,
+                    late=0.33)
 
 
 def run(argv, **kw):
