@@ -291,6 +291,12 @@ static core_http_server *start_http(core_err *err)
         .listen = cfg.listen.v,
         .n_listen = cfg.listen.len,
         .healthy_body = "Healthy\n",
+        /* A scrape is a short GET (collect[] names a few dozen collectors at
+         * most): 32 KiB per connection is plenty, and MHD takes that much from
+         * malloc instead of mapping and unmapping 64 KiB for each connection
+         * (9 page faults a scrape; CPU per scrape measured with
+         * bench/exporters/run: 0.83 -> 0.79 ms). */
+        .conn_memory = 32 * 1024,
     };
     core_http_server *srv = core_http_new(&opts, err);
     if (srv == NULL) return NULL;

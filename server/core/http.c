@@ -75,7 +75,7 @@
  * MHD touches all of it, so it is what every open connection costs.  Measured with
  * arguments "a=1": MHD's default of 32 KiB passes 400 and drops a GET with 500 without
  * an answer, and refuses a 60 KB query string; 64 KiB passes 700 and the 60 KB string. */
-#define CONN_MEMORY (64 * 1024)
+#define CONN_MEMORY (64 * 1024) /* the default of core_http_opts.conn_memory */
 
 /* Segment kinds in priority order; SEG_END stands for "the pattern has ended". */
 enum seg_kind { SEG_END, SEG_LITERAL, SEG_PARAM, SEG_CATCH_ALL };
@@ -112,6 +112,7 @@ struct core_http_server {
     size_t n_prefix_segs;
     size_t max_body;
     unsigned timeout_s, threads, max_conns;
+    size_t conn_memory;
     bool per_connection;
     char *healthy_body, *ready_body, *not_ready_body;
     core_http_observer observer;
@@ -806,7 +807,7 @@ static int start_listener(core_http_server *srv, struct listener *l, core_err *e
                                      MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
                                      MHD_OPTION_CONNECTION_TIMEOUT, srv->timeout_s,
                                      MHD_OPTION_CONNECTION_LIMIT, srv->max_conns,
-                                     MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY,
+                                     MHD_OPTION_CONNECTION_MEMORY_LIMIT, srv->conn_memory,
                                      MHD_OPTION_THREAD_STACK_SIZE, (size_t)(2u << 20),
                                      MHD_OPTION_END);
     else
@@ -817,7 +818,7 @@ static int start_listener(core_http_server *srv, struct listener *l, core_err *e
                                      MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
                                      MHD_OPTION_CONNECTION_TIMEOUT, srv->timeout_s,
                                      MHD_OPTION_CONNECTION_LIMIT, srv->max_conns,
-                                     MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY,
+                                     MHD_OPTION_CONNECTION_MEMORY_LIMIT, srv->conn_memory,
                                      MHD_OPTION_THREAD_POOL_SIZE, srv->threads,
                                      MHD_OPTION_END);
     /* clang-format on */
@@ -890,6 +891,7 @@ core_http_server *core_http_new(const core_http_opts *opts, core_err *err)
     srv->timeout_s = opts->conn_timeout_s ? opts->conn_timeout_s : DEFAULT_TIMEOUT_S;
     srv->threads = opts->threads ? opts->threads : DEFAULT_THREADS;
     srv->per_connection = opts->thread_per_connection;
+    srv->conn_memory = opts->conn_memory ? opts->conn_memory : CONN_MEMORY;
     srv->max_conns = opts->max_conns ? opts->max_conns : DEFAULT_MAX_CONNS;
     /* MHD splits the connection limit among the threads; each needs at least one. */
     if (srv->max_conns < srv->threads) srv->max_conns = srv->threads;
