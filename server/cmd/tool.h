@@ -126,15 +126,13 @@ int tool_query_range(const tool_cmd *cmd, int argc, char **argv);
 int tool_query_series(const tool_cmd *cmd, int argc, char **argv);
 int tool_query_labels(const tool_cmd *cmd, int argc, char **argv);
 
-/* ---- Go's formatting, which promtool's output is made of (tool_query.c) */
+/* ---- Go's formatting, which promtool's output is made of (tool_query.c;
+ * time.Duration's is core_sb_add_go_duration) */
 
 /* strconv.FormatFloat(v, fmt, -1, 64) for fmt 'f' or 'E': the shortest
  * digits that read back as v ("0.1", "1E+00", "1.5E-07"), "NaN", "+Inf",
  * "-Inf". */
 void tool_go_float(core_sb *sb, double v, char fmt);
-/* time.Duration.String() of `ns` nanoseconds: "0s", "1.5ms", "2m0s",
- * "1h0m0.5s". */
-void tool_go_duration(core_sb *sb, int64_t ns);
 
 /* ---- Backfilling (tool_backfill.c) */
 

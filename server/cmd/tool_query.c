@@ -93,47 +93,6 @@ void tool_go_float(core_sb *sb, double v, char fmt)
     }
 }
 
-/* Appends `frac` of `width` digits without its trailing zeros, after a '.'. */
-static void add_fraction(core_sb *sb, uint64_t frac, int width)
-{
-    if (frac == 0) return;
-    char d[16];
-    snprintf(d, sizeof d, "%0*llu", width, (unsigned long long)frac);
-    size_t n = strlen(d);
-    while (n > 0 && d[n - 1] == '0')
-        n--;
-    core_sb_addc(sb, '.');
-    core_sb_add(sb, d, n);
-}
-
-void tool_go_duration(core_sb *sb, int64_t ns)
-{
-    if (ns == 0) {
-        core_sb_adds(sb, "0s");
-        return;
-    }
-    uint64_t u = ns < 0 ? (uint64_t)0 - (uint64_t)ns : (uint64_t)ns;
-    if (ns < 0) core_sb_addc(sb, '-');
-    if (u < 1000) {
-        core_sb_addf(sb, "%lluns", (unsigned long long)u);
-        return;
-    }
-    if (u < 1000000000) {
-        bool micro = u < 1000000;
-        uint64_t div = micro ? 1000 : 1000000;
-        core_sb_add_u64(sb, u / div);
-        add_fraction(sb, u % div, micro ? 3 : 6);
-        core_sb_adds(sb, micro ? "\xc2\xb5s" : "ms");
-        return;
-    }
-    uint64_t secs = u / 1000000000, h = secs / 3600, m = secs / 60 % 60;
-    if (h) core_sb_addf(sb, "%lluh", (unsigned long long)h);
-    if (h || m) core_sb_addf(sb, "%llum", (unsigned long long)m);
-    core_sb_add_u64(sb, secs % 60);
-    add_fraction(sb, u % 1000000000, 9);
-    core_sb_addc(sb, 's');
-}
-
 /* encoding/json's string: HTML-safe, U+2028/9 escaped, bad UTF-8 as U+FFFD. */
 static void json_str(core_sb *sb, const char *s, size_t n)
 {

@@ -1233,7 +1233,7 @@ static void debug_dump(group_run *r, int64_t max_eval)
 {
     int64_t ts = (max_eval + 1000) / 1000 * 1000;
     core_sb q = CORE_SB_INIT, d = CORE_SB_INIT, out = CORE_SB_INIT;
-    tool_go_duration(&d, ts * 1000000);
+    core_sb_add_go_duration(&d, ts * 1000000);
     core_sb_addf(&q, "{__name__=~\".+\"}[%s]", d.buf);
     core_arena a = {0};
     core_err err = {{0}};
@@ -1322,7 +1322,7 @@ static void run_checks(group_run *r, loaded_series *in, size_t nin)
             for (size_t k = 0; s && k < s->nrules; k++) {
                 if (!s->rules[k].last_error || !*s->rules[k].last_error) continue;
                 core_sb t = CORE_SB_INIT;
-                tool_go_duration(&t, ts * 1000000);
+                core_sb_add_go_duration(&t, ts * 1000000);
                 errs_addf(r->errs, "    rule: %s, time: %s, err: %s", s->rules[k].name, t.buf,
                           s->rules[k].last_error);
                 core_sb_destroy(&t);
@@ -1438,7 +1438,7 @@ out:
     loaded_free(in, nin);
     if (o->debug) {
         core_sb d = CORE_SB_INIT;
-        tool_go_duration(&d, (int64_t)((core_monotonic_seconds() - t0) * 1e9));
+        core_sb_add_go_duration(&d, (int64_t)((core_monotonic_seconds() - t0) * 1e9));
         fprintf(stderr, "DEBUG: Test %s finished, took %s\n", testname, d.buf);
         core_sb_destroy(&d);
     }

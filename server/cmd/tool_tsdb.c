@@ -75,84 +75,12 @@ static void os_error(core_sb *sb, int errnum)
     core_sb_adds(sb, s);
 }
 
-/* Go's fmtFrac: the fraction of v / 10^prec without trailing zeros, and the
- * dot only if it is not zero; returns v / 10^prec. */
-static uint64_t go_frac(char *buf, size_t *w, uint64_t v, int prec)
-{
-    bool print = false;
-    for (int i = 0; i < prec; i++) {
-        unsigned digit = (unsigned)(v % 10);
-        print = print || digit != 0;
-        if (print) buf[--*w] = (char)('0' + digit);
-        v /= 10;
-    }
-    if (print) buf[--*w] = '.';
-    return v;
-}
-
-static void go_int(char *buf, size_t *w, uint64_t v)
-{
-    if (v == 0) {
-        buf[--*w] = '0';
-        return;
-    }
-    while (v > 0) {
-        buf[--*w] = (char)('0' + v % 10);
-        v /= 10;
-    }
-}
-
-/* Go's time.Duration(ns).String(): "2h0m0s", "15.001s", "500ms", "0s". */
-static void go_duration(core_sb *sb, int64_t ns)
-{
-    char buf[40];
-    size_t w = sizeof buf;
-    uint64_t u = (uint64_t)ns;
-    bool neg = ns < 0;
-    if (neg) u = -u;
-    if (u < UINT64_C(1000000000)) {
-        int prec = 0;
-        buf[--w] = 's';
-        if (u == 0) {
-            core_sb_adds(sb, "0s");
-            return;
-        } else if (u < 1000) {
-            buf[--w] = 'n';
-        } else if (u < 1000000) {
-            prec = 3;
-            buf[--w] = '\xb5'; /* U+00B5 MICRO SIGN in UTF-8 */
-            buf[--w] = '\xc2';
-        } else {
-            prec = 6;
-            buf[--w] = 'm';
-        }
-        u = go_frac(buf, &w, u, prec);
-        go_int(buf, &w, u);
-    } else {
-        buf[--w] = 's';
-        u = go_frac(buf, &w, u, 9);
-        go_int(buf, &w, u % 60);
-        u /= 60;
-        if (u > 0) {
-            buf[--w] = 'm';
-            go_int(buf, &w, u % 60);
-            u /= 60;
-            if (u > 0) {
-                buf[--w] = 'h';
-                go_int(buf, &w, u);
-            }
-        }
-    }
-    if (neg) buf[--w] = '-';
-    core_sb_add(sb, buf + w, sizeof buf - w);
-}
-
 /* A span of milliseconds as Go's time.Duration(ms) * time.Millisecond, which
  * wraps around as Go's int64 arithmetic does. */
 static void go_duration_ms(core_sb *sb, int64_t from, int64_t to)
 {
     uint64_t ms = (uint64_t)to - (uint64_t)from;
-    go_duration(sb, (int64_t)(ms * UINT64_C(1000000)));
+    core_sb_add_go_duration(sb, (int64_t)(ms * UINT64_C(1000000)));
 }
 
 /* alecthomas/units Base2Bytes(n).String(): "587B", "1KiB512B", "2MiB". */

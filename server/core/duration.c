@@ -132,6 +132,79 @@ size_t core_duration_format(int64_t ms, char buf[CORE_DURATION_BUFSZ])
     return n;
 }
 
+/* Writes the `prec` low digits of v before *w as a fraction without its
+ * trailing zeros (no '.' when they are all zero); returns v without them. */
+static uint64_t go_frac(char *buf, size_t *w, uint64_t v, int prec)
+{
+    bool print = false;
+    for (int i = 0; i < prec; i++) {
+        int digit = (int)(v % 10);
+        print = print || digit != 0;
+        if (print) buf[--*w] = (char)('0' + digit);
+        v /= 10;
+    }
+    if (print) buf[--*w] = '.';
+    return v;
+}
+
+static void go_int(char *buf, size_t *w, uint64_t v)
+{
+    do {
+        buf[--*w] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v > 0);
+}
+
+size_t core_duration_format_go(int64_t ns, char buf[CORE_GO_DURATION_BUFSZ])
+{
+    char tmp[CORE_GO_DURATION_BUFSZ];
+    size_t w = sizeof tmp;
+    bool neg = ns < 0;
+    uint64_t u = neg ? (uint64_t)0 - (uint64_t)ns : (uint64_t)ns;
+    tmp[--w] = 's';
+    if (u < UINT64_C(1000000000)) { /* below a second: one unit, a fraction */
+        int prec = 0;
+        if (u == 0) {
+            memcpy(buf, "0s", 3);
+            return 2;
+        } else if (u < 1000) {
+            tmp[--w] = 'n';
+        } else if (u < 1000000) {
+            prec = 3;
+            tmp[--w] = '\xb5'; /* U+00B5 MICRO SIGN in UTF-8 */
+            tmp[--w] = '\xc2';
+        } else {
+            prec = 6;
+            tmp[--w] = 'm';
+        }
+        go_int(tmp, &w, go_frac(tmp, &w, u, prec));
+    } else { /* h, m and s with the fraction */
+        u = go_frac(tmp, &w, u, 9);
+        go_int(tmp, &w, u % 60);
+        u /= 60;
+        if (u > 0) {
+            tmp[--w] = 'm';
+            go_int(tmp, &w, u % 60);
+            u /= 60;
+            if (u > 0) {
+                tmp[--w] = 'h';
+                go_int(tmp, &w, u);
+            }
+        }
+    }
+    if (neg) tmp[--w] = '-';
+    size_t n = sizeof tmp - w;
+    memcpy(buf, tmp + w, n);
+    buf[n] = 0;
+    return n;
+}
+
+void core_sb_add_go_duration(core_sb *sb, int64_t ns)
+{
+    char buf[CORE_GO_DURATION_BUFSZ];
+    core_sb_add(sb, buf, core_duration_format_go(ns, buf));
+}
+
 /* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm). */
 static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
 {

@@ -17,6 +17,7 @@
 #define CORE_DURATION_H
 
 #include "core/err.h"
+#include "core/strbuf.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -48,6 +49,13 @@ int core_duration_parse_api(const char *s, size_t len, int64_t *ms, core_err *er
  * years and weeks only when they divide the value exactly.  Negative values get
  * a leading '-'.  Returns the length. */
 size_t core_duration_format(int64_t ms, char buf[CORE_DURATION_BUFSZ]);
+/* Formats nanoseconds as Go's time.Duration.String() (what promtool and the
+ * Go servers print): "2h0m0s", "1m30.5s", "15.001s", "500ms", "1.5µs",
+ * "0s".  Returns the length; buf needs CORE_GO_DURATION_BUFSZ bytes. */
+#define CORE_GO_DURATION_BUFSZ 32
+size_t core_duration_format_go(int64_t ns, char buf[CORE_GO_DURATION_BUFSZ]);
+/* The same appended to sb. */
+void core_sb_add_go_duration(core_sb *sb, int64_t ns);
 
 /* Parses an RFC3339 time: the fraction is optional, the zone ("Z", "+hh:mm") is
  * not; also the two boundary spellings above. */

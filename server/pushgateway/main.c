@@ -60,38 +60,15 @@ static core_flag flag_table[] = {
 
 /* ---- Flag values as upstream shows them on /api/v1/status */
 
-/* Go's time.Duration.String() for whole milliseconds: "5m0s", "1h0m0s", "1.5s", "500ms". */
-static void go_duration(int64_t ms, core_sb *out)
-{
-    if (ms == 0) {
-        core_sb_adds(out, "0s");
-        return;
-    }
-    if (ms < 0) core_sb_addc(out, '-'), ms = -ms;
-    if (ms < 1000) {
-        core_sb_addf(out, "%lldms", (long long)ms);
-        return;
-    }
-    int64_t h = ms / CORE_MS_PER_HOUR, m = ms / CORE_MS_PER_MINUTE % 60;
-    int64_t s = ms / 1000 % 60, frac = ms % 1000;
-    if (h > 0) core_sb_addf(out, "%lldh", (long long)h);
-    if (h > 0 || m > 0) core_sb_addf(out, "%lldm", (long long)m);
-    core_sb_addf(out, "%lld", (long long)s);
-    if (frac != 0) {
-        char f[8];
-        int l = snprintf(f, sizeof f, ".%03lld", (long long)frac);
-        while (f[l - 1] == '0')
-            l--;
-        core_sb_add(out, f, (size_t)l);
-    }
-    core_sb_addc(out, 's');
-}
-
 static void flag_value(const core_flag *f, core_sb *v)
 {
     switch (f->kind) {
     case CORE_FLAG_BOOL: core_sb_adds(v, *(bool *)f->dest ? "true" : "false"); break;
-    case CORE_FLAG_DURATION: go_duration(*(int64_t *)f->dest, v); break;
+    case CORE_FLAG_DURATION: { /* as time.Duration: at most 292 years */
+        int64_t ms = *(int64_t *)f->dest, lim = INT64_MAX / 1000000;
+        core_sb_add_go_duration(v, (ms > lim ? lim : ms < -lim ? -lim : ms) * 1000000);
+        break;
+    }
     case CORE_FLAG_LIST: {
         const core_strlist *l = f->dest;
         core_sb_addc(v, '[');

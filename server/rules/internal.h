@@ -247,8 +247,6 @@ void tmpl_sprintf(const char *fmt, size_t flen, const tmpl_val *args, size_t n, 
 void tmpl_time_string(int64_t ns, core_sb *out);
 /* Go's time.Time.Format(layout) in UTC. */
 void tmpl_time_format(int64_t ns, const char *layout, size_t n, core_sb *out);
-/* Go's time.Duration.String(): "30m0s", "1.5s", "100ms", "0s". */
-void tmpl_duration_string(int64_t ns, core_sb *out);
 /* Go's url.QueryEscape. */
 void tmpl_query_escape(const char *s, size_t n, core_sb *out);
 /* text/template's HTMLEscapeString and JSEscapeString. */

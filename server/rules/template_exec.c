@@ -1294,7 +1294,7 @@ static int m_time_string(tmpl_exec *x, const tmpl_val *a, size_t n, tmpl_val *ou
     if (a[0].k == TV_TIME)
         tmpl_time_string(a[0].u.ns, &sb);
     else
-        tmpl_duration_string(a[0].k == TV_DURVAL ? a[0].u.i : a[0].u.ns, &sb);
+        core_sb_add_go_duration(&sb, a[0].k == TV_DURVAL ? a[0].u.i : a[0].u.ns);
     *out = str_val(x, &sb);
     return 0;
 }

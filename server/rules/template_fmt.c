@@ -453,7 +453,7 @@ static void fmt_stringer(fmtst *f, const tmpl_val *v, char verb)
     if (v->k == TV_TIME)
         tmpl_time_string(v->u.ns, &s);
     else
-        tmpl_duration_string(v->k == TV_DURVAL ? v->u.i : v->u.ns, &s);
+        core_sb_add_go_duration(&s, v->k == TV_DURVAL ? v->u.i : v->u.ns);
     fmt_string(f, s.buf ? s.buf : "", s.len, verb);
     core_sb_destroy(&s);
 }
@@ -1026,77 +1026,6 @@ void tmpl_time_format(int64_t ns, const char *l, size_t n, core_sb *out)
         core_sb_addc(out, ch);
         i++;
     }
-}
-
-/* Go's fmtFrac: ".12" of v / 10^prec, trailing zeros dropped; returns v /
- * 10^prec. */
-static uint64_t frac(char *buf, size_t *w, uint64_t v, int prec)
-{
-    bool print = false;
-    for (int i = 0; i < prec; i++) {
-        int digit = (int)(v % 10);
-        print = print || digit != 0;
-        if (print) buf[--*w] = (char)('0' + digit);
-        v /= 10;
-    }
-    if (print) buf[--*w] = '.';
-    return v;
-}
-
-static void fint(char *buf, size_t *w, uint64_t v)
-{
-    if (v == 0) {
-        buf[--*w] = '0';
-        return;
-    }
-    while (v > 0) {
-        buf[--*w] = (char)('0' + v % 10);
-        v /= 10;
-    }
-}
-
-void tmpl_duration_string(int64_t d, core_sb *out)
-{
-    char buf[40];
-    size_t w = sizeof buf;
-    bool neg = d < 0;
-    uint64_t u = neg ? (uint64_t)0 - (uint64_t)d : (uint64_t)d;
-    if (u < 1000000000ULL) {
-        int prec;
-        buf[--w] = 's';
-        if (u == 0) {
-            core_sb_adds(out, "0s");
-            return;
-        } else if (u < 1000ULL) {
-            prec = 0;
-            buf[--w] = 'n';
-        } else if (u < 1000000ULL) {
-            prec = 3;
-            buf[--w] = (char)0xb5;
-            buf[--w] = (char)0xc2;
-        } else {
-            prec = 6;
-            buf[--w] = 'm';
-        }
-        u = frac(buf, &w, u, prec);
-        fint(buf, &w, u);
-    } else {
-        buf[--w] = 's';
-        u = frac(buf, &w, u, 9);
-        fint(buf, &w, u % 60);
-        u /= 60;
-        if (u > 0) {
-            buf[--w] = 'm';
-            fint(buf, &w, u % 60);
-            u /= 60;
-            if (u > 0) {
-                buf[--w] = 'h';
-                fint(buf, &w, u);
-            }
-        }
-    }
-    if (neg) buf[--w] = '-';
-    core_sb_add(out, buf + w, sizeof buf - w);
 }
 
 /* ---- Escapers */

@@ -102,6 +102,35 @@ static void test_duration_format(void **state)
     assert_string_equal(fmt_dur(INT64_MIN + 1), "-106751991167d7h12m55s807ms");
 }
 
+static const char *fmt_go(int64_t ns)
+{
+    static char buf[CORE_GO_DURATION_BUFSZ];
+    size_t n = core_duration_format_go(ns, buf);
+    assert_int_equal(n, strlen(buf));
+    return buf;
+}
+
+/* Go's time.Duration.String(), values from its documentation and tests. */
+static void test_duration_format_go(void **state)
+{
+    (void)state;
+    assert_string_equal(fmt_go(0), "0s");
+    assert_string_equal(fmt_go(1), "1ns");
+    assert_string_equal(fmt_go(1100), "1.1\xc2\xb5s");
+    assert_string_equal(fmt_go(2200000), "2.2ms");
+    assert_string_equal(fmt_go(500000000), "500ms");
+    assert_string_equal(fmt_go(3300000000), "3.3s");
+    assert_string_equal(fmt_go(15001000000), "15.001s");
+    assert_string_equal(fmt_go(INT64_C(4) * 60000000000 + 5000000000), "4m5s");
+    assert_string_equal(fmt_go(INT64_C(4) * 60000000000 + 5001000000), "4m5.001s");
+    assert_string_equal(fmt_go(INT64_C(5) * 3600000000000 + 6 * 60000000000 + 7001000000),
+                        "5h6m7.001s");
+    assert_string_equal(fmt_go(INT64_C(2) * 3600000000000), "2h0m0s");
+    assert_string_equal(fmt_go(-1), "-1ns");
+    assert_string_equal(fmt_go(INT64_MAX), "2562047h47m16.854775807s");
+    assert_string_equal(fmt_go(INT64_MIN), "-2562047h47m16.854775808s");
+}
+
 static void test_duration_round_trip(void **state)
 {
     /* Every formatted duration parses back to itself. */
@@ -253,12 +282,19 @@ static void test_clocks(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_duration_parse),     cmocka_unit_test(test_duration_parse_errors),
-        cmocka_unit_test(test_duration_parse_len), cmocka_unit_test(test_duration_parse_api),
-        cmocka_unit_test(test_duration_format),    cmocka_unit_test(test_duration_round_trip),
-        cmocka_unit_test(test_time_parse_rfc3339), cmocka_unit_test(test_time_parse_rfc3339_errors),
-        cmocka_unit_test(test_time_parse_api),     cmocka_unit_test(test_time_format),
-        cmocka_unit_test(test_time_round_trip),    cmocka_unit_test(test_clocks),
+        cmocka_unit_test(test_duration_parse),
+        cmocka_unit_test(test_duration_parse_errors),
+        cmocka_unit_test(test_duration_parse_len),
+        cmocka_unit_test(test_duration_parse_api),
+        cmocka_unit_test(test_duration_format),
+        cmocka_unit_test(test_duration_format_go),
+        cmocka_unit_test(test_duration_round_trip),
+        cmocka_unit_test(test_time_parse_rfc3339),
+        cmocka_unit_test(test_time_parse_rfc3339_errors),
+        cmocka_unit_test(test_time_parse_api),
+        cmocka_unit_test(test_time_format),
+        cmocka_unit_test(test_time_round_trip),
+        cmocka_unit_test(test_clocks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

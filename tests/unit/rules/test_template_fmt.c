@@ -201,7 +201,7 @@ static void durations(void **state)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         core_sb sb = CORE_SB_INIT;
-        tmpl_duration_string(cases[i].ns, &sb);
+        core_sb_add_go_duration(&sb, cases[i].ns);
         assert_string_equal(sb.buf, cases[i].want);
         core_sb_destroy(&sb);
     }
