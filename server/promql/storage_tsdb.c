@@ -153,17 +153,16 @@ static void block_labels_all(const tsdb_block *b, const char *name, core_arena *
         strlist_push(l, arena, e[i].value.p, e[i].value.len);
 }
 
-/* The same among the series of block b that match tm: selected over the whole
- * block (a querier over that block alone), labels read.  The series live in a
- * scratch arena; only the strings kept are copied out. */
-static int block_labels_matching(const tsdb_block *b, const char *name, const tsdb_matcher *tm,
-                                 size_t nm, core_arena *arena, strlist *l, core_err *err)
+/* The names (name NULL) or values of `name` among the series that querier q
+ * selects with tm over all time.  The series live in a scratch arena; only
+ * the strings kept are copied out. */
+static int labels_matching(const tsdb_querier *q, const char *name, const tsdb_matcher *tm,
+                           size_t nm, core_arena *arena, strlist *l, core_err *err)
 {
-    tsdb_querier one = {.blocks = (tsdb_block *)b, .n = 1};
     core_arena scratch = {0};
     tsdb_qseries *qs;
     size_t n;
-    int rc = tsdb_querier_select(&one, tm, nm, INT64_MIN, INT64_MAX, &scratch, &qs, &n, err);
+    int rc = tsdb_querier_select(q, tm, nm, INT64_MIN, INT64_MAX, &scratch, &qs, &n, err);
     for (size_t i = 0; rc == 0 && i < n; i++) {
         const core_labels *ls = qs[i].labels;
         for (size_t k = 0; k < ls->len; k++) {
@@ -174,6 +173,15 @@ static int block_labels_matching(const tsdb_block *b, const char *name, const ts
     }
     core_arena_destroy(&scratch);
     return rc;
+}
+
+/* The same among the series of block b that match tm (a querier over that
+ * block alone). */
+static int block_labels_matching(const tsdb_block *b, const char *name, const tsdb_matcher *tm,
+                                 size_t nm, core_arena *arena, strlist *l, core_err *err)
+{
+    tsdb_querier one = {.blocks = (tsdb_block *)b, .n = 1};
+    return labels_matching(&one, name, tm, nm, arena, l, err);
 }
 
 /* The head's part: its index's tables without matchers, else its matching
@@ -192,20 +200,7 @@ static int head_labels(tsdb_head *h, const char *name, const tsdb_matcher *tm, s
         return 0;
     }
     tsdb_querier one = {.head = h};
-    core_arena scratch = {0};
-    tsdb_qseries *qs;
-    size_t n;
-    int rc = tsdb_querier_select(&one, tm, nm, INT64_MIN, INT64_MAX, &scratch, &qs, &n, err);
-    for (size_t i = 0; rc == 0 && i < n; i++) {
-        const core_labels *ls = qs[i].labels;
-        for (size_t k = 0; k < ls->len; k++) {
-            if (name && strcmp(ls->v[k].name, name) != 0) continue;
-            const char *str = name ? ls->v[k].value : ls->v[k].name;
-            strlist_push(l, arena, str, strlen(str));
-        }
-    }
-    core_arena_destroy(&scratch);
-    return rc;
+    return labels_matching(&one, name, tm, nm, arena, l, err);
 }
 
 static int tsdb_labels(pql_tsdb_storage *ts, const char *name, const pql_matcher *m, size_t nm,

@@ -52,6 +52,10 @@ enum {
     TSDB_WAL_ZSTD = 0x10,
 };
 
+/* Maps the file at `path` read-only (*p NULL when it is empty); errors say
+ * "open <what><path>: ..." (segfiles.c). */
+int tsdb_map_file(const char *path, const char *what, const uint8_t **p, size_t *len,
+                  core_err *err);
 /* Lists the numbered WAL segments of `dir` (names as strconv.Atoi reads them),
  * sorted, checking that they are consecutive; *seqs is malloc'd. */
 int tsdb_wal_segments(const char *dir, uint64_t **seqs, size_t *n, core_err *err);

@@ -65,24 +65,31 @@ static int list_dir(tsdb_segfiles *s, const char *dir, core_err *err)
     return 0;
 }
 
+int tsdb_map_file(const char *path, const char *what, const uint8_t **p, size_t *len, core_err *err)
+{
+    *p = NULL;
+    *len = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return core_err_set(err, "open %s%s: %s", what, path, strerror(errno));
+    struct stat st;
+    int rc = fstat(fd, &st);
+    if (rc == 0 && st.st_size > 0) {
+        void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+        if (m == MAP_FAILED)
+            rc = -1;
+        else
+            *p = m, *len = (size_t)st.st_size;
+    }
+    if (rc < 0) core_err_set(err, "map %s%s: %s", what, path, strerror(errno));
+    close(fd);
+    return rc;
+}
+
 static int map_file(tsdb_segment *seg, const char *dir, core_err *err)
 {
     char path[4096];
     snprintf(path, sizeof(path), "%s/%06llu", dir, (unsigned long long)seg->seq);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return core_err_set(err, "open %s: %s", path, strerror(errno));
-    struct stat st;
-    int rc = fstat(fd, &st);
-    if (rc == 0 && st.st_size > 0) {
-        void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
-        if (p == MAP_FAILED)
-            rc = -1;
-        else
-            seg->p = p, seg->len = (size_t)st.st_size;
-    }
-    if (rc < 0) core_err_set(err, "map %s: %s", path, strerror(errno));
-    close(fd);
-    return rc;
+    return tsdb_map_file(path, "", &seg->p, &seg->len, err);
 }
 
 int tsdb_segment_check(const uint8_t *p, size_t len, uint32_t magic, core_err *err)

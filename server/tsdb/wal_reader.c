@@ -124,20 +124,7 @@ static int map_segment(tsdb_wal_reader *r, size_t i, core_err *err)
     unmap_segment(r);
     r->cur = i;
     snprintf(path, sizeof(path), "%s/%08llu", r->dir, (unsigned long long)r->seqs[i]);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return core_err_set(err, "open WAL segment %s: %s", path, strerror(errno));
-    struct stat st;
-    int rc = fstat(fd, &st);
-    if (rc == 0 && st.st_size > 0) {
-        void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
-        if (p == MAP_FAILED)
-            rc = -1;
-        else
-            r->map = p, r->len = (size_t)st.st_size;
-    }
-    if (rc < 0) core_err_set(err, "map WAL segment %s: %s", path, strerror(errno));
-    close(fd);
-    return rc;
+    return tsdb_map_file(path, "WAL segment ", &r->map, &r->len, err);
 }
 
 /* Copies up to n bytes of the stream (zeros past a segment's end up to its
