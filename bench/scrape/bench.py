@@ -22,6 +22,11 @@ Targets (issue 8): CPU per million samples at most 1/3 of Prometheus's and
 lower than VictoriaMetrics'; RSS per active series at most 1/4 of
 Prometheus's.  Exits 1 when a server's targets are not all up or its sample
 counts disagree.
+
+BENCH_SERVERS (comma-separated names, e.g. "prom-server") runs only those
+servers (for quick iterations on one of them); BENCH_KEEP=1 leaves the
+servers' logs and data directories in place and prints where; BENCH_PERF=<file>
+records prom-server's measured part with `perf record -g` into that file.
 """
 import json
 import os
@@ -93,8 +98,15 @@ def run_server(name, argv, base, pid_of, targets, series, interval, seconds, tmp
             time.sleep(0.2)
         time.sleep(3 * interval)  # warm-up: every series created
         pid = pid_of(p)
+        perf = None
+        if os.environ.get("BENCH_PERF") and name == "prom-server":
+            perf = subprocess.Popen(["perf", "record", "--call-graph", os.environ.get("BENCH_PERF_CG", "fp"), "-F", os.environ.get("BENCH_PERF_FREQ", "999"), "-p", str(pid), "-o",
+                                     os.environ["BENCH_PERF"], "--", "sleep", str(seconds)],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         c0, t0 = cpu_seconds(pid), time.time()
         time.sleep(seconds)
+        if perf:
+            perf.wait()
         c1, t1 = cpu_seconds(pid), time.time()
         rss = rss_bytes(pid)
         window = int(t1 - t0)
@@ -158,6 +170,9 @@ def main():
                           f"-storageDataPath={tmp}/vm", f"-httpListenAddr=127.0.0.1:{port}",
                           "-search.latencyOffset=0s"],
                          f"http://127.0.0.1:{port}", lambda p: p.pid))
+        only = [x for x in os.environ.get("BENCH_SERVERS", "").split(",") if x]
+        if only:
+            runs = [r for r in runs if r[0] in only]
         for name, argv, base, pid_of in runs:
             print(f"running {name} ...", flush=True)
             results[name] = run_server(name, argv, base, pid_of, targets, series, interval,
@@ -188,7 +203,10 @@ def main():
         ratio = vm["cpu_per_million"] / ours["cpu_per_million"]
         print(f"CPU per million samples: {ratio:.2f}x less than VictoriaMetrics "
               f"(target > 1x: {'met' if ratio > 1 else 'not met'})")
-    shutil.rmtree(tmp, ignore_errors=True)
+    if os.environ.get("BENCH_KEEP"):
+        print(f"kept: {tmp}")
+    else:
+        shutil.rmtree(tmp, ignore_errors=True)
     sys.exit(1 if failed else 0)
 
 

@@ -8,23 +8,28 @@
  * processed on the same thread: parsing and appending are cheap next to the
  * network wait, and one thread keeps each target's cache free of locks.
  *
- * The series cache maps the raw series text of a scrape (model_parser_series_key)
- * to what the first sight of it produced: the TSDB ref and final labels, or
- * "dropped by relabeling".  An entry remembers the iteration it was last
- * seen in; entries not seen in a successful scrape get a staleness marker
- * and leave the cache.
+ * The series cache (cache.c) maps a hash of the raw series text of a scrape
+ * (model_parser_series_key) to what the first sight of it produced: the TSDB
+ * ref, or "dropped by relabeling".  An entry remembers the iteration it was
+ * last seen in; entries not seen in a successful scrape get a staleness
+ * marker and leave the cache.  The final labels are not kept: a series the
+ * TSDB knows is appended by ref, and one it forgot (the head drops series
+ * left without data) gets its labels built again from the text being read.
  */
 #define _GNU_SOURCE
 #include "scrape/scrape.h"
 
 #include "model/model.h"
+#include "scrape/cache.h"
 
 #include <curl/curl.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
+#include <unistd.h>
 
 /* ---- Times */
 
@@ -87,69 +92,6 @@ int scrape_accept_header(const char *const *protocols, size_t n, core_sb *out, c
     }
     core_sb_addf(out, "%s*/*;q=0.%zu", n ? "," : "", weight);
     return 0;
-}
-
-/* ---- The series cache */
-
-typedef struct centry {
-    struct centry *next;
-    uint64_t hash;
-    char *key;
-    size_t keylen;
-    uint64_t ref;
-    core_labels *labels;  /* final labels; NULL when dropped by relabeling */
-    uint64_t first, seen; /* iterations it was first and last seen in */
-} centry;
-
-typedef struct cache {
-    centry **b;
-    size_t cap, n;
-} cache;
-
-static centry *cache_find(cache *c, const char *key, size_t len, uint64_t hash)
-{
-    if (!c->cap) return NULL;
-    for (centry *e = c->b[hash & (c->cap - 1)]; e; e = e->next)
-        if (e->hash == hash && e->keylen == len && memcmp(e->key, key, len) == 0) return e;
-    return NULL;
-}
-
-static void cache_insert(cache *c, centry *e)
-{
-    if (c->n + 1 > c->cap) {
-        size_t ncap = c->cap ? c->cap * 2 : 256;
-        centry **nb = core_calloc(ncap, sizeof(*nb));
-        for (size_t i = 0; i < c->cap; i++)
-            for (centry *x = c->b[i], *next; x; x = next) {
-                next = x->next;
-                x->next = nb[x->hash & (ncap - 1)];
-                nb[x->hash & (ncap - 1)] = x;
-            }
-        free(c->b);
-        c->b = nb;
-        c->cap = ncap;
-    }
-    e->next = c->b[e->hash & (c->cap - 1)];
-    c->b[e->hash & (c->cap - 1)] = e;
-    c->n++;
-}
-
-static void centry_free(centry *e)
-{
-    free(e->key);
-    free(e->labels);
-    free(e);
-}
-
-static void cache_destroy(cache *c)
-{
-    for (size_t i = 0; i < c->cap; i++)
-        for (centry *e = c->b[i], *next; e; e = next) {
-            next = e->next;
-            centry_free(e);
-        }
-    free(c->b);
-    memset(c, 0, sizeof(*c));
 }
 
 /* ---- Metadata: the HELP, TYPE and UNIT a target last exposed per family */
@@ -242,9 +184,9 @@ typedef struct target {
     int64_t started_ms;
     double started_mono;
     char *content_type;
-    cache cache;
-    uint64_t iter;
-    uint64_t last_ok; /* the last iteration that succeeded */
+    scrape_cache cache;
+    uint32_t iter;    /* scrapes so far (0 skipped when it wraps) */
+    uint32_t last_ok; /* the last iteration that succeeded, 0: none */
     core_labels *report_labels[5];
     uint64_t report_refs[5];
     /* Reported state (guarded by the manager's state mutex). */
@@ -259,6 +201,7 @@ typedef struct target {
 
 struct scrape_manager {
     tsdb_db *db;
+    uint64_t key_seed; /* of the series caches' keys (random per process) */
     scrape_opts opts;
     char *user_agent;
     CURLM *multi;
@@ -324,7 +267,7 @@ static void target_free(target *t)
     if (t->headers) curl_slist_free_all(t->headers);
     if (t->easy) curl_easy_cleanup(t->easy);
     core_sb_destroy(&t->body);
-    cache_destroy(&t->cache);
+    scrape_cache_destroy(&t->cache);
     meta_destroy(&t->meta);
     for (size_t i = 0; i < 5; i++)
         free(t->report_labels[i]);
@@ -453,6 +396,67 @@ static const char *label_limits(const target *t, const core_labels *ls, char *bu
     return NULL;
 }
 
+/* The final labels of the parser's series: the scraped ones with the
+ * target's applied, then metric relabeling; *out is NULL (malloc'd
+ * otherwise) when relabeling dropped the series.  -1 with o's error when the
+ * labels cannot be read or break a limit. */
+static int series_labels(target *t, model_parser *p, core_arena *arena, core_labels **out,
+                         outcome *o)
+{
+    core_err err = {{0}};
+    *out = NULL;
+    core_arena_reset(arena);
+    core_labels *scraped = model_parser_labels_new(p, arena, &err);
+    if (!scraped) {
+        snprintf(o->error, sizeof o->error, "%s", err.msg);
+        return -1;
+    }
+    core_labels *ls = apply_target_labels(t, scraped);
+    if (t->def.metric_relabel) {
+        core_labels *r = t->def.metric_relabel(t->def.relabel_ctx, ls);
+        free(ls);
+        ls = r;
+    }
+    if (ls && ls->len == 0) {
+        free(ls);
+        ls = NULL;
+    }
+    if (ls) {
+        char buf[256];
+        const char *why = label_limits(t, ls, buf, sizeof buf);
+        if (why) {
+            free(ls);
+            snprintf(o->error, sizeof o->error, "%s", why);
+            return -1;
+        }
+    }
+    *out = ls;
+    return 0;
+}
+
+/* A staleness marker for a series of the cache (errors are not the
+ * scrape's: a ref the TSDB no longer knows had no data left to mark). */
+static void stale_one(tsdb_appender *app, const scrape_centry *e, int64_t ts)
+{
+    uint64_t ref = e->ref;
+    core_err err = {{0}};
+    if (ref) tsdb_appender_add(app, &ref, NULL, ts, stale_nan(), &err);
+}
+
+typedef struct sweep_ctx {
+    tsdb_appender *app;
+    uint32_t last_ok;
+    int64_t ts;
+} sweep_ctx;
+
+/* A series of the last scrape that is gone: a staleness marker. */
+static void on_gone(void *ctx, const scrape_centry *e)
+{
+    const sweep_ctx *sc = ctx;
+    if (!(e->flags & SCRAPE_CE_DROPPED) && sc->last_ok && e->seen == sc->last_ok)
+        stale_one(sc->app, e, sc->ts);
+}
+
 /* Appends the scrape's samples; on a parse error or a limit the appender is
  * rolled back and the scrape fails. */
 static void process_body(scrape_manager *m, target *t, int64_t ts, outcome *o)
@@ -466,7 +470,8 @@ static void process_body(scrape_manager *m, target *t, int64_t ts, outcome *o)
     tsdb_appender *app = tsdb_db_appender(m->db);
     core_arena arena;
     core_arena_init(&arena, 0);
-    uint64_t iter = ++t->iter;
+    if (++t->iter == 0) t->iter = 1;
+    uint32_t iter = t->iter;
     core_err err = {{0}};
     for (;;) {
         model_entry e = model_parser_next(p, &err);
@@ -494,55 +499,29 @@ static void process_body(scrape_manager *m, target *t, int64_t ts, outcome *o)
             continue;
         }
         if (e != MODEL_ENTRY_SERIES) continue;
-        o->scraped++;
+        uint32_t pos = (uint32_t)o->scraped++;
         model_str key = model_parser_series_key(p);
-        uint64_t h = core_hash(key.p, key.len);
-        centry *ce = cache_find(&t->cache, key.p, key.len, h);
+        uint64_t h[2];
+        scrape_cache_key(key.p, key.len, m->key_seed, h);
+        scrape_centry *ce = scrape_cache_find(&t->cache, h);
+        core_labels *ls = NULL; /* only for a series the TSDB does not know by ref */
         if (!ce) {
-            core_arena_reset(&arena);
-            core_labels *scraped = model_parser_labels_new(p, &arena, &err);
-            if (!scraped) {
+            if (series_labels(t, p, &arena, &ls, o) < 0) {
                 o->failed = true;
-                snprintf(o->error, sizeof o->error, "%s", err.msg);
                 break;
             }
-            core_labels *ls = apply_target_labels(t, scraped);
-            if (t->def.metric_relabel) {
-                core_labels *r = t->def.metric_relabel(t->def.relabel_ctx, ls);
-                free(ls);
-                ls = r;
-            }
-            if (ls && ls->len == 0) {
-                free(ls);
-                ls = NULL;
-            }
-            if (ls) {
-                char buf[256];
-                const char *why = label_limits(t, ls, buf, sizeof buf);
-                if (why) {
-                    free(ls);
-                    o->failed = true;
-                    snprintf(o->error, sizeof o->error, "%s", why);
-                    break;
-                }
-            }
-            ce = core_calloc(1, sizeof(*ce));
-            ce->hash = h;
-            ce->key = core_malloc(key.len + 1);
-            memcpy(ce->key, key.p, key.len);
-            ce->keylen = key.len;
-            ce->labels = ls;
-            ce->first = iter;
-            cache_insert(&t->cache, ce);
+            ce = scrape_cache_add(&t->cache, h);
+            ce->flags = SCRAPE_CE_NEW | (ls ? 0 : SCRAPE_CE_DROPPED);
             if (ls) o->added++;
-        }
-        if (ce->seen == iter) { /* the same series twice in one scrape: upstream drops it */
+        } else if (ce->seen == iter) { /* the same series twice in one scrape: upstream drops it */
             continue;
         }
         ce->seen = iter;
-        if (!ce->labels) continue; /* dropped by relabeling */
+        ce->pos = pos;
+        if (ce->flags & SCRAPE_CE_DROPPED) continue;
         o->post_relabel++;
         if (t->def.sample_limit && o->post_relabel > t->def.sample_limit) {
+            free(ls);
             o->failed = true;
             snprintf(o->error, sizeof o->error, "sample limit exceeded");
             break;
@@ -550,12 +529,24 @@ static void process_body(scrape_manager *m, target *t, int64_t ts, outcome *o)
         int64_t sts = ts;
         int64_t given;
         if (t->def.honor_timestamps && model_parser_timestamp(p, &given)) sts = given;
-        int rc = tsdb_appender_add(app, &ce->ref, ce->labels, sts, model_parser_value(p), &err);
+        double v = model_parser_value(p);
+        uint64_t ref = ce->ref;
+        int rc = tsdb_appender_add(app, &ref, ls, sts, v, &err);
+        if (rc < 0 && !ls) { /* the TSDB dropped the series: create it again */
+            if (series_labels(t, p, &arena, &ls, o) < 0) {
+                o->failed = true;
+                break;
+            }
+            ref = 0;
+            rc = ls ? tsdb_appender_add(app, &ref, ls, sts, v, &err) : 0;
+        }
+        free(ls);
         if (rc < 0) {
             o->failed = true;
             snprintf(o->error, sizeof o->error, "%s", err.msg);
             break;
         }
+        ce->ref = ref <= UINT32_MAX ? (uint32_t)ref : 0;
     }
     core_arena_destroy(&arena);
     if (o->failed) {
@@ -563,21 +554,8 @@ static void process_body(scrape_manager *m, target *t, int64_t ts, outcome *o)
         return;
     }
     /* Series of the last scrape that are gone: staleness markers. */
-    for (size_t i = 0; i < t->cache.cap; i++) {
-        centry **pp = &t->cache.b[i];
-        while (*pp) {
-            centry *e = *pp;
-            if (e->seen == iter) {
-                pp = &e->next;
-                continue;
-            }
-            if (e->labels && t->last_ok && e->seen == t->last_ok)
-                tsdb_appender_add(app, &e->ref, e->labels, ts, stale_nan(), &err);
-            *pp = e->next;
-            t->cache.n--;
-            centry_free(e);
-        }
-    }
+    sweep_ctx sc = {app, t->last_ok, ts};
+    scrape_cache_sweep(&t->cache, iter, on_gone, &sc);
     if (tsdb_appender_commit(app, &err) < 0) {
         o->failed = true;
         snprintf(o->error, sizeof o->error, "%s", err.msg);
@@ -609,12 +587,13 @@ static void stale_all(scrape_manager *m, target *t, int64_t ts)
     if (!t->cache.n) return;
     tsdb_appender *app = tsdb_db_appender(m->db);
     core_err err = {{0}};
-    for (size_t i = 0; i < t->cache.cap; i++)
-        for (centry *e = t->cache.b[i]; e; e = e->next)
-            if (e->labels && t->last_ok && e->first <= t->last_ok && e->seen >= t->last_ok)
-                tsdb_appender_add(app, &e->ref, e->labels, ts, stale_nan(), &err);
+    if (t->last_ok)
+        for (uint32_t i = 0; i < t->cache.n; i++) {
+            const scrape_centry *e = &t->cache.v[i];
+            if (!(e->flags & (SCRAPE_CE_DROPPED | SCRAPE_CE_NEW))) stale_one(app, e, ts);
+        }
     tsdb_appender_commit(app, &err);
-    cache_destroy(&t->cache);
+    scrape_cache_destroy(&t->cache);
     t->last_ok = 0;
 }
 
@@ -894,6 +873,8 @@ scrape_manager *scrape_manager_new(tsdb_db *db, const scrape_opts *opts, core_er
     pthread_once(&once, global_init);
     scrape_manager *m = core_calloc(1, sizeof(*m));
     m->db = db;
+    if (getrandom(&m->key_seed, sizeof m->key_seed, 0) != sizeof m->key_seed)
+        m->key_seed = (uint64_t)now_ms() ^ ((uint64_t)getpid() << 32);
     if (opts) m->opts = *opts;
     if (m->opts.user_agent) {
         m->user_agent = core_strdup(m->opts.user_agent);

@@ -6,7 +6,8 @@
  * vanishes, for a failed scrape and for a removed target, honor_labels and
  * exported_* renaming, metric relabeling dropping series, the sample and
  * label limits, the body size limit, a hanging target timing out, garbage,
- * the Accept header, and the deterministic offset.
+ * the Accept header, the deterministic offset, and a series the head dropped
+ * while the cache still knew its ref.
  */
 #define _GNU_SOURCE
 #include "unit/unit.h"
@@ -330,6 +331,40 @@ static void test_labels(void **state)
     core_arena_destroy(&arena);
 }
 
+/* The head drops series left without data (truncation); the cache keeps
+ * only refs, so the next scrape must build the labels again from the text. */
+static void test_forgotten_series(void **state)
+{
+    fixture *f = *state;
+    core_arena arena;
+    core_arena_init(&arena, 0);
+    double v[64];
+    core_labels *ls = NULL;
+    set_body("kept{a=\"1\"} 7\n");
+    sync_one(f, (scrape_target_def){0});
+    wait_scrapes(f, 2, &arena);
+    assert_true(samples(f, "kept", NULL, NULL, v, 64, NULL) >= 2);
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    int64_t cut = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+    tsdb_head_truncate(tsdb_db_head(f->db), cut);
+    assert_int_equal(samples(f, "kept", NULL, NULL, v, 64, NULL), 0);
+    scrape_target_state st = wait_scrapes(f, 2, &arena);
+    assert_int_equal(st.health, SCRAPE_UP);
+    assert_string_equal(st.last_error, "");
+    size_t n = samples(f, "up", NULL, NULL, v, 64, NULL);
+    assert_true(n >= 2);
+    for (size_t i = 0; i < n; i++) /* no scrape failed on the unknown ref */
+        assert_true(v[i] == 1);
+    assert_true(samples(f, "kept", NULL, NULL, v, 64, &ls) >= 1);
+    assert_true(v[0] == 7);
+    assert_string_equal(core_labels_get(ls, "a"), "1");
+    assert_string_equal(core_labels_get(ls, "job"), "test");
+    assert_string_equal(core_labels_get(ls, "instance"), f->instance);
+    free(ls);
+    core_arena_destroy(&arena);
+}
+
 static void test_helpers(void **state)
 {
     (void)state;
@@ -359,6 +394,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_scrape_and_report, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failures, setup, teardown),
         cmocka_unit_test_setup_teardown(test_labels, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_forgotten_series, setup, teardown),
         cmocka_unit_test(test_helpers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
