@@ -1,8 +1,10 @@
 /* Unit tests for the filesystem collector: a mountinfo written here, the
- * live machine, and a statfs that hangs (a replaced statfs function). */
+ * live machine, a statfs that hangs (a replaced statfs function), and which
+ * filesystem types are stat'ed on the collector's own thread. */
 #include "nodetest.h"
 #include "sysfixture.h"
 
+#include <pthread.h>
 #include <sys/statfs.h>
 #include <time.h>
 #include <unistd.h>
@@ -111,7 +113,7 @@ static void test_hanging_mount(void **state)
     st_tmpdir(dir, sizeof dir, "fs");
     nt_use_root(dir);
     set_flags(NULL, 150);
-    nt_write(dir, "proc/1/mountinfo", "30 1 8:9 / /slow rw - ext4 /dev/sdz rw\n");
+    nt_write(dir, "proc/1/mountinfo", "30 1 0:99 / /slow rw - nfs4 srv:/export rw\n");
     char path[128];
     snprintf(path, sizeof path, "%s/slow", dir);
     mkdir(path, 0755);
@@ -123,21 +125,66 @@ static void test_hanging_mount(void **state)
     double took = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
     assert_true(took < 0.5); /* gave up after 150ms, not 600ms */
     assert_true(nt_value(o, "node_filesystem_device_error",
-                         LBL("/dev/sdz", "/slow", "ext4", "mountpoint timeout")) == 1);
+                         LBL("srv:/export", "/slow", "nfs4", "mountpoint timeout")) == 1);
     assert_null(nt_family(o, "node_filesystem_size_bytes"));
     nt_free(o);
     o = nt_run(&nx_collector_filesystem); /* still stuck: no statfs at all */
     assert_int_equal(__atomic_load_n(&calls, __ATOMIC_SEQ_CST), 1);
     assert_true(nt_value(o, "node_filesystem_device_error",
-                         LBL("/dev/sdz", "/slow", "ext4", "mountpoint timeout")) == 1);
+                         LBL("srv:/export", "/slow", "nfs4", "mountpoint timeout")) == 1);
     nt_free(o);
     usleep(700 * 1000); /* the abandoned statfs returns: the mount recovers */
     o = nt_run(&nx_collector_filesystem);
     assert_int_equal(__atomic_load_n(&calls, __ATOMIC_SEQ_CST), 2);
-    assert_true(nt_value(o, "node_filesystem_device_error", LBL("/dev/sdz", "/slow", "ext4", "")) ==
-                0);
+    assert_true(
+        nt_value(o, "node_filesystem_device_error", LBL("srv:/export", "/slow", "nfs4", "")) == 0);
     nt_free(o);
     nx_filesystem_statfs = statfs;
+    st_rmdir(dir);
+}
+
+/* Records the threads statfs ran on, by mount point. */
+static pthread_t ran_on[3];
+
+static int thread_statfs(const char *path, struct statfs *buf)
+{
+    static const char *const names[] = {"/disk", "/mem", "/net"};
+    for (int i = 0; i < 3; i++)
+        if (strstr(path, names[i]) != NULL) ran_on[i] = pthread_self();
+    return statfs(path, buf);
+}
+
+/* ext4 and tmpfs answer statfs from memory: the collector calls it itself;
+ * a network filesystem's statfs runs on a helper, which can be given up on. */
+static void test_inline_types(void **state)
+{
+    char dir[64], text[512], path[128];
+    st_tmpdir(dir, sizeof dir, "fs");
+    nt_use_root(dir);
+    set_flags(NULL, 5000);
+    snprintf(text, sizeof text,
+             "40 1 8:1 / /disk rw - ext4 /dev/sda1 rw\n"
+             "41 1 0:20 / /mem rw - tmpfs tmpfs rw\n"
+             "42 1 0:99 / /net rw - nfs4 srv:/export rw\n");
+    nt_write(dir, "proc/1/mountinfo", text);
+    const char *const mps[] = {"disk", "mem", "net"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, mps[i]);
+        mkdir(path, 0755);
+    }
+    memset(ran_on, 0, sizeof ran_on);
+    nx_filesystem_statfs = thread_statfs;
+    nx_out *o = nt_run(&nx_collector_filesystem);
+    nx_filesystem_statfs = statfs;
+    assert_true(pthread_equal(ran_on[0], pthread_self()));
+    assert_true(pthread_equal(ran_on[1], pthread_self()));
+    assert_false(pthread_equal(ran_on[2], pthread_self()));
+    assert_true(nt_value(o, "node_filesystem_size_bytes", LBL("/dev/sda1", "/disk", "ext4", "")) >
+                0);
+    assert_true(nt_value(o, "node_filesystem_size_bytes", LBL("tmpfs", "/mem", "tmpfs", "")) > 0);
+    assert_true(nt_value(o, "node_filesystem_size_bytes", LBL("srv:/export", "/net", "nfs4", "")) >
+                0);
+    nt_free(o);
     st_rmdir(dir);
 }
 
@@ -147,6 +194,7 @@ int main(void)
         cmocka_unit_test(test_mountinfo),
         cmocka_unit_test(test_live),
         cmocka_unit_test(test_hanging_mount),
+        cmocka_unit_test(test_inline_types),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
