@@ -22,6 +22,10 @@
  * name is invalid is dropped with a warning, as the emitter refuses it.
  * tests/unit/node/test_expose.c compares both formats with libprom's rendering of
  * the same outputs byte for byte.
+ *
+ * What depends only on a family's name, help and labels (the checks, the label
+ * order, lengths, whether the help needs escapes) is worked out once, when
+ * out.c makes the family's description (nx_desc_prepare), not at every scrape.
  */
 #include "out.h"
 
@@ -100,14 +104,7 @@ static char *put_u64(char *p, uint64_t v)
     return put(p, tmp + i, sizeof tmp - i);
 }
 
-/* ---- A family ready to write */
-
-typedef struct fam_ref {
-    uint64_t key[2]; /* the name's first 16 bytes, big-endian, zero-padded */
-    size_t len;      /* the name's */
-    const nx_fam *f;
-    size_t seq; /* emission order, for ties */
-} fam_ref;
+/* ---- Descriptions: what writing a family takes, worked out once */
 
 /* Bytes [at, at + 8) of s as a big-endian number, zeros past the end:
  * comparing these orders names as strcmp does, 8 bytes at a time. */
@@ -118,15 +115,6 @@ static uint64_t name_key(const char *s, size_t len, size_t at)
         k = k << 8 | (at + i < len ? (unsigned char)s[at + i] : 0);
     return k;
 }
-
-typedef struct writer {
-    core_sb *sb;
-    bool om;
-    const nx_fam *f;
-    size_t name_len, family_len; /* family_len: the name OpenMetrics gives the family */
-    size_t order[64];            /* label k in name order is f->labels[order[k]] */
-    size_t *idx, idx_cap;        /* sample order, when the samples need sorting */
-} writer;
 
 /* Name bytes: 1 a letter or '_', 2 a digit, 3 a colon (metric names only). */
 static const unsigned char name_byte[256] = {
@@ -153,45 +141,85 @@ static bool name_ok(const char *s, bool metric)
     return metric || s[0] != '_' || s[1] != '_';
 }
 
-/* Checks the family's names as the emitter does, and sorts its label names. */
-static bool writer_family(writer *w, const nx_fam *f)
+#define MAX_LABELS 64
+
+void nx_desc_prepare(nx_desc *d, core_arena *mem)
 {
-    if (!name_ok(f->name, true)) {
-        core_warn("collector", "family dropped", "family", f->name, "err",
-                  "invalid metric name: must match [a-zA-Z_:][a-zA-Z0-9_:]*");
-        return false;
+    d->name_len = strlen(d->name);
+    d->help_len = strlen(d->help);
+    d->key[0] = name_key(d->name, d->name_len, 0);
+    d->key[1] = name_key(d->name, d->name_len, 8);
+    d->help_escapes = strpbrk(d->help, "\\\n") != NULL;
+    d->help_quotes = strchr(d->help, '"') != NULL;
+    size_t *len = core_arena_alloc(mem, (d->n_labels + 1) * sizeof *len);
+    uint8_t *order = core_arena_alloc(mem, d->n_labels + 1);
+    d->label_len = len;
+    d->order = order;
+    d->invalid = NULL;
+    if (!name_ok(d->name, true)) {
+        d->invalid = "invalid metric name: must match [a-zA-Z_:][a-zA-Z0-9_:]*";
+        return;
     }
-    if (f->n_labels > sizeof w->order / sizeof w->order[0]) {
-        core_warn("collector", "family dropped", "family", f->name, "err", "too many labels");
-        return false;
+    if (d->n_labels > MAX_LABELS) {
+        d->invalid = "too many labels";
+        return;
     }
-    for (size_t i = 0; i < f->n_labels; i++) {
-        if (!name_ok(f->labels[i], false)) {
-            core_warn("collector", "family dropped", "family", f->name, "err",
-                      "invalid label name: must match [a-zA-Z_][a-zA-Z0-9_]*");
-            return false;
+    for (size_t i = 0; i < d->n_labels; i++) {
+        if (!name_ok(d->labels[i], false)) {
+            d->invalid = "invalid label name: must match [a-zA-Z_][a-zA-Z0-9_]*";
+            return;
         }
+        len[i] = strlen(d->labels[i]);
         /* insertion sort: a handful of names */
         size_t k = i;
-        while (k > 0 && strcmp(f->labels[w->order[k - 1]], f->labels[i]) > 0) {
-            w->order[k] = w->order[k - 1];
+        while (k > 0 && strcmp(d->labels[order[k - 1]], d->labels[i]) > 0) {
+            order[k] = order[k - 1];
             k--;
         }
-        w->order[k] = i;
+        order[k] = (uint8_t)i;
+    }
+}
+
+/* ---- A family ready to write */
+
+typedef struct fam_ref {
+    const nx_desc *d;
+    const nx_fam *f;
+    size_t seq; /* emission order, for ties */
+} fam_ref;
+
+typedef struct writer {
+    core_sb *sb;
+    bool om;
+    const nx_fam *f;
+    const nx_desc *d;
+    size_t name_len, family_len; /* family_len: the name OpenMetrics gives the family */
+    size_t *idx, idx_cap;        /* sample order, when the samples need sorting */
+} writer;
+
+/* Takes the family's description; false (with upstream's warning) when its
+ * names are invalid. */
+static bool writer_family(writer *w, const nx_fam *f)
+{
+    const nx_desc *d = f->desc;
+    if (d->invalid != NULL) {
+        core_warn("collector", "family dropped", "family", d->name, "err", d->invalid);
+        return false;
     }
     w->f = f;
-    w->name_len = strlen(f->name);
+    w->d = d;
+    w->name_len = d->name_len;
     w->family_len = w->name_len;
-    if (w->om && f->type == PROM_COUNTER && w->name_len >= 6 &&
-        memcmp(f->name + w->name_len - 6, "_total", 6) == 0)
+    if (w->om && d->type == PROM_COUNTER && w->name_len >= 6 &&
+        memcmp(d->name + w->name_len - 6, "_total", 6) == 0)
         w->family_len -= 6;
     return true;
 }
 
 static int cmp_samples(const writer *w, const nx_sample_rec *a, const nx_sample_rec *b)
 {
-    for (size_t k = 0; k < w->f->n_labels; k++) {
-        size_t i = w->order[k];
+    for (size_t k = 0; k < w->d->n_labels; k++) {
+        size_t i = w->d->order[k];
         int c = strcmp(a->values[i] ? a->values[i] : "", b->values[i] ? b->values[i] : "");
         if (c != 0) return c;
     }
@@ -206,17 +234,20 @@ static int cmp_index(const void *a, const void *b, void *ctx)
     return c != 0 ? c : (x > y) - (x < y);
 }
 
-/* "# what name[_suffix] text\n" */
-static void put_comment(writer *w, const char *what, const char *text, bool escape_quotes)
+/* "# what name[_suffix] text\n"; `plain`: text has nothing to escape. */
+static void put_comment(writer *w, const char *what, const char *text, size_t n, bool plain,
+                        bool escape_quotes)
 {
-    size_t n = strlen(text);
     char *p = room(w->sb, 8 + w->family_len + 2 * n);
     p = put(p, "# ", 2);
-    p = put(p, what, strlen(what));
+    p = put(p, what, 4);
     *p++ = ' ';
-    p = put(p, w->f->name, w->family_len);
+    p = put(p, w->d->name, w->family_len);
     *p++ = ' ';
-    p = escape_quotes ? put_escaped(p, text, true) : put_escaped(p, text, false);
+    if (plain)
+        p = put(p, text, n);
+    else
+        p = escape_quotes ? put_escaped(p, text, true) : put_escaped(p, text, false);
     *p++ = '\n';
     done(w->sb, p);
 }
@@ -236,25 +267,27 @@ static const char *type_name(prom_type t, bool om)
 static size_t labels_room(const writer *w, const nx_sample_rec *s)
 {
     size_t n = 64;
-    for (size_t i = 0; i < w->f->n_labels; i++)
-        if (s->values[i] != NULL) n += strlen(w->f->labels[i]) + 2 * strlen(s->values[i]) + 4;
+    for (size_t i = 0; i < w->d->n_labels; i++)
+        if (s->values[i] != NULL) n += w->d->label_len[i] + 2 * strlen(s->values[i]) + 4;
     return n;
 }
 
 /* name suffix{labels[,extra="value"]} number\n, with `value` written by the caller
  * through put_double or put_u64: this writes up to and including the space. */
 static char *put_series(writer *w, char *p, const nx_sample_rec *s, size_t name_len,
-                        const char *suffix, const char *extra, const char *extra_value)
+                        const char *suffix, size_t suffix_len, const char *extra,
+                        const char *extra_value)
 {
-    p = put(p, w->f->name, name_len);
-    p = put(p, suffix, strlen(suffix));
+    const nx_desc *d = w->d;
+    p = put(p, d->name, name_len);
+    p = put(p, suffix, suffix_len);
     char sep = '{';
-    for (size_t k = 0; k < w->f->n_labels; k++) {
-        size_t i = w->order[k];
+    for (size_t k = 0; k < d->n_labels; k++) {
+        size_t i = d->order[k];
         if (s->values[i] == NULL) continue;
         *p++ = sep;
         sep = ',';
-        p = put(p, w->f->labels[i], strlen(w->f->labels[i]));
+        p = put(p, d->labels[i], d->label_len[i]);
         *p++ = '=';
         *p++ = '"';
         p = put_escaped(p, s->values[i], true);
@@ -277,20 +310,22 @@ static char *put_series(writer *w, char *p, const nx_sample_rec *s, size_t name_
 #define NUM_ROOM (MODEL_FLOAT_BUFSZ + 8)
 
 static void put_value_line(writer *w, const nx_sample_rec *s, size_t lroom, size_t name_len,
-                           const char *suffix, const char *extra, const char *extra_value, double v)
+                           const char *suffix, size_t suffix_len, const char *extra,
+                           const char *extra_value, double v)
 {
     char *p = room(w->sb, name_len + 16 + lroom + NUM_ROOM);
-    p = put_series(w, p, s, name_len, suffix, extra, extra_value);
+    p = put_series(w, p, s, name_len, suffix, suffix_len, extra, extra_value);
     p = put_double(p, v, w->om);
     *p++ = '\n';
     done(w->sb, p);
 }
 
 static void put_count_line(writer *w, const nx_sample_rec *s, size_t lroom, const char *suffix,
-                           const char *extra, const char *extra_value, uint64_t count)
+                           size_t suffix_len, const char *extra, const char *extra_value,
+                           uint64_t count)
 {
     char *p = room(w->sb, w->name_len + 16 + lroom + NUM_ROOM);
-    p = put_series(w, p, s, w->name_len, suffix, extra, extra_value);
+    p = put_series(w, p, s, w->name_len, suffix, suffix_len, extra, extra_value);
     p = w->om ? put_u64(p, count) : put_double(p, (double)count, false);
     *p++ = '\n';
     done(w->sb, p);
@@ -303,36 +338,46 @@ static void fmt_label_number(double v, bool om, char buf[NUM_ROOM])
     *end = '\0';
 }
 
+/* What a histogram or summary sample holds (nothing, for a plain sample in one). */
+static const nx_dist *dist_of(const nx_sample_rec *s)
+{
+    static const nx_dist none;
+    return s->dist != NULL ? s->dist : &none;
+}
+
 static void put_sample(writer *w, const nx_sample_rec *s)
 {
     size_t lroom = labels_room(w, s);
     char num[NUM_ROOM];
-    switch (w->f->type) {
+    switch (w->d->type) {
     case PROM_COUNTER:
         if (w->om)
-            put_value_line(w, s, lroom, w->family_len, "_total", NULL, NULL, s->value);
+            put_value_line(w, s, lroom, w->family_len, "_total", 6, NULL, NULL, s->value);
         else
-            put_value_line(w, s, lroom, w->name_len, "", NULL, NULL, s->value);
+            put_value_line(w, s, lroom, w->name_len, "", 0, NULL, NULL, s->value);
         break;
     case PROM_HISTOGRAM: {
-        uint64_t total = s->counts[s->n - 1]; /* the +Inf bucket (valid_sample) */
-        for (size_t i = 0; i < s->n; i++) {
-            fmt_label_number(s->bounds[i], w->om, num);
-            put_count_line(w, s, lroom, "_bucket", "le", num, s->counts[i]);
+        const nx_dist *d = dist_of(s);
+        uint64_t total = d->counts[d->n - 1]; /* the +Inf bucket (valid_sample) */
+        for (size_t i = 0; i < d->n; i++) {
+            fmt_label_number(d->bounds[i], w->om, num);
+            put_count_line(w, s, lroom, "_bucket", 7, "le", num, d->counts[i]);
         }
-        put_value_line(w, s, lroom, w->name_len, "_sum", NULL, NULL, s->sum);
-        put_count_line(w, s, lroom, "_count", NULL, NULL, total);
+        put_value_line(w, s, lroom, w->name_len, "_sum", 4, NULL, NULL, d->sum);
+        put_count_line(w, s, lroom, "_count", 6, NULL, NULL, total);
         break;
     }
-    case PROM_SUMMARY:
-        for (size_t i = 0; i < s->n; i++) {
-            fmt_label_number(s->bounds[i], w->om, num);
-            put_value_line(w, s, lroom, w->name_len, "", "quantile", num, s->qvalues[i]);
+    case PROM_SUMMARY: {
+        const nx_dist *d = dist_of(s);
+        for (size_t i = 0; i < d->n; i++) {
+            fmt_label_number(d->bounds[i], w->om, num);
+            put_value_line(w, s, lroom, w->name_len, "", 0, "quantile", num, d->qvalues[i]);
         }
-        put_value_line(w, s, lroom, w->name_len, "_sum", NULL, NULL, s->sum);
-        put_count_line(w, s, lroom, "_count", NULL, NULL, s->count);
+        put_value_line(w, s, lroom, w->name_len, "_sum", 4, NULL, NULL, d->sum);
+        put_count_line(w, s, lroom, "_count", 6, NULL, NULL, d->count);
         break;
-    default: put_value_line(w, s, lroom, w->name_len, "", NULL, NULL, s->value); break;
+    }
+    default: put_value_line(w, s, lroom, w->name_len, "", 0, NULL, NULL, s->value); break;
     }
 }
 
@@ -340,19 +385,23 @@ static void put_sample(writer *w, const nx_sample_rec *s)
  * of a family left without samples. */
 static bool valid_sample(const writer *w, const nx_sample_rec *s)
 {
-    return w->f->type != PROM_HISTOGRAM ||
-           (s->n > 0 && isinf(s->bounds[s->n - 1]) && s->bounds[s->n - 1] > 0);
+    if (w->d->type != PROM_HISTOGRAM) return true;
+    const nx_dist *d = dist_of(s);
+    return d->n > 0 && isinf(d->bounds[d->n - 1]) && d->bounds[d->n - 1] > 0;
 }
 
 static void put_family(writer *w)
 {
     const nx_fam *f = w->f;
+    const nx_desc *d = w->d;
     size_t valid = 0;
     for (size_t i = 0; i < f->n_samples; i++)
         valid += valid_sample(w, &f->samples[i]);
     if (valid == 0) return;
-    put_comment(w, "HELP", f->help, w->om);
-    put_comment(w, "TYPE", type_name(f->type, w->om), false);
+    put_comment(w, "HELP", d->help, d->help_len, !d->help_escapes && !(w->om && d->help_quotes),
+                w->om);
+    const char *type = type_name(d->type, w->om);
+    put_comment(w, "TYPE", type, strlen(type), true, false);
     /* Collectors mostly emit in order already; sort only when they did not. */
     bool sorted = true;
     for (size_t i = 1; i < f->n_samples && sorted; i++)
@@ -376,10 +425,11 @@ static void put_family(writer *w)
 static int cmp_fam(const void *a, const void *b)
 {
     const fam_ref *x = a, *y = b;
+    const nx_desc *dx = x->d, *dy = y->d;
     for (int i = 0; i < 2; i++)
-        if (x->key[i] != y->key[i]) return x->key[i] < y->key[i] ? -1 : 1;
-    size_t lx = x->len, ly = y->len;
-    int c = lx > 16 && ly > 16 ? strcmp(x->f->name + 16, y->f->name + 16) : (lx > ly) - (lx < ly);
+        if (dx->key[i] != dy->key[i]) return dx->key[i] < dy->key[i] ? -1 : 1;
+    size_t lx = dx->name_len, ly = dy->name_len;
+    int c = lx > 16 && ly > 16 ? strcmp(dx->name + 16, dy->name + 16) : (lx > ly) - (lx < ly);
     return c != 0 ? c : (x->seq > y->seq) - (x->seq < y->seq);
 }
 
@@ -393,21 +443,20 @@ void nx_expose(const nx_out *const *outs, size_t n_outs, bool openmetrics, core_
     for (size_t i = 0; i < n_outs; i++)
         for (size_t k = 0; k < outs[i]->n_families; k++)
             if (outs[i]->families[k].n_samples > 0) {
-                const char *name = outs[i]->families[k].name;
-                size_t len = strlen(name);
-                refs[n] = (fam_ref){.key = {name_key(name, len, 0), name_key(name, len, 8)},
-                                    .len = len,
-                                    .f = &outs[i]->families[k],
-                                    .seq = n};
+                const nx_fam *f = &outs[i]->families[k];
+                refs[n] = (fam_ref){.d = f->desc, .f = f, .seq = n};
                 n++;
             }
     qsort(refs, n, sizeof *refs, cmp_fam);
     writer w = {.sb = sb, .om = openmetrics};
-    const char *last = NULL;
+    const nx_desc *last = NULL;
     for (size_t i = 0; i < n; i++) {
-        if (last != NULL && strcmp(last, refs[i].f->name) == 0) continue;
+        const nx_desc *d = refs[i].d;
+        if (last != NULL && (last == d || (last->name_len == d->name_len &&
+                                           memcmp(last->name, d->name, d->name_len) == 0)))
+            continue;
         if (!writer_family(&w, refs[i].f)) continue;
-        last = refs[i].f->name;
+        last = d;
         put_family(&w);
     }
     if (openmetrics) core_sb_add(sb, "# EOF\n", 6);

@@ -9,9 +9,8 @@
 
 #include <stdlib.h>
 
-typedef struct nx_sample_rec {
-    char **values;
-    double value;
+/* A histogram's or a summary's sample beyond its value. */
+typedef struct nx_dist {
     /* histogram: bounds + cumulative counts; summary: quantiles (in bounds) + values */
     size_t n;
     double *bounds;
@@ -19,13 +18,40 @@ typedef struct nx_sample_rec {
     double *qvalues;
     double sum;
     uint64_t count;
+} nx_dist;
+
+typedef struct nx_sample_rec {
+    const char **values; /* one per label name; NULL: absent */
+    double value;
+    nx_dist *dist; /* histograms and summaries only */
 } nx_sample_rec;
 
-typedef struct nx_fam {
-    char *name, *help;
-    prom_type type;
-    char **labels;
+/* A family's name, help, type and label names, made once for every output
+ * that emits the same (out.c keeps them from scrape to scrape), with what
+ * writing it takes worked out in advance (expose.c). */
+typedef struct nx_desc {
+    const char *name, *help;
+    const char *const *labels;
     size_t n_labels;
+    prom_type type;
+    uint64_t hash; /* of the name */
+    size_t name_len, help_len;
+    const size_t *label_len;
+    uint64_t key[2];      /* the name's first 16 bytes, big-endian, zero-padded */
+    const char *invalid;  /* why the family cannot be written, or NULL */
+    const uint8_t *order; /* label k in name order is labels[order[k]] */
+    bool help_escapes;    /* the help holds a backslash or a newline */
+    bool help_quotes;     /* ... or a double quote */
+} nx_desc;
+
+/* The family record of one output; name, help, type and labels are its
+ * desc's, repeated for the tests' sake. */
+typedef struct nx_fam {
+    const char *name, *help;
+    prom_type type;
+    const char *const *labels;
+    size_t n_labels;
+    const nx_desc *desc;
     nx_sample_rec *samples;
     size_t n_samples, cap_samples;
 } nx_fam;
@@ -57,5 +83,8 @@ void nx_out_replay(const nx_out *o, prom_emitter *e);
  * `openmetrics`, OpenMetrics 1.0.0, appending to sb: the bytes libprom renders
  * for the same outputs replayed in this order (expose.c). */
 void nx_expose(const nx_out *const *outs, size_t n, bool openmetrics, core_sb *sb);
+/* Works out what writing a description takes (its lengths, sort key, label
+ * order, whether its names are valid), with memory from mem (expose.c). */
+void nx_desc_prepare(nx_desc *d, core_arena *mem);
 
 #endif
