@@ -208,13 +208,8 @@ static int union_symbols(const tsdb_block *const *b, size_t n, tsdb_str **out, s
     return 0;
 }
 
-/* One chunk of the series being merged. */
-typedef struct piece {
-    tsdb_chunk_meta meta;
-    const uint8_t *data;
-    uint32_t len;
-    size_t order;
-} piece;
+/* ---- Merging chunks of one series (also the querier's, for overlapping
+ * blocks) */
 
 typedef struct sample {
     int64_t t;
@@ -224,7 +219,7 @@ typedef struct sample {
 
 static int cmp_piece(const void *a, const void *b)
 {
-    const piece *x = a, *y = b;
+    const tsdb_piece *x = a, *y = b;
     if (x->meta.mint != y->meta.mint) return x->meta.mint < y->meta.mint ? -1 : 1;
     return x->order < y->order ? -1 : x->order > y->order;
 }
@@ -236,15 +231,8 @@ static int cmp_sample(const void *a, const void *b)
     return x->order < y->order ? -1 : x->order > y->order;
 }
 
-/* The output chunks of one series, in the arena. */
-typedef struct outchunks {
-    tsdb_chunk_meta *metas;
-    const uint8_t **bytes;
-    uint32_t *lens;
-    size_t n, cap;
-} outchunks;
-
-static void out_push(outchunks *o, core_arena *a, tsdb_chunk_meta m, const uint8_t *p, uint32_t len)
+void tsdb_chunkvec_push(tsdb_chunkvec *o, core_arena *a, tsdb_chunk_meta m, const uint8_t *p,
+                        uint32_t len)
 {
     if (o->n == o->cap) {
         size_t cap = o->cap ? o->cap * 2 : 16;
@@ -267,8 +255,9 @@ static void out_push(outchunks *o, core_arena *a, tsdb_chunk_meta m, const uint8
 }
 
 /* Overlapping pieces p[0..n) merged by time into chunks of at most 120
- * samples; of equal timestamps the first input's sample is kept. */
-static int merge_pieces(const piece *p, size_t n, core_arena *a, outchunks *o, core_err *err)
+ * samples; of equal timestamps the lowest order's sample is kept. */
+static int merge_overlap(const tsdb_piece *p, size_t n, core_arena *a, tsdb_chunkvec *o,
+                         core_err *err)
 {
     size_t total = 0;
     for (size_t i = 0; i < n; i++)
@@ -298,7 +287,7 @@ static int merge_pieces(const piece *p, size_t n, core_arena *a, outchunks *o, c
             const uint8_t *b = tsdb_xor_bytes(&x, &len);
             uint8_t *copy = core_arena_alloc(a, len);
             memcpy(copy, b, len);
-            out_push(o, a, m, copy, (uint32_t)len);
+            tsdb_chunkvec_push(o, a, m, copy, (uint32_t)len);
             tsdb_xor_destroy(&x);
             tsdb_xor_init(&x);
             in_chunk = 0;
@@ -312,14 +301,33 @@ fail:
     return -1;
 }
 
+int tsdb_pieces_merge(tsdb_piece *p, size_t n, core_arena *a, tsdb_chunkvec *o, core_err *err)
+{
+    qsort(p, n, sizeof(*p), cmp_piece);
+    for (size_t i = 0; i < n;) {
+        size_t j = i + 1;
+        int64_t maxt = p[i].meta.maxt;
+        while (j < n && p[j].meta.mint <= maxt) {
+            if (p[j].meta.maxt > maxt) maxt = p[j].meta.maxt;
+            j++;
+        }
+        if (j == i + 1)
+            tsdb_chunkvec_push(o, a, p[i].meta, p[i].data, p[i].len);
+        else if (merge_overlap(p + i, j - i, a, o, err) < 0)
+            return -1;
+        i = j;
+    }
+    return 0;
+}
+
 /* The chunks of the series under cursors c[0..n) (equal labels), deleted
  * samples left out, overlaps merged. */
-static int series_chunks(cursor *const *c, size_t n, core_arena *a, outchunks *o, core_err *err)
+static int series_chunks(cursor *const *c, size_t n, core_arena *a, tsdb_chunkvec *o, core_err *err)
 {
     size_t total = 0;
     for (size_t i = 0; i < n; i++)
         total += c[i]->s.nchunks;
-    piece *p = core_arena_calloc(a, total ? total : 1, sizeof(*p));
+    tsdb_piece *p = core_arena_calloc(a, total ? total : 1, sizeof(*p));
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
         const tsdb_block *b = c[i]->b;
@@ -333,7 +341,7 @@ static int series_chunks(cursor *const *c, size_t n, core_arena *a, outchunks *o
                                     "which this server cannot compact",
                                     b->dir, c[i]->ref, ch.enc);
             if (ch.len < 2) return core_err_set(err, "block %s: empty chunk", b->dir);
-            piece *q = &p[k];
+            tsdb_piece *q = &p[k];
             q->meta = c[i]->s.chunks[j];
             q->data = ch.data;
             q->len = (uint32_t)ch.len;
@@ -344,21 +352,7 @@ static int series_chunks(cursor *const *c, size_t n, core_arena *a, outchunks *o
             k++;
         }
     }
-    qsort(p, k, sizeof(*p), cmp_piece);
-    for (size_t i = 0; i < k;) {
-        size_t j = i + 1;
-        int64_t maxt = p[i].meta.maxt;
-        while (j < k && p[j].meta.mint <= maxt) {
-            if (p[j].meta.maxt > maxt) maxt = p[j].meta.maxt;
-            j++;
-        }
-        if (j == i + 1)
-            out_push(o, a, p[i].meta, p[i].data, p[i].len);
-        else if (merge_pieces(p + i, j - i, a, o, err) < 0)
-            return -1;
-        i = j;
-    }
-    return 0;
+    return tsdb_pieces_merge(p, k, a, o, err);
 }
 
 static core_labels *labels_copy(const tsdb_index_series *s, core_arena *a)
@@ -447,7 +441,7 @@ int tsdb_compact_blocks(const tsdb_block *const *b, size_t n, bool rewrite, cons
             if (cur[i].k < cur[i].all.n && cmp_series_labels(&cur[i].s, &min->s) == 0)
                 same[ns++] = &cur[i];
         core_arena_reset(&arena);
-        outchunks o = {0};
+        tsdb_chunkvec o = {0};
         rc = series_chunks(same, ns, &arena, &o, err);
         if (rc == 0 && o.n)
             rc = tsdb_block_writer_add(w, labels_copy(&min->s, &arena), o.metas, o.bytes, o.lens,

@@ -238,6 +238,30 @@ struct tsdb_db {
 const uint8_t *tsdb_trim_chunk(const uint8_t *data, uint32_t len, int64_t mint, int64_t maxt,
                                const tsdb_stone *st, core_arena *arena, tsdb_chunk_meta *meta,
                                uint32_t *outlen);
+/* One chunk of a series to merge with others (compact.c): its bytes, and
+ * its place among the inputs (the lowest wins a timestamp they share). */
+typedef struct tsdb_piece {
+    tsdb_chunk_meta meta;
+    const uint8_t *data;
+    uint32_t len;
+    size_t order;
+} tsdb_piece;
+
+/* Chunks in an arena: metas, bytes and lengths side by side. */
+typedef struct tsdb_chunkvec {
+    tsdb_chunk_meta *metas;
+    const uint8_t **bytes;
+    uint32_t *lens;
+    size_t n, cap;
+} tsdb_chunkvec;
+
+void tsdb_chunkvec_push(tsdb_chunkvec *o, core_arena *a, tsdb_chunk_meta m, const uint8_t *p,
+                        uint32_t len);
+/* Sorts p by time and appends the chunks to o: as they are where they do not
+ * overlap, decoded, merged by time and cut into chunks of at most 120
+ * samples where they do. */
+int tsdb_pieces_merge(tsdb_piece *p, size_t n, core_arena *a, tsdb_chunkvec *o, core_err *err);
+
 /* Adds a freshly written block directory to the db's list (db.c). */
 int tsdb_db_add_block(tsdb_db *db, const tsdb_ulid *ulid, core_err *err);
 /* Puts the block `added` just wrote (none if it is all zero) in the place of

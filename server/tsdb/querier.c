@@ -363,6 +363,61 @@ static void sort_found(found_list *f, size_t *runs, size_t nruns)
     free(tmp);
 }
 
+/* Whether two of a series' parts hold chunks that overlap in time (blocks
+ * that overlap, as a backfill can leave them until compaction merges them;
+ * the head's chunks never overlap a block's). */
+static bool parts_overlap(const tsdb_qseries *o)
+{
+    for (size_t k = 1; k < o->nparts; k++) {
+        const tsdb_qpart *a = &o->parts[k - 1], *b = &o->parts[k];
+        if (a->nchunks && b->nchunks && a->chunks[a->nchunks - 1].maxt >= b->chunks[0].mint)
+            return true;
+    }
+    return false;
+}
+
+/* Replaces the parts of o with one part of merged chunks in the arena (the
+ * earlier part's sample kept where two share a time, tombstones applied),
+ * as upstream merges overlapping blocks' series at query time.  Rare, so
+ * the iterator keeps its one fast path. */
+static int merge_parts(tsdb_qseries *o, core_arena *arena, core_err *err)
+{
+    size_t total = 0;
+    for (size_t k = 0; k < o->nparts; k++)
+        total += o->parts[k].nchunks;
+    tsdb_piece *pc = core_arena_calloc(arena, total ? total : 1, sizeof(*pc));
+    size_t n = 0;
+    for (size_t k = 0; k < o->nparts; k++) {
+        const tsdb_qpart *p = &o->parts[k];
+        for (size_t c = 0; c < p->nchunks; c++) {
+            tsdb_piece *x = &pc[n];
+            x->meta = p->chunks[c];
+            x->order = k;
+            if (!p->block) {
+                x->data = p->bytes[c];
+                x->len = p->lens[c];
+            } else {
+                tsdb_chunk ch;
+                if (tsdb_chunk_reader_chunk(&p->block->chunks, p->chunks[c].ref, &ch, err) < 0)
+                    return -1;
+                if ((ch.enc & ~TSDB_ENC_OOO_MASK) != TSDB_ENC_XOR || ch.len < 2)
+                    return core_err_set(err, "block %s: unreadable chunk", p->block->dir);
+                x->data = ch.data;
+                x->len = (uint32_t)ch.len;
+            }
+            if (p->stone && !(x->data = tsdb_trim_chunk(x->data, x->len, INT64_MIN, INT64_MAX,
+                                                        p->stone, arena, &x->meta, &x->len)))
+                continue;
+            n++;
+        }
+    }
+    tsdb_chunkvec v = {0};
+    if (tsdb_pieces_merge(pc, n, arena, &v, err) < 0) return -1;
+    o->parts[0] = (tsdb_qpart){.chunks = v.metas, .nchunks = v.n, .bytes = v.bytes, .lens = v.lens};
+    o->nparts = 1;
+    return 0;
+}
+
 int tsdb_querier_select(const tsdb_querier *q, const tsdb_matcher *m, size_t nm, int64_t mint,
                         int64_t maxt, core_arena *arena, tsdb_qseries **out, size_t *nout,
                         core_err *err)
@@ -402,6 +457,10 @@ int tsdb_querier_select(const tsdb_querier *q, const tsdb_matcher *m, size_t nm,
         o->mint = mint;
         o->maxt = maxt;
         i = j;
+        if (parts_overlap(o) && merge_parts(o, arena, err) < 0) {
+            free(f.v);
+            return -1;
+        }
     }
     free(f.v);
     *out = s;

@@ -847,7 +847,7 @@ typedef struct tsdb_qiter {
     size_t part, chunk; /* the chunk being read */
     bool started, done;
     tsdb_xor_iter xi;
-    int64_t last;        /* last sample returned (samples of overlapping blocks come once) */
+    int64_t last;        /* last sample returned (the iterator never goes back) */
     int64_t t;           /* current sample, valid after a true return */
     uint64_t v;          /* its value bits */
     const char *failure; /* why iteration stopped early, NULL if it did not */

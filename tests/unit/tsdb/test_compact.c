@@ -3,7 +3,8 @@
  * layouts (levels, gaps, the newest block left out, failed blocks, overlaps,
  * tombstones, negative times), merging blocks (series united in label order,
  * lineage in meta.json, tombstones applied, overlapping chunks merged with
- * the first input winning a tie), and the database around it (blocks merged
+ * the first input winning a tie; a query over overlapping blocks merges the
+ * same way), and the database around it (blocks merged
  * as they age, a crash between writing a merged block and deleting its
  * parents repaired at open).
  */
@@ -388,6 +389,33 @@ static void test_merge_overlapping(void **state)
     tsdb_block A, B;
     assert_int_equal(tsdb_block_open(&A, pa, &err), 0);
     assert_int_equal(tsdb_block_open(&B, pb, &err), 0);
+    /* A query over both before they are merged: the same samples. */
+    tsdb_block both[] = {A, B};
+    tsdb_querier q = {.blocks = both, .n = 2};
+    core_arena arena;
+    core_arena_init(&arena, 0);
+    tsdb_qseries *qs;
+    size_t nq;
+    assert_int_equal(tsdb_querier_select(&q, NULL, 0, INT64_MIN, INT64_MAX, &arena, &qs, &nq, &err),
+                     0);
+    assert_int_equal(nq, 1);
+    tsdb_qiter it;
+    tsdb_qiter_init(&it, &qs[0]);
+    size_t nit = 0;
+    while (tsdb_qiter_next(&it)) {
+        double x;
+        memcpy(&x, &it.v, sizeof x);
+        bool from_a = it.t <= 1000 && it.t % 10 == 0;
+        assert_true(x == (double)it.t + (from_a ? 0 : 0.5));
+        nit++;
+    }
+    assert_int_equal(nit, 50 + 300);
+    /* Seeking into the overlap. */
+    tsdb_qiter_init(&it, &qs[0]);
+    assert_true(tsdb_qiter_seek(&it, 702));
+    assert_true(it.t == 705);
+    core_arena_destroy(&arena);
+
     const tsdb_block *in[] = {&A, &B};
     tsdb_ulid u;
     assert_int_equal(tsdb_compact_blocks(in, 2, false, dir, &u, &err), 0);
