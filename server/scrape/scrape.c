@@ -15,6 +15,16 @@
  * marker and leave the cache.  The final labels are not kept: a series the
  * TSDB knows is appended by ref, and one it forgot (the head drops series
  * left without data) gets its labels built again from the text being read.
+ *
+ * Memory.  What a target keeps between scrapes is its cache (32 bytes a
+ * series plus its table), its definition, and its metadata.  The curl easy
+ * handle (with curl's 16 KiB download buffer), the body buffer (the whole
+ * uncompressed body: 140 KiB for 2,000 series) and the parser are the
+ * manager's and lent out per transfer: only the transfers under way need
+ * them, a handful at a time, so 200 targets do not keep 200 of each.  An
+ * idle handle is curl_easy_reset before it waits in the pool (no target's
+ * credentials or headers carry over; its connections stay in the multi
+ * handle's cache for the next transfer to the same host).
  */
 #define _GNU_SOURCE
 #include "scrape/scrape.h"
@@ -177,9 +187,9 @@ typedef struct target {
     /* The loop. */
     int64_t next_ms; /* when the next scrape is due (wall clock) */
     bool running;    /* a transfer is under way */
-    CURL *easy;
+    CURL *easy;      /* the manager's, while a transfer runs */
     struct curl_slist *headers;
-    core_sb body;
+    core_sb body; /* the manager's, from the transfer's start to its processing */
     bool body_too_big;
     int64_t started_ms;
     double started_mono;
@@ -195,9 +205,10 @@ typedef struct target {
     int64_t last_scrape_ms;
     double last_duration_s;
     uint64_t last_samples;
-    model_parser *parser;
     meta_map meta; /* changed under the manager's mutex */
 } target;
+
+#define POOL 8 /* idle handles and body buffers kept */
 
 struct scrape_manager {
     tsdb_db *db;
@@ -215,6 +226,12 @@ struct scrape_manager {
     size_t npending;
     target **targets; /* the thread's */
     size_t ntargets;
+    /* The thread's: what a transfer and its processing need, lent out. */
+    CURL *easy[POOL];
+    size_t neasy;
+    core_sb body[POOL];
+    size_t nbody;
+    model_parser *parser;
     /* Actual time between a target's scrapes, per configured interval
      * (prometheus_target_interval_length_seconds), under mtx. */
     scrape_interval_stat *intervals;
@@ -271,7 +288,6 @@ static void target_free(target *t)
     meta_destroy(&t->meta);
     for (size_t i = 0; i < 5; i++)
         free(t->report_labels[i]);
-    model_parser_free(t->parser);
     free(t);
 }
 
@@ -462,11 +478,11 @@ static void on_gone(void *ctx, const scrape_centry *e)
 static void process_body(scrape_manager *m, target *t, int64_t ts, outcome *o)
 {
     model_format fmt = model_format_from_content_type(t->content_type);
-    if (!t->parser)
-        t->parser = model_parser_new(fmt, t->body.buf ? t->body.buf : "", t->body.len, t->url);
+    if (!m->parser)
+        m->parser = model_parser_new(fmt, t->body.buf ? t->body.buf : "", t->body.len, t->url);
     else
-        model_parser_reset(t->parser, fmt, t->body.buf ? t->body.buf : "", t->body.len, t->url);
-    model_parser *p = t->parser;
+        model_parser_reset(m->parser, fmt, t->body.buf ? t->body.buf : "", t->body.len, t->url);
+    model_parser *p = m->parser;
     tsdb_appender *app = tsdb_db_appender(m->db);
     core_arena arena;
     core_arena_init(&arena, 0);
@@ -632,10 +648,36 @@ static size_t on_body(char *data, size_t size, size_t n, void *ud)
     return len;
 }
 
+/* Handles and body buffers are the manager's, lent to a target for one
+ * transfer (see "Memory" at the top): a few transfers run at once, not one
+ * a target. */
+static CURL *easy_get(scrape_manager *m)
+{
+    return m->neasy ? m->easy[--m->neasy] : curl_easy_init();
+}
+
+static void easy_put(scrape_manager *m, CURL *e)
+{
+    if (m->neasy < POOL) {
+        curl_easy_reset(e); /* nothing of the target's stays (credentials, headers) */
+        m->easy[m->neasy++] = e;
+    } else {
+        curl_easy_cleanup(e);
+    }
+}
+
+static void body_put(scrape_manager *m, core_sb *b)
+{
+    if (m->nbody < POOL && b->cap)
+        m->body[m->nbody++] = *b;
+    else
+        core_sb_destroy(b);
+    *b = (core_sb)CORE_SB_INIT;
+}
+
 static void start_scrape(scrape_manager *m, target *t)
 {
-    if (!t->easy) {
-        t->easy = curl_easy_init();
+    if (!t->headers) {
         core_sb hdr = CORE_SB_INIT;
         core_sb_adds(&hdr, "Accept: ");
         if (t->accept)
@@ -649,31 +691,32 @@ static void start_scrape(scrape_manager *m, target *t)
         t->headers = curl_slist_append(t->headers, hdr.buf);
         if (t->auth) t->headers = curl_slist_append(t->headers, t->auth);
         core_sb_destroy(&hdr);
-        CURL *e = t->easy;
-        curl_easy_setopt(e, CURLOPT_URL, t->url);
-        curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->headers);
-        curl_easy_setopt(e, CURLOPT_USERAGENT, m->user_agent);
-        curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "gzip");
-        curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
-        curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
-        curl_easy_setopt(e, CURLOPT_PRIVATE, t);
-        curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-        curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)t->def.timeout_ms);
-        curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, t->def.follow_redirects ? 1L : 0L);
-        curl_easy_setopt(e, CURLOPT_MAXREDIRS, 10L);
-        if (t->basic_user) {
-            curl_easy_setopt(e, CURLOPT_USERNAME, t->basic_user);
-            curl_easy_setopt(e, CURLOPT_PASSWORD, t->basic_password ? t->basic_password : "");
-        }
-        if (t->ca_file) curl_easy_setopt(e, CURLOPT_CAINFO, t->ca_file);
-        if (t->cert_file) curl_easy_setopt(e, CURLOPT_SSLCERT, t->cert_file);
-        if (t->key_file) curl_easy_setopt(e, CURLOPT_SSLKEY, t->key_file);
-        if (t->def.insecure_skip_verify) {
-            curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
-            curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
-        }
-        curl_easy_setopt(e, CURLOPT_PROXY, t->proxy_url ? t->proxy_url : "");
     }
+    CURL *e = t->easy = easy_get(m);
+    curl_easy_setopt(e, CURLOPT_URL, t->url);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->headers);
+    curl_easy_setopt(e, CURLOPT_USERAGENT, m->user_agent);
+    curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "gzip");
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
+    curl_easy_setopt(e, CURLOPT_PRIVATE, t);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)t->def.timeout_ms);
+    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, t->def.follow_redirects ? 1L : 0L);
+    curl_easy_setopt(e, CURLOPT_MAXREDIRS, 10L);
+    if (t->basic_user) {
+        curl_easy_setopt(e, CURLOPT_USERNAME, t->basic_user);
+        curl_easy_setopt(e, CURLOPT_PASSWORD, t->basic_password ? t->basic_password : "");
+    }
+    if (t->ca_file) curl_easy_setopt(e, CURLOPT_CAINFO, t->ca_file);
+    if (t->cert_file) curl_easy_setopt(e, CURLOPT_SSLCERT, t->cert_file);
+    if (t->key_file) curl_easy_setopt(e, CURLOPT_SSLKEY, t->key_file);
+    if (t->def.insecure_skip_verify) {
+        curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+        curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+    }
+    curl_easy_setopt(e, CURLOPT_PROXY, t->proxy_url ? t->proxy_url : "");
+    if (!t->body.cap && m->nbody) t->body = m->body[--m->nbody];
     core_sb_reset(&t->body);
     t->body_too_big = false;
     int64_t prev = t->started_ms;
@@ -740,6 +783,9 @@ static void finish_scrape(scrape_manager *m, target *t, CURLcode code)
     if (o.failed)
         core_debug("scrape", "Scrape failed", "scrape_pool", t->pool, "target", t->url, "err",
                    o.error);
+    easy_put(m, t->easy);
+    t->easy = NULL;
+    body_put(m, &t->body);
 }
 
 /* Staleness markers for a target that went away, its report series too. */
@@ -857,6 +903,13 @@ static void *run(void *arg)
     free(m->targets);
     m->targets = NULL;
     m->ntargets = 0;
+    for (size_t i = 0; i < m->neasy; i++)
+        curl_easy_cleanup(m->easy[i]);
+    for (size_t i = 0; i < m->nbody; i++)
+        core_sb_destroy(&m->body[i]);
+    m->neasy = m->nbody = 0;
+    model_parser_free(m->parser);
+    m->parser = NULL;
     return NULL;
 }
 
