@@ -433,21 +433,48 @@ static int cmp_fam(const void *a, const void *b)
     return c != 0 ? c : (x->seq > y->seq) - (x->seq < y->seq);
 }
 
+/* Orders refs[0..n) (in emission order) by name, ties in emission order: by
+ * the names' ranks with a counting sort when every family has one, else by
+ * comparing names.  Returns the array in order (refs or tmp). */
+static fam_ref *sort_refs(fam_ref *refs, fam_ref *tmp, size_t n)
+{
+    size_t n_ranks = nx_ranks_hold();
+    bool ranked = true;
+    for (size_t i = 0; i < n && ranked; i++)
+        ranked = refs[i].d->rank != NULL;
+    if (!ranked) {
+        nx_ranks_release();
+        qsort(refs, n, sizeof *refs, cmp_fam);
+        return refs;
+    }
+    uint32_t small[1024], *at = n_ranks < 1024 ? small : core_mallocarray(n_ranks + 1, sizeof *at);
+    memset(at, 0, (n_ranks + 1) * sizeof *at);
+    for (size_t i = 0; i < n; i++)
+        at[*refs[i].d->rank + 1]++;
+    for (size_t r = 1; r <= n_ranks; r++)
+        at[r] += at[r - 1];
+    for (size_t i = 0; i < n; i++)
+        tmp[at[*refs[i].d->rank]++] = refs[i];
+    nx_ranks_release();
+    if (at != small) free(at);
+    return tmp;
+}
+
 void nx_expose(const nx_out *const *outs, size_t n_outs, bool openmetrics, core_sb *sb)
 {
     size_t n = 0;
     for (size_t i = 0; i < n_outs; i++)
         n += outs[i]->n_families;
-    fam_ref *refs = core_reallocarray(NULL, n + 1, sizeof *refs);
+    fam_ref *all = core_reallocarray(NULL, 2 * n + 1, sizeof *all);
     n = 0;
     for (size_t i = 0; i < n_outs; i++)
         for (size_t k = 0; k < outs[i]->n_families; k++)
             if (outs[i]->families[k].n_samples > 0) {
                 const nx_fam *f = &outs[i]->families[k];
-                refs[n] = (fam_ref){.d = f->desc, .f = f, .seq = n};
+                all[n] = (fam_ref){.d = f->desc, .f = f, .seq = n};
                 n++;
             }
-    qsort(refs, n, sizeof *refs, cmp_fam);
+    fam_ref *refs = sort_refs(all, all + n, n);
     writer w = {.sb = sb, .om = openmetrics};
     const nx_desc *last = NULL;
     for (size_t i = 0; i < n; i++) {
@@ -461,5 +488,5 @@ void nx_expose(const nx_out *const *outs, size_t n_outs, bool openmetrics, core_
     }
     if (openmetrics) core_sb_add(sb, "# EOF\n", 6);
     free(w.idx);
-    free(refs);
+    free(all);
 }

@@ -20,6 +20,12 @@
  * bigger copy, the old one kept for readers still in it), and stops growing
  * at DESCS_MAX descriptions, past which an output makes its own in its arena.
  *
+ * The table also keeps its distinct names in order, each description pointing
+ * at its name's rank, so that a scrape orders its families by a counting sort
+ * over ranks instead of comparing names (the sort was a third of the writing
+ * time).  Ranks move only when a new name arrives (the first scrapes); a
+ * read-write lock keeps them steady while a scrape sorts.
+ *
  * Strings are copied only when they can change: a pointer into the program's
  * read-only memory (string literals, tables of them) is kept as it is.  Label
  * values such as "user" or "tx" need no copy then, and descriptions made of
@@ -94,6 +100,61 @@ static struct {
     desc_tab *_Atomic tab;
     core_arena mem; /* descriptions and their copies */
 } descs = {PTHREAD_MUTEX_INITIALIZER, NULL, {NULL, 0, 0}};
+
+/* The distinct names of the table in strcmp order; descriptions of the same
+ * name share its rank. */
+typedef struct name_rank {
+    const char *name;
+    uint32_t rank;
+} name_rank;
+
+static struct {
+    pthread_rwlock_t lock;
+    name_rank **v;
+    size_t n, cap;
+} ranks = {PTHREAD_RWLOCK_INITIALIZER, NULL, 0, 0};
+
+/* Gives d the rank of its name, adding the name if new (descs.lock held). */
+static void rank_desc(nx_desc *d)
+{
+    size_t lo = 0, hi = ranks.n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        int c = strcmp(ranks.v[mid]->name, d->name);
+        if (c == 0) {
+            d->rank = &ranks.v[mid]->rank;
+            return;
+        }
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    name_rank *r = core_arena_alloc(&descs.mem, sizeof *r);
+    r->name = d->name;
+    pthread_rwlock_wrlock(&ranks.lock);
+    if (ranks.n == ranks.cap)
+        ranks.v = core_reallocarray(ranks.v, ranks.cap = ranks.cap ? 2 * ranks.cap : 256,
+                                    sizeof *ranks.v);
+    memmove(ranks.v + lo + 1, ranks.v + lo, (ranks.n - lo) * sizeof *ranks.v);
+    ranks.v[lo] = r;
+    ranks.n++;
+    for (size_t i = lo; i < ranks.n; i++)
+        ranks.v[i]->rank = (uint32_t)i;
+    pthread_rwlock_unlock(&ranks.lock);
+    d->rank = &r->rank;
+}
+
+size_t nx_ranks_hold(void)
+{
+    pthread_rwlock_rdlock(&ranks.lock);
+    return ranks.n;
+}
+
+void nx_ranks_release(void)
+{
+    pthread_rwlock_unlock(&ranks.lock);
+}
 
 static bool same_desc(const nx_desc *d, uint64_t h, const char *name, const char *help,
                       prom_type type, const char *const *labels, size_t n)
@@ -173,6 +234,7 @@ static const nx_desc *describe(nx_out *o, uint64_t h, const char *name, const ch
     }
     if (descs.mem.block_size == 0) descs.mem.block_size = 8192;
     d = make_desc(&descs.mem, h, name, help, type, labels, n);
+    rank_desc(d);
     if (tab == NULL || (tab->n + 1) * 2 > tab->cap) {
         size_t cap = tab != NULL ? tab->cap * 2 : 256;
         desc_tab *bigger = core_calloc(1, sizeof *bigger + cap * sizeof *bigger->slots);

@@ -40,6 +40,7 @@ typedef struct nx_desc {
     uint64_t key[2];      /* the name's first 16 bytes, big-endian, zero-padded */
     const char *invalid;  /* why the family cannot be written, or NULL */
     const uint8_t *order; /* label k in name order is labels[order[k]] */
+    const uint32_t *rank; /* the name's place among the table's names (NULL: not in it) */
     bool help_escapes;    /* the help holds a backslash or a newline */
     bool help_quotes;     /* ... or a double quote */
 } nx_desc;
@@ -86,5 +87,9 @@ void nx_expose(const nx_out *const *outs, size_t n, bool openmetrics, core_sb *s
 /* Works out what writing a description takes (its lengths, sort key, label
  * order, whether its names are valid), with memory from mem (expose.c). */
 void nx_desc_prepare(nx_desc *d, core_arena *mem);
+/* Holds the ranks of the shared descriptions steady (a read lock) and says how
+ * many there are; nx_ranks_release lets them move again. */
+size_t nx_ranks_hold(void);
+void nx_ranks_release(void);
 
 #endif

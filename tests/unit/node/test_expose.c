@@ -3,7 +3,8 @@
  * format and OpenMetrics; on every collector's output for the fixture host and
  * for this machine, and on outputs built by hand for the corners (unsorted and
  * absent labels, escapes, special floats, histograms and summaries, a name
- * given twice, invalid names, families without samples). */
+ * given twice, invalid names, families without samples), and with the shared
+ * table of family descriptions full. */
 #include "nodetest.h"
 #include "scrape.h"
 #include "sysfixture.h"
@@ -178,6 +179,34 @@ static void test_corners(void **state)
     nx_out_destroy(&c);
 }
 
+/* Past the shared table's 16,384 descriptions an output makes its own, which
+ * have no rank: a scrape mixing both still writes what libprom does. */
+static void test_table_full(void **state)
+{
+    nx_out fill;
+    nx_out_init(&fill, "fill");
+    char name[32];
+    for (int i = 0; i < 16500; i++) {
+        snprintf(name, sizeof name, "fill_%05d", i);
+        nx_family(&fill, name, "Filler.", PROM_GAUGE, NULL);
+    }
+    nx_out a, b;
+    nx_out_init(&a, "a");
+    nx_out_init(&b, "b");
+    nx_gauge(&a, "zz_new_after_full", "Made in the output.", 1);
+    nx_family(&a, "alpha", "", PROM_UNTYPED, (const char *[]){"v", NULL}); /* as test_corners */
+    nx_samplev(&a, 2, "x", NULL);
+    nx_gauge(&b, "aa_new_after_full", "Made in the output too.", 3);
+    nx_gauge(&b, "zz_new_after_full", "Shadowed.", 4);
+    assert_null(nt_family(&a, "zz_new_after_full")->desc->rank);
+    assert_non_null(nt_family(&a, "alpha")->desc->rank);
+    const nx_out *v[] = {&a, &b};
+    check_same(v, 2);
+    nx_out_destroy(&a);
+    nx_out_destroy(&b);
+    nx_out_destroy(&fill);
+}
+
 int main(void)
 {
     core_err err;
@@ -186,6 +215,7 @@ int main(void)
         cmocka_unit_test(test_corners),
         cmocka_unit_test(test_fixture_host),
         cmocka_unit_test(test_this_machine),
+        cmocka_unit_test(test_table_full),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     st_fixture_remove();
