@@ -1,7 +1,10 @@
 /*
  * test_lex.c - the byte-level helpers of lex.c: float reading (statuses the
- * parsers turn into messages), UTF-8 validation against a reference decoder
- * over every sequence of up to three bytes, unescaping and message quoting.
+ * parsers turn into messages; every value bit for bit as strtod reads it,
+ * over random doubles printed with 15 to 19 digits, random digit strings
+ * with exponents, and integers on and next to points halfway between two
+ * doubles, which the long double path must hand to strtod), UTF-8 validation against a reference
+ * decoder over every sequence of up to three bytes, unescaping and message quoting.
  */
 #include "unit/unit.h"
 
@@ -52,6 +55,71 @@ static void test_parse_float(void **state)
     assert_true(v == 12);
     assert_int_equal(model_parse_float("1234567890123456789012345x", 25, &v, &tmp), MODEL_FLOAT_OK);
     assert_true(v == 1234567890123456789012345.0);
+    core_sb_destroy(&tmp);
+}
+
+static uint64_t rng = 0x9E3779B97F4A7C15u;
+
+static uint64_t next_rand(void)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return rng;
+}
+
+/* s read by model_parse_float and by strtod: the same bits. */
+static void same_as_strtod(const char *s, core_sb *tmp)
+{
+    double v = 0, want = strtod(s, NULL);
+    assert_int_equal(model_parse_float(s, strlen(s), &v, tmp), MODEL_FLOAT_OK);
+    uint64_t a, b;
+    memcpy(&a, &v, sizeof a);
+    memcpy(&b, &want, sizeof b);
+    if (a != b) fail_msg("%s: %.17g, strtod %.17g", s, v, want);
+}
+
+static void test_parse_float_exact(void **state)
+{
+    (void)state;
+    core_sb tmp = CORE_SB_INIT;
+    char buf[128];
+    static const int precs[] = {17, 16, 15, 18, 19, 16};
+    for (int i = 0; i < 200000; i++) {
+        /* Doubles of every magnitude the fast paths take, and some beyond. */
+        double d = (double)(next_rand() >> 11) / 9007199254740992.0;
+        d = ldexp(d, (int)(next_rand() % 200) - 100);
+        if (i & 1) d = -d;
+        if (i % 6 == 5)
+            snprintf(buf, sizeof buf, "%.*e", precs[i % 6], d);
+        else
+            snprintf(buf, sizeof buf, "%.*g", precs[i % 6], d);
+        same_as_strtod(buf, &tmp);
+    }
+    for (int i = 0; i < 200000; i++) {
+        /* 16 to 19 digits, a point somewhere, an exponent or none. */
+        int nd = 16 + (int)(next_rand() % 4), dot = (int)(next_rand() % (uint64_t)(nd + 1));
+        size_t k = 0;
+        for (int j = 0; j < nd; j++) {
+            if (j == dot) buf[k++] = '.';
+            buf[k++] = (char)('0' + (j == 0 ? 1 + next_rand() % 9 : next_rand() % 10));
+        }
+        if (i % 3) k += (size_t)snprintf(buf + k, 16, "e%d", (int)(next_rand() % 61) - 30);
+        buf[k] = 0;
+        same_as_strtod(buf, &tmp);
+    }
+    for (int i = 0; i < 100000; i++) {
+        /* Integers on a halfway point between two doubles (ties to even) and
+         * next to one, with and without an exponent. */
+        int e = 53 + (int)(next_rand() % 10);
+        uint64_t x = (UINT64_C(1) << e) | (next_rand() & ((UINT64_C(1) << e) - 1));
+        uint64_t ulp = UINT64_C(1) << (e - 52);
+        x = (x & ~(ulp - 1)) + ulp / 2 + (uint64_t)(int64_t)((int)(i % 3) - 1);
+        snprintf(buf, sizeof buf, "%llu", (unsigned long long)x);
+        same_as_strtod(buf, &tmp);
+        snprintf(buf, sizeof buf, "%llue%d", (unsigned long long)x, (int)(i % 9) - 4);
+        same_as_strtod(buf, &tmp);
+    }
     core_sb_destroy(&tmp);
 }
 
@@ -135,9 +203,8 @@ static void test_quote(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_parse_float),
-        cmocka_unit_test(test_utf8),
-        cmocka_unit_test(test_unescape_to),
+        cmocka_unit_test(test_parse_float), cmocka_unit_test(test_parse_float_exact),
+        cmocka_unit_test(test_utf8),        cmocka_unit_test(test_unescape_to),
         cmocka_unit_test(test_quote),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
