@@ -195,6 +195,10 @@ typedef struct pe_sample {
     char wchan[PE_WCHAN_MAX];
     const pe_thread_sample *threads; /* NULL unless 2 or more threads */
     size_t n_threads;
+    /* The process's own context switches (its main thread's, from its status),
+     * whatever counts.ctx_* sum up: unchanged, the main thread has not run. */
+    uint64_t own_voluntary, own_nonvoluntary;
+    bool io_ok; /* io was read */
 } pe_sample;
 
 /* A thread remembered between scrapes. */
@@ -296,6 +300,11 @@ void pe_tracker_begin(pe_tracker *t, double now);
 bool pe_tracker_skip(pe_tracker *t, int pid, uint64_t ino);
 /* A process seen in /proc this cycle; see pe_known. */
 pe_known pe_tracker_see(pe_tracker *t, int pid, uint64_t starttime, uint64_t ino);
+/* The process pe_tracker_see just answered PE_TRACKED for, as the scrape
+ * before left it (its last sample in `now`, its threads); NULL otherwise. */
+const pe_proc *pe_tracker_last(const pe_tracker *t);
+/* A thread of p as last read, by tid and start time; NULL if not known. */
+const pe_thread *pe_proc_thread(const pe_proc *p, int tid, uint64_t starttime);
 /* The sample of the tracked process pe_tracker_see just answered for. */
 void pe_tracker_update(pe_tracker *t, const pe_sample *s);
 /* Drops the process pe_tracker_see just answered for (its sample could not be

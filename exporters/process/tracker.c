@@ -205,7 +205,12 @@ static int cmp_thread(const void *a, const void *b)
     return (x->tid > y->tid) - (x->tid < y->tid);
 }
 
-static const pe_thread *find_thread(const pe_proc *p, int tid, uint64_t starttime)
+const pe_proc *pe_tracker_last(const pe_tracker *t)
+{
+    return t->last != NULL && t->last->tracked ? t->last : NULL;
+}
+
+const pe_thread *pe_proc_thread(const pe_proc *p, int tid, uint64_t starttime)
 {
     size_t lo = 0, hi = p->n_threads;
     while (lo < hi) {
@@ -242,7 +247,7 @@ static void update_threads(pe_tracker *t, pe_proc *p, const pe_sample *s)
     for (size_t i = 0; i < s->n_threads; i++) {
         const pe_thread_sample *ts = &s->threads[i];
         thread_from_sample(&fresh[i], ts);
-        const pe_thread *old = find_thread(p, ts->tid, ts->starttime);
+        const pe_thread *old = pe_proc_thread(p, ts->tid, ts->starttime);
         if (old != NULL) pe_counts_delta(&ts->counts, &old->total, &fresh[i].latest);
     }
     if (s->n_threads > p->cap_threads) {
