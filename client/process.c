@@ -26,15 +26,27 @@
  * of /proc/stat on a large machine) is cut short, which never matters for the
  * fields read.  A file that cannot be read or parsed drops the metrics that
  * come from it and nothing else, as client_golang does without ReportErrors.
+ *
+ * What cannot change is not read again: the start time (the boot time of
+ * /proc/stat, a file the kernel writes whole for every CPU and interrupt, plus
+ * the process's start) is worked out once per process, and /proc/self/stat
+ * stays open to be read again from its start.  Both are tied to the pid they
+ * were made for, so a child of fork() makes its own.  The open descriptors
+ * are counted with one stat(2) of /proc/self/fd, whose size is their number
+ * since Linux 6.2 (listing them makes the kernel build an entry for each),
+ * plus the one a listing would hold open, which client_golang counts; older
+ * kernels list the directory.
  */
 #include "internal.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define LINE_BUF 4096
@@ -43,22 +55,22 @@
 
 typedef void (*line_fn)(char *line, void *ctx);
 
-/* Hands each line of the file to fn (without its '\n'; a line that does not fit
- * the buffer is cut short).  False if the file cannot be opened or read. */
-static bool read_lines(const char *path, line_fn fn, void *ctx)
+/* Hands each line of the open file, read from offset 0, to fn (without its
+ * '\n'; a line that does not fit the buffer is cut short).  False if it
+ * cannot be read. */
+static bool read_lines_fd(int fd, line_fn fn, void *ctx)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return false;
     char buf[LINE_BUF];
     size_t len = 0;
+    off_t at = 0;
     bool skipping = false; /* inside the cut-off rest of a long line */
     ssize_t n;
-    while ((n = read(fd, buf + len, sizeof buf - 1 - len)) != 0) {
+    while ((n = pread(fd, buf + len, sizeof buf - 1 - len, at)) != 0) {
         if (n < 0) {
             if (errno == EINTR) continue;
-            close(fd);
             return false;
         }
+        at += n;
         char *start = buf, *end = buf + len + (size_t)n, *nl;
         while ((nl = memchr(start, '\n', (size_t)(end - start))) != NULL) {
             *nl = '\0';
@@ -76,12 +88,41 @@ static bool read_lines(const char *path, line_fn fn, void *ctx)
             memmove(buf, start, len);
         }
     }
-    close(fd);
     if (len > 0 && !skipping) {
         buf[len] = '\0';
         fn(buf, ctx);
     }
     return true;
+}
+
+/* The same for a path, opened for this read.  False if it cannot be opened or read. */
+static bool read_lines(const char *path, line_fn fn, void *ctx)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    bool ok = read_lines_fd(fd, fn, ctx);
+    close(fd);
+    return ok;
+}
+
+/* ---- What is kept per process: /proc/self/stat open, the start time */
+
+static struct {
+    pthread_mutex_t lock;
+    pid_t pid;    /* the process they belong to; 0: none yet */
+    int stat_fd;  /* /proc/<pid>/stat, or -1 */
+    double start; /* Unix seconds; negative: unknown yet */
+} self = {PTHREAD_MUTEX_INITIALIZER, 0, -1, -1};
+
+/* Forgets what belonged to another process (the parent of a fork); lock held. */
+static void self_check(void)
+{
+    pid_t pid = getpid();
+    if (self.pid == pid) return;
+    if (self.stat_fd >= 0) close(self.stat_fd);
+    self.pid = pid;
+    self.stat_fd = -1;
+    self.start = -1;
 }
 
 /* ---- /proc/self/stat */
@@ -178,6 +219,8 @@ static void parse_netstat(char *line, void *ctx)
  * client_golang); negative when it cannot be listed. */
 static long open_fds(void)
 {
+    struct stat sb;
+    if (stat("/proc/self/fd", &sb) == 0 && sb.st_size > 0) return (long)sb.st_size + 1;
     DIR *d = opendir("/proc/self/fd");
     if (d == NULL) return -1;
     long n = 0;
@@ -216,10 +259,45 @@ static void emit(prom_emitter *e, const char *name, const char *help, prom_type 
     if (prom_emit_family(e, name, help, type, NULL, NULL, 0) == 0) prom_emit_value(e, NULL, v);
 }
 
+/* /proc/self/stat parsed through the kept descriptor (opened the first time,
+ * and again after a failed read); false when it cannot be read. */
+static bool read_self_stat(proc_stat *st)
+{
+    pthread_mutex_lock(&self.lock);
+    self_check();
+    bool ok = false;
+    for (int attempt = 0; attempt < 2 && !ok; attempt++) {
+        if (self.stat_fd < 0) self.stat_fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+        if (self.stat_fd < 0) break;
+        ok = read_lines_fd(self.stat_fd, parse_stat, st) && st->ok;
+        if (!ok) {
+            close(self.stat_fd);
+            self.stat_fd = -1;
+        }
+    }
+    pthread_mutex_unlock(&self.lock);
+    return ok;
+}
+
+/* The start time in Unix seconds, worked out once per process; negative when
+ * unknown. */
+static double start_time(const proc_stat *st, double hz)
+{
+    pthread_mutex_lock(&self.lock);
+    self_check();
+    if (self.start < 0) {
+        double btime = boot_time();
+        if (btime >= 0) self.start = btime + (double)st->starttime / hz;
+    }
+    double start = self.start;
+    pthread_mutex_unlock(&self.lock);
+    return start;
+}
+
 static void emit_stat(prom_emitter *e)
 {
     proc_stat st = {0};
-    if (!read_lines("/proc/self/stat", parse_stat, &st) || !st.ok) return;
+    if (!read_self_stat(&st)) return;
     double hz = (double)sysconf(_SC_CLK_TCK);
     if (hz <= 0) hz = 100; /* what procfs assumes */
     emit(e, "process_cpu_seconds_total", "Total user and system CPU time spent in seconds.",
@@ -228,11 +306,10 @@ static void emit_stat(prom_emitter *e)
          (double)st.vsize);
     emit(e, "process_resident_memory_bytes", "Resident memory size in bytes.", PROM_GAUGE,
          (double)st.rss * (double)sysconf(_SC_PAGESIZE));
-    double btime = boot_time();
-    if (btime >= 0)
+    double start = start_time(&st, hz);
+    if (start >= 0)
         emit(e, "process_start_time_seconds",
-             "Start time of the process since unix epoch in seconds.", PROM_GAUGE,
-             btime + (double)st.starttime / hz);
+             "Start time of the process since unix epoch in seconds.", PROM_GAUGE, start);
 }
 
 static void emit_fds(prom_emitter *e)

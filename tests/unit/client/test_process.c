@@ -1,5 +1,6 @@
 /* Unit tests for libprom's process.c: the process collector's families, their
- * help and types, and values checked against what the system says. */
+ * help and types, values checked against what the system says, and a child of
+ * fork() that reports its own start time and CPU, not its parent's. */
 #include "unit/unit.h"
 
 #include <prom/prom.h>
@@ -7,6 +8,7 @@
 #include <fcntl.h>
 #include <math.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -162,6 +164,41 @@ static void test_cpu_time_grows(void **state)
     assert_true(after >= before + 0.05);
 }
 
+/* What the collector keeps between scrapes (the open stat file, the start
+ * time) is the parent's in a child of fork(): the child makes its own. */
+static void test_fork(void **state)
+{
+    double parent_start = sample(render(), "process_start_time_seconds");
+    struct timespec pause = {0, 50 * 1000 * 1000};
+    nanosleep(&pause, NULL); /* the child starts 5 clock ticks later at least */
+    volatile unsigned long x = 0;
+    double until = cpu_time() + 0.05;
+    while (cpu_time() < until) /* CPU the child does not inherit in its counters */
+        x++;
+    double parent_cpu = sample(render(), "process_cpu_seconds_total");
+    int p[2];
+    assert_int_equal(pipe(p), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(p[0]);
+        const char *out = render();
+        double v[2] = {sample(out, "process_start_time_seconds"),
+                       sample(out, "process_cpu_seconds_total")};
+        _exit(write(p[1], v, sizeof v) == sizeof v ? 0 : 1);
+    }
+    close(p[1]);
+    double v[2];
+    assert_int_equal(read(p[0], v, sizeof v), sizeof v);
+    close(p[0]);
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    assert_true(v[0] >= parent_start + 0.04);
+    assert_true(v[1] < parent_cpu);
+    assert_true(sample(render(), "process_start_time_seconds") == parent_start);
+}
+
 static void test_register_twice_and_unregister(void **state)
 {
     assert_int_equal(prom_process_collector_register(reg), PROM_EEXIST);
@@ -195,6 +232,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_open_fds_follow, setup, teardown),
         cmocka_unit_test_setup_teardown(test_limits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cpu_time_grows, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fork, setup, teardown),
         cmocka_unit_test_setup_teardown(test_register_twice_and_unregister, setup, teardown),
         cmocka_unit_test(test_default_registry_has_it),
         cmocka_unit_test_setup_teardown(test_protobuf_and_openmetrics, setup, teardown),
