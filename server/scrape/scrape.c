@@ -40,6 +40,7 @@
 #include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
+#include <zlib.h>
 
 /* ---- Times */
 
@@ -190,7 +191,9 @@ typedef struct target {
     CURL *easy;      /* the manager's, while a transfer runs */
     struct curl_slist *headers;
     core_sb body; /* the manager's, from the transfer's start to its processing */
+    core_sb gz;   /* the manager's: the body as sent when it is gzipped */
     bool body_too_big;
+    int encoding; /* ENC_*: from the response's Content-Encoding, at its first bytes */
     int64_t started_ms;
     double started_mono;
     char *content_type;
@@ -232,6 +235,8 @@ struct scrape_manager {
     core_sb body[POOL];
     size_t nbody;
     model_parser *parser;
+    z_stream zs; /* inflates gzipped bodies, one after the other */
+    bool zs_ready;
     /* Actual time between a target's scrapes, per configured interval
      * (prometheus_target_interval_length_seconds), under mtx. */
     scrape_interval_stat *intervals;
@@ -284,6 +289,7 @@ static void target_free(target *t)
     if (t->headers) curl_slist_free_all(t->headers);
     if (t->easy) curl_easy_cleanup(t->easy);
     core_sb_destroy(&t->body);
+    core_sb_destroy(&t->gz);
     scrape_cache_destroy(&t->cache);
     meta_destroy(&t->meta);
     for (size_t i = 0; i < 5; i++)
@@ -636,16 +642,108 @@ static void append_report(scrape_manager *m, target *t, int64_t ts, const double
 
 /* ---- Transfers */
 
+enum { ENC_UNKNOWN, ENC_IDENTITY, ENC_GZIP };
+
+/* A body a deflate stream cannot shrink below: past this many bytes sent,
+ * the inflated body would pass the size limit anyway (stored blocks cost 5
+ * bytes a 64 KiB, the gzip header and trailer 18 and more). */
+static int64_t gz_limit(int64_t limit)
+{
+    return limit + limit / 8192 + 1024;
+}
+
 static size_t on_body(char *data, size_t size, size_t n, void *ud)
 {
     target *t = ud;
     size_t len = size * n;
-    if (t->def.body_size_limit > 0 && (int64_t)(t->body.len + len) > t->def.body_size_limit) {
+    if (t->encoding == ENC_UNKNOWN) {
+        /* As upstream: a body is gunzipped when Content-Encoding is exactly
+         * "gzip", and read as it is otherwise. */
+        struct curl_header *h = NULL;
+        bool gz =
+            curl_easy_header(t->easy, "Content-Encoding", 0, CURLH_HEADER, -1, &h) == CURLHE_OK &&
+            h && strcmp(h->value, "gzip") == 0;
+        t->encoding = gz ? ENC_GZIP : ENC_IDENTITY;
+    }
+    core_sb *dst = t->encoding == ENC_GZIP ? &t->gz : &t->body;
+    int64_t limit = t->def.body_size_limit;
+    if (limit > 0 && t->encoding == ENC_GZIP) limit = gz_limit(limit);
+    if (limit > 0 && (int64_t)(dst->len + len) > limit) {
         t->body_too_big = true;
         return 0; /* makes curl fail the transfer */
     }
-    core_sb_add(&t->body, data, len);
+    core_sb_add(dst, data, len);
     return len;
+}
+
+/* Gunzips t->gz into t->body (every member, as Go's gzip reader); false
+ * with the error upstream's reader would give. */
+static bool gunzip(scrape_manager *m, target *t, char *error, size_t cap)
+{
+    const unsigned char *in = (const unsigned char *)t->gz.buf;
+    size_t inlen = t->gz.len;
+    if (inlen == 0) {
+        snprintf(error, cap, "EOF");
+        return false;
+    }
+    if (!m->zs_ready) {
+        if (inflateInit2(&m->zs, 16 + MAX_WBITS) != Z_OK) {
+            snprintf(error, cap, "gzip: cannot start inflating");
+            return false;
+        }
+        m->zs_ready = true;
+    }
+    int64_t limit = t->def.body_size_limit;
+    /* The last member's trailer has its length (mod 2^32): room for that. */
+    size_t want = 0;
+    if (inlen >= 18)
+        want = (size_t)in[inlen - 4] | (size_t)in[inlen - 3] << 8 | (size_t)in[inlen - 2] << 16 |
+               (size_t)in[inlen - 1] << 24;
+    if (limit > 0 && want > (size_t)limit) want = (size_t)limit + 1;
+    core_sb_reset(&t->body);
+    core_sb_grow(&t->body, want + 1);
+    z_stream *zs = &m->zs;
+    zs->next_in = (unsigned char *)(uintptr_t)in;
+    zs->avail_in = (uInt)(inlen > UINT_MAX ? UINT_MAX : inlen);
+    size_t left = inlen - zs->avail_in;
+    for (;;) {
+        if (inflateReset2(zs, 16 + MAX_WBITS) != Z_OK) break;
+        if (zs->avail_in < 2 || zs->next_in[0] != 0x1f || zs->next_in[1] != 0x8b) {
+            snprintf(error, cap, "gzip: invalid header");
+            return false;
+        }
+        int rc;
+        do {
+            if (t->body.cap - t->body.len < 2) core_sb_grow(&t->body, t->body.cap);
+            size_t room = t->body.cap - t->body.len - 1;
+            zs->next_out = (unsigned char *)t->body.buf + t->body.len;
+            zs->avail_out = (uInt)(room > UINT_MAX ? UINT_MAX : room);
+            uInt before = zs->avail_out;
+            if (zs->avail_in == 0 && left) {
+                size_t more = left > UINT_MAX ? UINT_MAX : left;
+                zs->avail_in = (uInt)more;
+                left -= more;
+            }
+            rc = inflate(zs, Z_NO_FLUSH);
+            t->body.len += before - zs->avail_out;
+            if (limit > 0 && (int64_t)t->body.len > limit) {
+                snprintf(error, cap, "body size limit exceeded");
+                return false;
+            }
+        } while (rc == Z_OK || (rc == Z_BUF_ERROR && zs->avail_out == 0));
+        if (rc != Z_STREAM_END) {
+            if (rc == Z_DATA_ERROR && zs->msg && strstr(zs->msg, "check"))
+                snprintf(error, cap, "gzip: invalid checksum");
+            else if (rc == Z_DATA_ERROR)
+                snprintf(error, cap, "flate: corrupt input before offset %lu", zs->total_in);
+            else
+                snprintf(error, cap, "unexpected EOF");
+            return false;
+        }
+        if (zs->avail_in == 0 && !left) break;
+    }
+    t->body.buf[t->body.len] = 0;
+    return true;
 }
 
 /* Handles and body buffers are the manager's, lent to a target for one
@@ -690,13 +788,16 @@ static void start_scrape(scrape_manager *m, target *t)
                      (double)t->def.timeout_ms / 1000);
         t->headers = curl_slist_append(t->headers, hdr.buf);
         if (t->auth) t->headers = curl_slist_append(t->headers, t->auth);
+        /* Asked for by hand and gunzipped here (see gunzip): curl's decoder
+         * would set up zlib for every transfer and copy its output once more. */
+        t->headers = curl_slist_append(t->headers, "Accept-Encoding: gzip");
         core_sb_destroy(&hdr);
     }
     CURL *e = t->easy = easy_get(m);
     curl_easy_setopt(e, CURLOPT_URL, t->url);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->headers);
     curl_easy_setopt(e, CURLOPT_USERAGENT, m->user_agent);
-    curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "gzip");
+    curl_easy_setopt(e, CURLOPT_HTTP_CONTENT_DECODING, 0L);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
     curl_easy_setopt(e, CURLOPT_PRIVATE, t);
@@ -717,7 +818,9 @@ static void start_scrape(scrape_manager *m, target *t)
     }
     curl_easy_setopt(e, CURLOPT_PROXY, t->proxy_url ? t->proxy_url : "");
     if (!t->body.cap && m->nbody) t->body = m->body[--m->nbody];
+    t->encoding = ENC_UNKNOWN;
     core_sb_reset(&t->body);
+    core_sb_reset(&t->gz);
     t->body_too_big = false;
     int64_t prev = t->started_ms;
     t->started_ms = now_ms();
@@ -764,6 +867,8 @@ static void finish_scrape(scrape_manager *m, target *t, CURLcode code)
         o.failed = true;
         snprintf(o.error, sizeof o.error, "server returned HTTP status %ld", status);
     }
+    if (!o.failed && t->encoding == ENC_GZIP && !gunzip(m, t, o.error, sizeof o.error))
+        o.failed = true;
     if (!o.failed) process_body(m, t, t->started_ms, &o);
     double dur = mono_s() - t->started_mono;
     if (o.failed) { /* after a parse error or a limit, what was read is still reported */
@@ -786,6 +891,7 @@ static void finish_scrape(scrape_manager *m, target *t, CURLcode code)
     easy_put(m, t->easy);
     t->easy = NULL;
     body_put(m, &t->body);
+    body_put(m, &t->gz);
 }
 
 /* Staleness markers for a target that went away, its report series too. */
@@ -910,6 +1016,8 @@ static void *run(void *arg)
     m->neasy = m->nbody = 0;
     model_parser_free(m->parser);
     m->parser = NULL;
+    if (m->zs_ready) inflateEnd(&m->zs);
+    m->zs_ready = false;
     return NULL;
 }
 

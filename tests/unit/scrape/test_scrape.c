@@ -6,8 +6,10 @@
  * vanishes, for a failed scrape and for a removed target, honor_labels and
  * exported_* renaming, metric relabeling dropping series, the sample and
  * label limits, the body size limit, a hanging target timing out, garbage,
- * the Accept header, the deterministic offset, and a series the head dropped
- * while the cache still knew its ref.
+ * the Accept header, the deterministic offset, a series the head dropped
+ * while the cache still knew its ref, and bodies as sent: gzip with several
+ * members, corrupt, truncated or not gzip at all, another Content-Encoding
+ * (read as it is, as upstream), and the size limit on the inflated body.
  */
 #define _GNU_SOURCE
 #include "unit/unit.h"
@@ -18,6 +20,7 @@
 #include <math.h>
 #include <pthread.h>
 #include <unistd.h>
+#include <zlib.h>
 
 /* ---- The target */
 
@@ -27,10 +30,23 @@ static int hang_ms;
 static char last_accept[512];
 static char last_timeout_hdr[64];
 
+/* A body sent as it is, with this Content-Encoding (when raw_len > 0). */
+static unsigned char raw_body[8192];
+static size_t raw_len;
+static const char *raw_encoding;
+
 static void serve(core_http_req *req, core_http_resp *resp, void *ud)
 {
     (void)ud;
     pthread_mutex_lock(&body_mtx);
+    if (raw_len) {
+        core_sb_add(&resp->body, raw_body, raw_len);
+        resp->no_compress = true;
+        core_http_resp_header(resp, "Content-Encoding", raw_encoding);
+        resp->content_type = "text/plain; version=0.0.4";
+        pthread_mutex_unlock(&body_mtx);
+        return;
+    }
     const char *a = core_http_header(req, "Accept");
     snprintf(last_accept, sizeof last_accept, "%s", a ? a : "");
     const char *t = core_http_header(req, "X-Prometheus-Scrape-Timeout-Seconds");
@@ -365,6 +381,106 @@ static void test_forgotten_series(void **state)
     core_arena_destroy(&arena);
 }
 
+/* Appends text, gzipped as one member, to the raw body. */
+static void add_member(const char *text)
+{
+    z_stream zs = {0};
+    assert_int_equal(deflateInit2(&zs, 6, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY), Z_OK);
+    zs.next_in = (unsigned char *)(uintptr_t)text;
+    zs.avail_in = (uInt)strlen(text);
+    zs.next_out = raw_body + raw_len;
+    zs.avail_out = (uInt)(sizeof raw_body - raw_len);
+    assert_int_equal(deflate(&zs, Z_FINISH), Z_STREAM_END);
+    raw_len = sizeof raw_body - zs.avail_out;
+    deflateEnd(&zs);
+}
+
+static void set_raw(const char *encoding)
+{
+    pthread_mutex_lock(&body_mtx);
+    raw_encoding = encoding;
+    raw_len = 0;
+    pthread_mutex_unlock(&body_mtx);
+}
+
+static scrape_target_state scrape_raw(fixture *f, scrape_target_def d, core_arena *arena)
+{
+    sync_one(f, d);
+    return wait_scrapes(f, 2, arena);
+}
+
+static void test_encodings(void **state)
+{
+    fixture *f = *state;
+    core_arena arena;
+    core_arena_init(&arena, 0);
+    double v[64];
+    /* Two gzip members: both read, as Go's gzip reader reads them. */
+    set_raw("gzip");
+    add_member("m1 1\n");
+    add_member("m2 2\n");
+    scrape_target_state st = scrape_raw(f, (scrape_target_def){0}, &arena);
+    assert_int_equal(st.health, SCRAPE_UP);
+    assert_int_equal(st.last_samples, 2);
+    assert_true(samples(f, "m2", NULL, NULL, v, 64, NULL) >= 1 && v[0] == 2);
+    /* Cut short. */
+    set_raw("gzip");
+    add_member("m1 1\nm2 2\nm3 3\n");
+    raw_len -= 6;
+    st = scrape_raw(f, (scrape_target_def){.interval_ms = 101}, &arena);
+    assert_int_equal(st.health, SCRAPE_DOWN);
+    assert_string_equal(st.last_error, "unexpected EOF");
+    /* A bad checksum. */
+    set_raw("gzip");
+    add_member("m1 1\n");
+    raw_body[raw_len - 6] ^= 0xff;
+    st = scrape_raw(f, (scrape_target_def){.interval_ms = 102}, &arena);
+    assert_int_equal(st.health, SCRAPE_DOWN);
+    assert_string_equal(st.last_error, "gzip: invalid checksum");
+    /* Corrupt data after a good header. */
+    set_raw("gzip");
+    add_member("m1 1\n");
+    memset(raw_body + 10, 0xff, raw_len - 18);
+    st = scrape_raw(f, (scrape_target_def){.interval_ms = 103}, &arena);
+    assert_int_equal(st.health, SCRAPE_DOWN);
+    assert_non_null(strstr(st.last_error, "flate: corrupt input before offset"));
+    /* Said to be gzip, is not; and garbage after a good member. */
+    set_raw("gzip");
+    memcpy(raw_body, "m1 1\n", 5);
+    raw_len = 5;
+    st = scrape_raw(f, (scrape_target_def){.interval_ms = 104}, &arena);
+    assert_int_equal(st.health, SCRAPE_DOWN);
+    assert_string_equal(st.last_error, "gzip: invalid header");
+    set_raw("gzip");
+    add_member("m1 1\n");
+    memcpy(raw_body + raw_len, "xyz", 3);
+    raw_len += 3;
+    st = scrape_raw(f, (scrape_target_def){.interval_ms = 105}, &arena);
+    assert_string_equal(st.last_error, "gzip: invalid header");
+    /* Another encoding: read as it is. */
+    set_raw("br");
+    memcpy(raw_body, "m9 9\n", 5);
+    raw_len = 5;
+    st = scrape_raw(f, (scrape_target_def){.interval_ms = 106}, &arena);
+    assert_int_equal(st.health, SCRAPE_UP);
+    assert_true(samples(f, "m9", NULL, NULL, v, 64, NULL) >= 1 && v[0] == 9);
+    /* The size limit is on the inflated body: 40 bytes in, 2 KiB out. */
+    set_raw("gzip");
+    char big[4096];
+    size_t k = 0;
+    for (int i = 0; i < 200; i++)
+        k += (size_t)snprintf(big + k, sizeof big - k, "m1{a=\"\"} 1\n");
+    add_member(big);
+    assert_true(raw_len < 100);
+    st = scrape_raw(f, (scrape_target_def){.interval_ms = 107, .body_size_limit = 1000}, &arena);
+    assert_int_equal(st.health, SCRAPE_DOWN);
+    assert_string_equal(st.last_error, "body size limit exceeded");
+    st = scrape_raw(f, (scrape_target_def){.interval_ms = 108, .body_size_limit = 3000}, &arena);
+    assert_int_equal(st.health, SCRAPE_UP);
+    set_raw(NULL);
+    core_arena_destroy(&arena);
+}
+
 static void test_helpers(void **state)
 {
     (void)state;
@@ -395,6 +511,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_failures, setup, teardown),
         cmocka_unit_test_setup_teardown(test_labels, setup, teardown),
         cmocka_unit_test_setup_teardown(test_forgotten_series, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_encodings, setup, teardown),
         cmocka_unit_test(test_helpers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
