@@ -64,13 +64,13 @@ bool nx_collector_enabled(const char *name)
 /* Collectors still running for a scrape that gave up on them, by index. */
 static _Atomic bool *hung;
 /* Bytes of output each collector made last time, by index: its next output's
- * arena starts with one block that size (plus a quarter), so that it
+ * arena starts with one block that size (plus an eighth), so that it
  * usually takes one malloc instead of one 16 KiB block after another. */
 static _Atomic size_t *used_last;
 
 static size_t block_for(size_t used)
 {
-    size_t want = used + used / 4 + 256;
+    size_t want = used + used / 8 + 256;
     want = (want + 1023) & ~(size_t)1023;
     return want < 1024 ? 1024 : want > 256 * 1024 ? 256 * 1024 : want;
 }
@@ -184,7 +184,8 @@ static void abandon(nx_result *r, nx_job *j, size_t *pending, double timeout_s)
 {
     r->seconds = timeout_s;
     r->success = false;
-    snprintf(r->error, sizeof r->error, "timed out after %gs", timeout_s);
+    snprintf(r->timed_out, sizeof r->timed_out, "timed out after %gs", timeout_s);
+    r->error = r->timed_out;
     j->wake = NULL;
     (*pending)--;
     pool.stuck++;
@@ -208,7 +209,7 @@ static double check_overdue(nx_scrape *s, nx_job **jobs, size_t *pending, double
             if (!give_up) continue;
             unqueue(j);
             nx_result *r = &s->results[i];
-            snprintf(r->error, sizeof r->error, "no worker free to run it");
+            r->error = "no worker free to run it";
             (*pending)--;
             j->refs = 0;
             nx_out_destroy(&j->out);
@@ -239,7 +240,7 @@ void nx_scrape_run(nx_scrape *s, double timeout_s)
         nx_result *r = &s->results[i];
         size_t index = index_of(r->collector);
         if (atomic_load(&hung[index])) {
-            snprintf(r->error, sizeof r->error, "still running since an earlier scrape");
+            r->error = "still running since an earlier scrape";
             continue;
         }
         nx_job *j = core_malloc(sizeof *j); /* not calloc: the output's error text is 512 bytes */
@@ -293,8 +294,8 @@ void nx_scrape_run(nx_scrape *s, double timeout_s)
         atomic_store(&used_last[j->index], j->out.arena.used_total);
         r->success = !j->out.failed;
         r->no_data = j->out.no_data;
-        if (j->out.failed) snprintf(r->error, sizeof r->error, "%.500s", j->out.err.msg);
-        r->job = j; /* released in nx_scrape_destroy */
+        if (j->out.failed) r->error = j->out.err.msg; /* the job lives until nx_scrape_destroy */
+        r->job = j;                                   /* released in nx_scrape_destroy */
     }
     pthread_mutex_unlock(&pool.lock);
     free(jobs);
@@ -322,11 +323,12 @@ void nx_scrape_status(const nx_scrape *s, nx_out *o)
         const nx_result *r = &s->results[i];
         nx_sample(o, r->success ? 1 : 0, &r->collector->name);
         if (!r->success && core_log_enabled(r->no_data ? CORE_LOG_DEBUG : CORE_LOG_ERROR)) {
-            char secs[32];
+            char secs[32], err[501];
             snprintf(secs, sizeof secs, "%.6f", r->seconds);
+            snprintf(err, sizeof err, "%s", r->error != NULL ? r->error : "");
             core_log(r->no_data ? CORE_LOG_DEBUG : CORE_LOG_ERROR, "collector",
                      r->no_data ? "collector returned no data" : "collector failed", "name",
-                     r->collector->name, "duration_seconds", secs, "err", r->error, NULL);
+                     r->collector->name, "duration_seconds", secs, "err", err, NULL);
         }
     }
 }

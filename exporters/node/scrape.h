@@ -14,7 +14,9 @@ typedef struct nx_result {
     double seconds;
     bool success;
     bool no_data; /* failed for lack of anything to report: logged at debug */
-    char error[512];
+    /* why it failed: its output's message, or a literal, or timed_out */
+    const char *error;
+    char timed_out[40];
     nx_job *job; /* a finished job whose output is written; NULL otherwise */
 } nx_result;
 
