@@ -7,34 +7,39 @@
  * (type "", temperature 0); a cooling device whose file is missing, not
  * permitted or not supported (ENOENT, EACCES, EOPNOTSUPP, EINVAL) is
  * skipped, while another read error or a malformed state fails the scrape.
+ *
+ * The zones and the devices are found with one listing of /sys/class/thermal
+ * (names in strcmp order, as upstream's globs give them), not two globs.
  */
 #include "sysfs_read.h"
-
-#include <glob.h>
 
 static bool ignorable(int err)
 {
     return err == ENOENT || err == EACCES || err == EPERM || err == EOPNOTSUPP || err == EINVAL;
 }
 
-static void collect_zones(nx_out *o)
+/* Whether name is prefix followed by a digit (the globs' "<prefix>[0-9]*"). */
+static bool numbered(const char *name, const char *prefix, size_t len)
 {
-    glob_t g;
-    if (glob(nx_sys(o, "class/thermal/thermal_zone[0-9]*"), 0, NULL, &g) != 0) return;
+    return strncmp(name, prefix, len) == 0 && name[len] >= '0' && name[len] <= '9';
+}
+
+static void collect_zones(nx_out *o, const char *class_dir, char **names, int n)
+{
     static const char *const l[] = {"zone", "type", NULL};
-    for (size_t i = 0; i < g.gl_pathc; i++) {
-        const char *type = sr_read(o, nx_sprintf(o, "%s/type", g.gl_pathv[i]));
-        const char *temp = sr_read(o, nx_sprintf(o, "%s/temp", g.gl_pathv[i]));
+    for (int i = 0; i < n; i++) {
+        if (!numbered(names[i], "thermal_zone", 12)) continue;
+        const char *zone = nx_sprintf(o, "%s/%s", class_dir, names[i]);
+        const char *type = sr_read(o, nx_sprintf(o, "%s/type", zone));
+        const char *temp = sr_read(o, nx_sprintf(o, "%s/temp", zone));
         long long t = 0;
         char *end;
         errno = 0;
         if (temp != NULL) t = strtoll(temp, &end, 10);
         if (temp == NULL || *temp == '\0' || *end != '\0' || errno != 0) t = 0;
         nx_family(o, "node_thermal_zone_temp", "Zone temperature in Celsius", PROM_GAUGE, l);
-        nx_samplev(o, (double)t / 1000.0, strrchr(g.gl_pathv[i], '/') + 1 + strlen("thermal_zone"),
-                   type != NULL ? type : "", NULL);
+        nx_samplev(o, (double)t / 1000.0, names[i] + 12, type != NULL ? type : "", NULL);
     }
-    globfree(&g);
 }
 
 /* 1 = read, 0 = skip the device, -1 = fail. */
@@ -52,15 +57,14 @@ static int read_state(nx_out *o, const char *dir, const char *file, int64_t *v)
     return 1;
 }
 
-static int collect_cooling(nx_out *o)
+static int collect_cooling(nx_out *o, const char *class_dir, char **names, int n)
 {
-    glob_t g;
-    if (glob(nx_sys(o, "class/thermal/cooling_device[0-9]*"), 0, NULL, &g) != 0) return 0;
     static const char *const l[] = {"name", "type", NULL};
     int rc = 0;
-    for (size_t i = 0; i < g.gl_pathc && rc == 0; i++) {
-        const char *dir = g.gl_pathv[i];
-        const char *name = strrchr(dir, '/') + 1 + strlen("cooling_device");
+    for (int i = 0; i < n && rc == 0; i++) {
+        if (!numbered(names[i], "cooling_device", 14)) continue;
+        const char *dir = nx_sprintf(o, "%s/%s", class_dir, names[i]);
+        const char *name = names[i] + 14;
         const char *type = sr_read(o, nx_sprintf(o, "%s/type", dir));
         if (type == NULL) {
             if (!ignorable(errno)) rc = nx_error(o, "couldn't read %s/type: %m", dir);
@@ -78,14 +82,17 @@ static int collect_cooling(nx_out *o)
                   "Maximum throttle state of the cooling device", PROM_GAUGE, l);
         nx_samplev(o, (double)max, name, type, NULL);
     }
-    globfree(&g);
     return rc;
 }
 
 static int collect(nx_out *o)
 {
-    collect_zones(o);
-    return collect_cooling(o);
+    const char *class_dir = nx_sys(o, "class/thermal");
+    char **names;
+    int n = nx_list_dir(o, class_dir, &names);
+    if (n < 0) return 0; /* as the globs: nothing matches */
+    collect_zones(o, class_dir, names, n);
+    return collect_cooling(o, class_dir, names, n);
 }
 
 const nx_collector nx_collector_thermal_zone = {
