@@ -66,6 +66,17 @@ static void set(dev_stats *s, const char *key, uint64_t v)
     }
 }
 
+/* set() for a key not there yet: a device's statistics arrive each under
+ * its own key, so only legacy() below needs set()'s search (half of the
+ * collector's own time went to those comparisons). */
+static void push(dev_stats *s, const char *key, uint64_t v)
+{
+    if (s->n < MAX_STATS) {
+        s->key[s->n] = key;
+        s->value[s->n++] = v;
+    }
+}
+
 static bool pop(dev_stats *s, const char *key, uint64_t *v)
 {
     for (size_t i = 0; i < s->n; i++) {
@@ -166,7 +177,7 @@ static int collect_proc(nx_out *o)
         for (size_t i = 0; ok && i < 16; i++) {
             uint64_t v;
             ok = nx_parse_u64(f[i], &v);
-            set(&s, keys[i], v);
+            push(&s, keys[i], v);
         }
         if (!ok) {
             nx_warn(o, "skipping malformed line of %s for %s", path, name);
@@ -182,30 +193,30 @@ static int collect_proc(nx_out *o)
 
 static void link_stats(const struct rtnl_link_stats64 *st, dev_stats *s)
 {
-    set(s, "receive_packets", st->rx_packets);
-    set(s, "transmit_packets", st->tx_packets);
-    set(s, "receive_bytes", st->rx_bytes);
-    set(s, "transmit_bytes", st->tx_bytes);
-    set(s, "receive_errors", st->rx_errors);
-    set(s, "transmit_errors", st->tx_errors);
-    set(s, "receive_dropped", st->rx_dropped);
-    set(s, "transmit_dropped", st->tx_dropped);
-    set(s, "multicast", st->multicast);
-    set(s, "collisions", st->collisions);
-    set(s, "receive_length_errors", st->rx_length_errors);
-    set(s, "receive_over_errors", st->rx_over_errors);
-    set(s, "receive_crc_errors", st->rx_crc_errors);
-    set(s, "receive_frame_errors", st->rx_frame_errors);
-    set(s, "receive_fifo_errors", st->rx_fifo_errors);
-    set(s, "receive_missed_errors", st->rx_missed_errors);
-    set(s, "transmit_aborted_errors", st->tx_aborted_errors);
-    set(s, "transmit_carrier_errors", st->tx_carrier_errors);
-    set(s, "transmit_fifo_errors", st->tx_fifo_errors);
-    set(s, "transmit_heartbeat_errors", st->tx_heartbeat_errors);
-    set(s, "transmit_window_errors", st->tx_window_errors);
-    set(s, "receive_compressed", st->rx_compressed);
-    set(s, "transmit_compressed", st->tx_compressed);
-    set(s, "receive_nohandler", st->rx_nohandler);
+    push(s, "receive_packets", st->rx_packets);
+    push(s, "transmit_packets", st->tx_packets);
+    push(s, "receive_bytes", st->rx_bytes);
+    push(s, "transmit_bytes", st->tx_bytes);
+    push(s, "receive_errors", st->rx_errors);
+    push(s, "transmit_errors", st->tx_errors);
+    push(s, "receive_dropped", st->rx_dropped);
+    push(s, "transmit_dropped", st->tx_dropped);
+    push(s, "multicast", st->multicast);
+    push(s, "collisions", st->collisions);
+    push(s, "receive_length_errors", st->rx_length_errors);
+    push(s, "receive_over_errors", st->rx_over_errors);
+    push(s, "receive_crc_errors", st->rx_crc_errors);
+    push(s, "receive_frame_errors", st->rx_frame_errors);
+    push(s, "receive_fifo_errors", st->rx_fifo_errors);
+    push(s, "receive_missed_errors", st->rx_missed_errors);
+    push(s, "transmit_aborted_errors", st->tx_aborted_errors);
+    push(s, "transmit_carrier_errors", st->tx_carrier_errors);
+    push(s, "transmit_fifo_errors", st->tx_fifo_errors);
+    push(s, "transmit_heartbeat_errors", st->tx_heartbeat_errors);
+    push(s, "transmit_window_errors", st->tx_window_errors);
+    push(s, "receive_compressed", st->rx_compressed);
+    push(s, "transmit_compressed", st->tx_compressed);
+    push(s, "receive_nohandler", st->rx_nohandler);
 }
 
 /* One RTM_NEWLINK message: its name and 64-bit (or widened 32-bit) stats. */
