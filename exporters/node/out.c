@@ -272,6 +272,15 @@ void nx_out_init(nx_out *o, const char *collector)
     nx_out_init_sized(o, collector, 16 * 1024);
 }
 
+void nx_out_reuse(nx_out *o)
+{
+    core_arena keep = o->arena;
+    const char *collector = o->collector;
+    core_arena_reset(&keep);
+    nx_out_init_sized(o, collector, keep.block_size);
+    o->arena = keep;
+}
+
 void nx_out_destroy(nx_out *o)
 {
     core_arena_destroy(&o->arena);

@@ -78,6 +78,9 @@ void nx_out_init(nx_out *o, const char *collector);
  * from what it used last time, so one block usually holds it all. */
 void nx_out_init_sized(nx_out *o, const char *collector, size_t block);
 void nx_out_destroy(nx_out *o);
+/* Empties an output for another scrape of its collector, keeping the first
+ * block of its memory. */
+void nx_out_reuse(nx_out *o);
 /* Emits every family with samples into a libprom emitter. */
 void nx_out_replay(const nx_out *o, prom_emitter *e);
 /* Writes the families of outs[0..n) in the text format (0.0.4) or, with

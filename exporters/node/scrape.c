@@ -11,6 +11,10 @@
  * sysfs file that blocks), later scrapes report it failed at once instead of
  * stacking more stuck threads.
  *
+ * A collector's job, with its output and the output's first block of memory,
+ * is kept for its next scrape when it is let go (one spare per collector):
+ * some 90 mallocs and frees a scrape fewer.
+ *
  * Most collectors take microseconds, so handing jobs between threads is the
  * main cost of a scrape: a scrape wakes one worker, which runs its jobs one
  * after another and wakes the scrape only when the last is done (two thread
@@ -82,13 +86,20 @@ static size_t index_of(const nx_collector *c)
     return 0;
 }
 
+/* A finished job kept per collector for its next scrape (lock held). */
+static nx_job **spare;
+
 /* Lock held. */
 static void job_release(nx_job *j)
 {
-    if (--j->refs == 0) {
-        nx_out_destroy(&j->out);
-        free(j);
+    if (--j->refs > 0) return;
+    if (spare != NULL && spare[j->index] == NULL) {
+        nx_out_reuse(&j->out);
+        spare[j->index] = j;
+        return;
     }
+    nx_out_destroy(&j->out);
+    free(j);
 }
 
 static void *worker(void *arg)
@@ -149,6 +160,7 @@ void nx_scrape_init(nx_scrape *s, const nx_collector *const *collectors, size_t 
     pthread_mutex_lock(&pool.lock);
     if (hung == NULL) hung = core_calloc(nx_n_collectors + 1, sizeof *hung);
     if (used_last == NULL) used_last = core_calloc(nx_n_collectors + 1, sizeof *used_last);
+    if (spare == NULL) spare = core_calloc(nx_n_collectors + 1, sizeof *spare);
     pthread_mutex_unlock(&pool.lock);
 }
 
@@ -243,14 +255,19 @@ void nx_scrape_run(nx_scrape *s, double timeout_s)
             r->error = "still running since an earlier scrape";
             continue;
         }
-        nx_job *j = core_malloc(sizeof *j); /* not calloc: the output's error text is 512 bytes */
+        nx_job *j = spare[index];
+        if (j != NULL) { /* its output emptied, its first block kept */
+            spare[index] = NULL;
+        } else {
+            j = core_malloc(sizeof *j); /* not calloc: the output's error text is 1 KiB */
+            size_t last = atomic_load(&used_last[index]);
+            nx_out_init_sized(&j->out, r->collector->name, last ? block_for(last) : 4096);
+        }
         j->collector = r->collector;
         j->index = index;
         j->seconds = j->started = 0;
         j->done = false;
         j->next = NULL;
-        size_t last = atomic_load(&used_last[index]);
-        nx_out_init_sized(&j->out, r->collector->name, last ? block_for(last) : 4096);
         j->out.scrape = s->id;
         j->refs = 2;
         j->wake = &wake;
