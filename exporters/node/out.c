@@ -346,16 +346,31 @@ static void index_add(nx_out *o, size_t idx)
     o->index[i] = (uint32_t)idx + 1;
 }
 
+/* The slot of a name pointer in by_pointer.  A family's name pointer equals
+ * the caller's only when its description kept the caller's string (read-only
+ * memory), so a hit there is always the right family. */
+static size_t pointer_slot(const char *name)
+{
+    return (size_t)(((uintptr_t)name >> 3) * 0x9E3779B1u >> 27) & 31;
+}
+
 void nx_family(nx_out *o, const char *name, const char *help, prom_type type,
                const char *const *labels)
 {
     /* Collectors emit a family's samples together; the last one is the usual hit. */
-    if (o->current >= 0) {
-        const char *cur = o->families[o->current].name;
-        if (cur == name || strcmp(cur, name) == 0) return;
+    if (o->current >= 0 && o->families[o->current].name == name) return;
+    size_t slot = pointer_slot(name);
+    uint32_t k = o->by_pointer[slot];
+    if (k != 0 && o->families[k - 1].name == name) {
+        o->current = (ptrdiff_t)k - 1;
+        return;
     }
+    if (o->current >= 0 && strcmp(o->families[o->current].name, name) == 0) return;
     uint64_t h = core_hash_str(name);
-    if (find_family(o, h, name) != NULL) return;
+    if (find_family(o, h, name) != NULL) {
+        o->by_pointer[slot] = (uint32_t)o->current + 1;
+        return;
+    }
     size_t n = 0;
     while (labels != NULL && labels[n] != NULL)
         n++;
@@ -371,6 +386,7 @@ void nx_family(nx_out *o, const char *name, const char *help, prom_type type,
                                           .n_labels = d->n_labels,
                                           .desc = d};
     index_add(o, o->n_families);
+    o->by_pointer[slot] = (uint32_t)o->n_families + 1;
     o->current = (ptrdiff_t)o->n_families++;
 }
 

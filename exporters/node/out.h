@@ -67,6 +67,9 @@ struct nx_out {
      * that emit hundreds of families (zfs) */
     uint32_t *index;
     size_t index_cap;
+    /* family name pointer -> index + 1, direct-mapped: a name given as the
+     * very pointer the family holds (a literal) is found without hashing */
+    uint32_t by_pointer[32];
     core_err err;
     bool failed;
     bool no_data;         /* failed by nx_no_data: logged at debug level */
