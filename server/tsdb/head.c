@@ -494,15 +494,26 @@ static void set_ref(tsdb_head *h, uint64_t ref, tsdb_hseries *s)
 
 /* ---- Series memory
  *
- * Series are carved from 1 MiB regions in slots of a multiple of 64 bytes,
+ * Series are carved from 2 MiB regions in slots of a multiple of 64 bytes,
  * 64-byte aligned, so an append's fields (the struct's first 64 bytes) are
  * one cache line: at a million series every append misses on it, and one
  * line instead of two (malloc aligns to 16) is fewer misses in flight.  A
  * freed slot goes on its size's free list; regions go back at head_free.
- * Series with very many labels (slots past 4 KiB) use aligned_alloc. */
+ * Series with very many labels (slots past 4 KiB) use aligned_alloc.
+ *
+ * Regions are 2 MiB aligned and, from the fourth on (a head past ~40,000
+ * series), advised to be transparent huge pages: the series a scrape
+ * appends to are 3 refs a 4 KiB page apart, so with small pages every
+ * append also missed the TLB, and a prefetch that misses the TLB may be
+ * dropped: at 400,000 series (bench/scrape) appending took 14% of the
+ * scrape thread's profile, 10% with huge pages (the load of the series line
+ * in tsdb_appender_add: 4% -> 0.8%).  A small head (tests, a backfill range)
+ * stays on small pages, as a huge page would make its first series cost
+ * 2 MiB. */
 
-#define SLAB_REGION (1u << 20)
-#define SLAB_MAX    (64u * 64u)
+#define SLAB_REGION     (2u << 20)
+#define SLAB_MAX        (64u * 64u)
+#define SLAB_HUGE_AFTER 3 /* regions on small pages before the huge ones */
 
 static size_t slot_size(size_t n)
 {
@@ -520,6 +531,23 @@ static void *aligned_or_die(size_t n)
     return p;
 }
 
+/* A region: SLAB_REGION bytes aligned to their size (a huge page's). */
+static char *region_new(bool huge)
+{
+    size_t span = 2 * (size_t)SLAB_REGION;
+    char *m = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED) {
+        fprintf(stderr, "fatal: out of memory mapping %zu bytes\n", span);
+        abort();
+    }
+    uintptr_t start = ((uintptr_t)m + SLAB_REGION - 1) & ~(uintptr_t)(SLAB_REGION - 1);
+    char *r = (char *)start;
+    if (r > m) munmap(m, (size_t)(r - m));
+    if (r + SLAB_REGION < m + span) munmap(r + SLAB_REGION, (size_t)(m + span - (r + SLAB_REGION)));
+    if (huge) madvise(r, SLAB_REGION, MADV_HUGEPAGE);
+    return r;
+}
+
 static void *slab_alloc(tsdb_head *h, size_t n)
 {
     size_t sz = slot_size(n);
@@ -532,7 +560,7 @@ static void *slab_alloc(tsdb_head *h, size_t n)
         h->slab_free[sz / 64] = *(void **)p;
     } else {
         if (!h->slab_cur || (size_t)(h->slab_end - h->slab_cur) < sz) {
-            char *r = aligned_or_die(SLAB_REGION);
+            char *r = region_new(h->slab_nregions >= SLAB_HUGE_AFTER);
             h->slab_regions =
                 core_reallocarray(h->slab_regions, h->slab_nregions + 1, sizeof(*h->slab_regions));
             h->slab_regions[h->slab_nregions++] = r;
@@ -1136,7 +1164,7 @@ void tsdb_head_free(tsdb_head *h)
     tsdb_tombstones_destroy(&h->stones);
     pthread_mutex_destroy(&h->stone_mtx);
     for (size_t i = 0; i < h->slab_nregions; i++)
-        free(h->slab_regions[i]);
+        munmap(h->slab_regions[i], SLAB_REGION);
     free(h->slab_regions);
     pthread_mutex_destroy(&h->slab_mtx);
     free(h->chunks_dir);

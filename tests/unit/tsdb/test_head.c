@@ -4,7 +4,8 @@
  * most), refusals (out of order, duplicate, out of bounds, quiet repeats),
  * selection by every matcher type through the querier, chunks written to
  * chunks_head/ and read back, label names and values, truncation dropping
- * old chunks and empty series, appends from several threads at once, and the
+ * old chunks and empty series, many series (several series regions, slots
+ * reused after truncation), appends from several threads at once, and the
  * head's own chunk encoder giving exactly tsdb_xor's bytes (every timestamp
  * bucket, value window case, NaN, stale markers and extreme values).
  */
@@ -256,6 +257,50 @@ static void test_select_matchers(void **state)
 #undef M
 }
 
+/* Enough series for several series regions (the later ones on huge
+ * pages): each found by ref and by labels, 64-byte aligned, appended to;
+ * truncation frees them all and their slots are used again. */
+static void test_many_series(void **state)
+{
+    (void)state;
+    enum { N = 60000 };
+    core_err err = {{0}};
+    tsdb_head *h = tsdb_head_new(&(tsdb_head_opts){0}, &err);
+    char inst[16];
+    for (int i = 0; i < N; i++) {
+        snprintf(inst, sizeof inst, "%d", i);
+        core_labels *ls = lbl("many", "j", inst);
+        bool created;
+        tsdb_hseries *s = tsdb_head_get_or_create(h, ls, 0, &created);
+        assert_true(created);
+        assert_int_equal((uintptr_t)s % 64, 0);
+        assert_int_equal(tsdb_head_append(h, s, 1000, bits(i), &err), 0);
+        free(ls);
+    }
+    assert_true(h->slab_nregions > 3);
+    for (int i = 0; i < N; i += 997) {
+        snprintf(inst, sizeof inst, "%d", i);
+        core_labels *ls = lbl("many", "j", inst);
+        tsdb_hseries *s = tsdb_head_series(h, (uint64_t)i + 1);
+        assert_non_null(s);
+        assert_true(core_labels_equal(tsdb_hseries_labels(s), ls));
+        assert_true(s->maxt == 1000 && s->last_v == bits(i));
+        free(ls);
+    }
+    tsdb_head_truncate(h, 2000);
+    assert_int_equal(tsdb_head_get_stats(h).series, 0);
+    size_t regions = h->slab_nregions;
+    for (int i = 0; i < N; i++) {
+        snprintf(inst, sizeof inst, "again%d", i);
+        core_labels *ls = lbl("many", "j", inst);
+        bool created;
+        assert_non_null(tsdb_head_get_or_create(h, ls, 0, &created));
+        free(ls);
+    }
+    assert_int_equal(h->slab_nregions, regions); /* freed slots reused */
+    tsdb_head_free(h);
+}
+
 static void test_truncate(void **state)
 {
     (void)state;
@@ -443,13 +488,10 @@ static void test_encoder_matches_xor(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_create_and_lookup),
-        cmocka_unit_test(test_refusals),
-        cmocka_unit_test(test_chunk_cutting),
-        cmocka_unit_test(test_select_matchers),
-        cmocka_unit_test(test_truncate),
-        cmocka_unit_test(test_concurrent),
-        cmocka_unit_test(test_encoder_matches_xor),
+        cmocka_unit_test(test_create_and_lookup), cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_chunk_cutting),     cmocka_unit_test(test_select_matchers),
+        cmocka_unit_test(test_many_series),       cmocka_unit_test(test_truncate),
+        cmocka_unit_test(test_concurrent),        cmocka_unit_test(test_encoder_matches_xor),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
