@@ -479,9 +479,12 @@ static void on_gone(void *ctx, const scrape_centry *e)
         stale_one(sc->app, e, sc->ts);
 }
 
-/* Appends the scrape's samples; on a parse error or a limit the appender is
- * rolled back and the scrape fails. */
-static void process_body(scrape_manager *m, target *t, int64_t ts, outcome *o)
+/* Adds the scrape's samples to app, and staleness markers for the series of
+ * the last scrape that are gone; o->failed on a parse error or a limit (the
+ * caller rolls app back then).  The caller commits app with the report
+ * series, as upstream commits a scrape and its report together: one WAL
+ * record for both. */
+static void process_body(scrape_manager *m, target *t, int64_t ts, outcome *o, tsdb_appender *app)
 {
     model_format fmt = model_format_from_content_type(t->content_type);
     if (!m->parser)
@@ -489,7 +492,6 @@ static void process_body(scrape_manager *m, target *t, int64_t ts, outcome *o)
     else
         model_parser_reset(m->parser, fmt, t->body.buf ? t->body.buf : "", t->body.len, t->url);
     model_parser *p = m->parser;
-    tsdb_appender *app = tsdb_db_appender(m->db);
     core_arena arena;
     core_arena_init(&arena, 0);
     if (++t->iter == 0) t->iter = 1;
@@ -571,20 +573,15 @@ static void process_body(scrape_manager *m, target *t, int64_t ts, outcome *o)
         ce->ref = ref <= UINT32_MAX ? (uint32_t)ref : 0;
     }
     core_arena_destroy(&arena);
-    if (o->failed) {
-        tsdb_appender_rollback(app);
-        return;
-    }
+    if (o->failed) return;
     /* Series of the last scrape that are gone: staleness markers. */
     sweep_ctx sc = {app, t->last_ok, ts};
     scrape_cache_sweep(&t->cache, iter, on_gone, &sc);
-    if (tsdb_appender_commit(app, &err) < 0) {
-        o->failed = true;
-        snprintf(o->error, sizeof o->error, "%s", err.msg);
-        return;
-    }
-    t->last_ok = iter;
-    /* Families no longer exposed leave the metadata. */
+}
+
+/* After a scrape's commit: families no longer exposed leave the metadata. */
+static void prune_metadata(scrape_manager *m, target *t, uint32_t iter)
+{
     pthread_mutex_lock(&m->mtx);
     for (size_t i = 0; i < t->meta.cap; i++) {
         meta **pp = &t->meta.b[i];
@@ -604,17 +601,13 @@ static void process_body(scrape_manager *m, target *t, int64_t ts, outcome *o)
 
 /* Staleness markers for every series of the last successful scrape (after
  * a failed scrape, or when the target goes away); the cache is emptied. */
-static void stale_all(scrape_manager *m, target *t, int64_t ts)
+static void stale_all(target *t, int64_t ts, tsdb_appender *app)
 {
-    if (!t->cache.n) return;
-    tsdb_appender *app = tsdb_db_appender(m->db);
-    core_err err = {{0}};
     if (t->last_ok)
         for (uint32_t i = 0; i < t->cache.n; i++) {
             const scrape_centry *e = &t->cache.v[i];
             if (!(e->flags & (SCRAPE_CE_DROPPED | SCRAPE_CE_NEW))) stale_one(app, e, ts);
         }
-    tsdb_appender_commit(app, &err);
     scrape_cache_destroy(&t->cache);
     t->last_ok = 0;
 }
@@ -623,9 +616,8 @@ static const char *const REPORT_NAMES[] = {
     "up", "scrape_duration_seconds", "scrape_samples_scraped",
     "scrape_samples_post_metric_relabeling", "scrape_series_added"};
 
-static void append_report(scrape_manager *m, target *t, int64_t ts, const double *values)
+static void append_report(target *t, int64_t ts, const double *values, tsdb_appender *app)
 {
-    tsdb_appender *app = tsdb_db_appender(m->db);
     core_err err = {{0}};
     for (size_t i = 0; i < 5; i++) {
         if (!t->report_labels[i]) {
@@ -637,7 +629,6 @@ static void append_report(scrape_manager *m, target *t, int64_t ts, const double
         }
         tsdb_appender_add(app, &t->report_refs[i], t->report_labels[i], ts, values[i], &err);
     }
-    tsdb_appender_commit(app, &err);
 }
 
 /* ---- Transfers */
@@ -869,15 +860,34 @@ static void finish_scrape(scrape_manager *m, target *t, CURLcode code)
     }
     if (!o.failed && t->encoding == ENC_GZIP && !gunzip(m, t, o.error, sizeof o.error))
         o.failed = true;
-    if (!o.failed) process_body(m, t, t->started_ms, &o);
+    tsdb_appender *app = tsdb_db_appender(m->db);
+    if (!o.failed) process_body(m, t, t->started_ms, &o, app);
     double dur = mono_s() - t->started_mono;
     if (o.failed) { /* after a parse error or a limit, what was read is still reported */
-        stale_all(m, t, t->started_ms);
+        tsdb_appender_rollback(app);
+        app = tsdb_db_appender(m->db);
+        stale_all(t, t->started_ms, app);
         o.post_relabel = o.added = 0;
     }
     double report[5] = {o.failed ? 0 : 1, dur, (double)o.scraped, (double)o.post_relabel,
                         (double)o.added};
-    append_report(m, t, t->started_ms, report);
+    append_report(t, t->started_ms, report, app);
+    core_err err = {{0}};
+    if (tsdb_appender_commit(app, &err) < 0 && !o.failed) {
+        /* The samples did not make it (the WAL could not be written): the
+         * scrape failed after all, and is reported so. */
+        o.failed = true;
+        snprintf(o.error, sizeof o.error, "%s", err.msg);
+        app = tsdb_db_appender(m->db);
+        stale_all(t, t->started_ms, app);
+        o.post_relabel = o.added = 0;
+        report[0] = report[3] = report[4] = 0;
+        append_report(t, t->started_ms, report, app);
+        tsdb_appender_commit(app, &err);
+    } else if (!o.failed) {
+        t->last_ok = t->iter;
+        prune_metadata(m, t, t->iter);
+    }
     pthread_mutex_lock(&m->mtx);
     t->health = o.failed ? SCRAPE_DOWN : SCRAPE_UP;
     snprintf(t->last_error, sizeof t->last_error, "%s", o.failed ? o.error : "");
@@ -898,13 +908,16 @@ static void finish_scrape(scrape_manager *m, target *t, CURLcode code)
 static void retire(scrape_manager *m, target *t)
 {
     int64_t ts = now_ms();
-    stale_all(m, t, ts);
+    tsdb_appender *app = tsdb_db_appender(m->db);
+    stale_all(t, ts, app);
     if (t->last_scrape_ms) {
         double stale[5];
         for (size_t i = 0; i < 5; i++)
             stale[i] = stale_nan();
-        append_report(m, t, ts, stale);
+        append_report(t, ts, stale, app);
     }
+    core_err err = {{0}};
+    tsdb_appender_commit(app, &err);
     target_free(t);
 }
 
