@@ -211,7 +211,7 @@ typedef struct target {
     meta_map meta; /* changed under the manager's mutex */
 } target;
 
-#define POOL 8 /* idle handles and body buffers kept */
+#define POOL 8 /* idle handles and body buffers kept (two buffers a transfer) */
 
 struct scrape_manager {
     tsdb_db *db;
@@ -809,6 +809,7 @@ static void start_scrape(scrape_manager *m, target *t)
     }
     curl_easy_setopt(e, CURLOPT_PROXY, t->proxy_url ? t->proxy_url : "");
     if (!t->body.cap && m->nbody) t->body = m->body[--m->nbody];
+    if (!t->gz.cap && m->nbody) t->gz = m->body[--m->nbody];
     t->encoding = ENC_UNKNOWN;
     core_sb_reset(&t->body);
     core_sb_reset(&t->gz);
