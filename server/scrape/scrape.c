@@ -41,6 +41,9 @@
 #include <time.h>
 #include <unistd.h>
 #include <zlib.h>
+#ifdef PROM_HAVE_LIBDEFLATE
+#include <libdeflate.h>
+#endif
 
 /* ---- Times */
 
@@ -237,6 +240,9 @@ struct scrape_manager {
     model_parser *parser;
     z_stream zs; /* inflates gzipped bodies, one after the other */
     bool zs_ready;
+#ifdef PROM_HAVE_LIBDEFLATE
+    struct libdeflate_decompressor *inflater; /* the same, faster (see gunzip) */
+#endif
     /* Actual time between a target's scrapes, per configured interval
      * (prometheus_target_interval_length_seconds), under mtx. */
     scrape_interval_stat *intervals;
@@ -667,6 +673,54 @@ static size_t on_body(char *data, size_t size, size_t n, void *ud)
     return len;
 }
 
+/* The length the last gzip member of [in, in+len) gives, from its trailer
+ * (mod 2^32), or 0; at most limit + 1 when there is a limit. */
+static size_t gz_size_hint(const unsigned char *in, size_t len, int64_t limit)
+{
+    size_t want = 0;
+    if (len >= 18)
+        want = (size_t)in[len - 4] | (size_t)in[len - 3] << 8 | (size_t)in[len - 2] << 16 |
+               (size_t)in[len - 1] << 24;
+    if (limit > 0 && want > (size_t)limit) want = (size_t)limit + 1;
+    return want;
+}
+
+#ifdef PROM_HAVE_LIBDEFLATE
+/* libdeflate inflates a whole buffer ~3x faster than zlib (129 KiB of text
+ * from 19 KiB: 52 against 153 us here; bench/scrape: 0.43-0.45 -> 0.38 s CPU
+ * a million samples).  True when every member inflated within the limit;
+ * false for anything else, which gunzip then reads with zlib, for zlib's
+ * finer errors (libdeflate says only "bad data"). */
+static bool gunzip_fast(scrape_manager *m, target *t)
+{
+    if (!m->inflater && !(m->inflater = libdeflate_alloc_decompressor())) return false;
+    const unsigned char *in = (const unsigned char *)t->gz.buf;
+    size_t left = t->gz.len;
+    int64_t limit = t->def.body_size_limit;
+    core_sb_reset(&t->body);
+    core_sb_grow(&t->body, gz_size_hint(in, left, limit) + 1);
+    while (left) {
+        size_t room = t->body.cap - t->body.len - 1, used = 0, got = 0;
+        if (limit > 0 && room > (size_t)limit + 1 - t->body.len)
+            room = (size_t)limit + 1 - t->body.len;
+        enum libdeflate_result r = libdeflate_gzip_decompress_ex(
+            m->inflater, in, left, t->body.buf + t->body.len, room, &used, &got);
+        if (r == LIBDEFLATE_INSUFFICIENT_SPACE) { /* a member longer than said: more room */
+            if (limit > 0 && (int64_t)(t->body.len + room) > limit) return false;
+            core_sb_grow(&t->body, 2 * room + 64);
+            continue;
+        }
+        if (r != LIBDEFLATE_SUCCESS || used == 0) return false;
+        t->body.len += got;
+        if (limit > 0 && (int64_t)t->body.len > limit) return false;
+        in += used;
+        left -= used;
+    }
+    t->body.buf[t->body.len] = 0;
+    return true;
+}
+#endif
+
 /* Gunzips t->gz into t->body (every member, as Go's gzip reader); false
  * with the error upstream's reader would give. */
 static bool gunzip(scrape_manager *m, target *t, char *error, size_t cap)
@@ -677,6 +731,9 @@ static bool gunzip(scrape_manager *m, target *t, char *error, size_t cap)
         snprintf(error, cap, "EOF");
         return false;
     }
+#ifdef PROM_HAVE_LIBDEFLATE
+    if (gunzip_fast(m, t)) return true;
+#endif
     if (!m->zs_ready) {
         if (inflateInit2(&m->zs, 16 + MAX_WBITS) != Z_OK) {
             snprintf(error, cap, "gzip: cannot start inflating");
@@ -685,14 +742,8 @@ static bool gunzip(scrape_manager *m, target *t, char *error, size_t cap)
         m->zs_ready = true;
     }
     int64_t limit = t->def.body_size_limit;
-    /* The last member's trailer has its length (mod 2^32): room for that. */
-    size_t want = 0;
-    if (inlen >= 18)
-        want = (size_t)in[inlen - 4] | (size_t)in[inlen - 3] << 8 | (size_t)in[inlen - 2] << 16 |
-               (size_t)in[inlen - 1] << 24;
-    if (limit > 0 && want > (size_t)limit) want = (size_t)limit + 1;
     core_sb_reset(&t->body);
-    core_sb_grow(&t->body, want + 1);
+    core_sb_grow(&t->body, gz_size_hint(in, inlen, limit) + 1);
     z_stream *zs = &m->zs;
     zs->next_in = (unsigned char *)(uintptr_t)in;
     zs->avail_in = (uInt)(inlen > UINT_MAX ? UINT_MAX : inlen);
@@ -1032,6 +1083,10 @@ static void *run(void *arg)
     m->parser = NULL;
     if (m->zs_ready) inflateEnd(&m->zs);
     m->zs_ready = false;
+#ifdef PROM_HAVE_LIBDEFLATE
+    if (m->inflater) libdeflate_free_decompressor(m->inflater);
+    m->inflater = NULL;
+#endif
     return NULL;
 }
 

@@ -423,6 +423,18 @@ static void test_encodings(void **state)
     assert_int_equal(st.health, SCRAPE_UP);
     assert_int_equal(st.last_samples, 2);
     assert_true(samples(f, "m2", NULL, NULL, v, 64, NULL) >= 1 && v[0] == 2);
+    /* A long member, then a short one: the trailer's length is the short
+     * one's, so the room given first is too small. */
+    set_raw("gzip");
+    char many[4096];
+    size_t w = 0;
+    for (int i = 0; i < 200; i++)
+        w += (size_t)snprintf(many + w, sizeof many - w, "n%d 1\n", i);
+    add_member(many);
+    add_member("m3 3\n");
+    st = scrape_raw(f, (scrape_target_def){.interval_ms = 109}, &arena);
+    assert_int_equal(st.health, SCRAPE_UP);
+    assert_int_equal(st.last_samples, 201);
     /* Cut short. */
     set_raw("gzip");
     add_member("m1 1\nm2 2\nm3 3\n");
