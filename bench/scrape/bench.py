@@ -7,14 +7,18 @@ and victoria-metrics on the same targets (issue 8's benchmark).
 One target generator (bench-scrape-targets) serves every target under its own
 path; each server gets the same configuration: one job whose static targets
 set __metrics_path__ and instance.  The servers run one after the other (so
-they do not compete for the 2 cores), each for a warm-up of 3 intervals plus
-`seconds` of measurement, and for each we print:
+they do not compete for the 2 cores), each for a warm-up of 20 intervals
+(BENCH_WARMUP overrides the count) plus `seconds` of measurement, and for
+each we print:
 
   - CPU seconds (utime + stime of the server process) per million samples
     ingested during the measurement, the samples counted from the server's
     own answers: sum over targets of count_over_time(up[...]) times the
     samples per scrape;
-  - RSS (VmRSS at the end) per active series (targets x (series + 5));
+  - RSS per active series (targets x (series + 5)): the largest VmRSS seen
+    during the measurement, sampled every second.  The warm-up is long
+    enough for steady state: every open chunk past the point (16 samples)
+    where a head without a spill log would grow it to a full chunk's size;
   - whether every `up` is 1 and sum(scrape_samples_scraped) equals
     targets x series.
 
@@ -96,7 +100,8 @@ def run_server(name, argv, base, pid_of, targets, series, interval, seconds, tmp
             if p.poll() is not None or time.time() > deadline:
                 raise RuntimeError(f"{name} did not start (see {tmp}/{name}.log)")
             time.sleep(0.2)
-        time.sleep(3 * interval)  # warm-up: every series created
+        # Warm-up: every series created, the open chunks past their growth.
+        time.sleep(int(os.environ.get("BENCH_WARMUP", "20")) * interval)
         pid = pid_of(p)
         perf = None
         if os.environ.get("BENCH_PERF") and name == "prom-server":
@@ -104,11 +109,13 @@ def run_server(name, argv, base, pid_of, targets, series, interval, seconds, tmp
                                      os.environ["BENCH_PERF"], "--", "sleep", str(seconds)],
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         c0, t0 = cpu_seconds(pid), time.time()
-        time.sleep(seconds)
+        rss = rss_bytes(pid)
+        while time.time() < t0 + seconds:
+            time.sleep(min(1.0, max(0.0, t0 + seconds - time.time())))
+            rss = max(rss, rss_bytes(pid))
         if perf:
             perf.wait()
         c1, t1 = cpu_seconds(pid), time.time()
-        rss = rss_bytes(pid)
         window = int(t1 - t0)
         ups = query(base, f'count_over_time(up{{job="bench"}}[{window}s])')
         scrapes = sum(float(r["value"][1]) for r in ups)
@@ -181,7 +188,8 @@ def main():
         os.killpg(gen.pid, signal.SIGTERM)
         gen.wait()
     print(f"\n{targets} targets x {series} series every {interval} s, {seconds} s measured "
-          f"after a {3 * interval} s warm-up; servers run one after the other\n")
+          f"after a {int(os.environ.get('BENCH_WARMUP', '20')) * interval} s warm-up "
+          f"(RSS: the peak while measured); servers run one after the other\n")
     print(f"{'server':<18} {'CPU s / M samples':>18} {'RSS / series':>14} {'RSS':>10} "
           f"{'samples':>10} {'all up':>7} {'counts':>7}")
     for name, r in results.items():

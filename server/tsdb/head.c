@@ -17,7 +17,10 @@
  * whatever happens.  A cut chunk goes to chunks_head/ in upstream's head
  * chunk file format and the series keeps only its ref and time range; reads
  * map the file (pages not yet written out are read from the write buffer).
- * Memory per series is therefore the open chunk plus a few dozen bytes.  The
+ * Of the open chunk only the tail is in memory: its whole 128-byte pieces go
+ * to the spill log (spill.c) as it grows, so a series costs its labels, this
+ * struct and at most 168 bytes of chunk, not the full chunk every series
+ * reaches at the same time.  The
  * open chunk is not a tsdb_xor: its encoder state sits in the series' first
  * cache line (see internal.h) and the bits are written by this file's own
  * encoder (the same bits, checked against xor.c by the unit tests), so an
@@ -628,6 +631,15 @@ static void series_free(tsdb_head *h, tsdb_hseries *s)
         unintern(h, tsdb_hs_labels(s)->v[i].value);
     }
     pthread_mutex_unlock(&h->intern_mtx);
+    if (s->nspill && h->spill) {
+        uint64_t last, offs[UINT8_MAX];
+        core_err e = {{0}};
+        memcpy(&last, s->buf, sizeof last);
+        if (tsdb_spill_read(h->spill, last, s->nspill, false, NULL, offs, &e) == 0)
+            tsdb_spill_release(h->spill, offs, s->nspill);
+        else
+            core_error("tsdb", "Cannot free the spilled open chunk of a series", "err", e.msg);
+    }
     free(s->buf);
     free_mem_chunks(h, s->mm, s->nmm);
     free(s->mm);
@@ -752,11 +764,21 @@ static int64_t chunk_end(int64_t start, int64_t cur, int64_t max, int64_t ratio)
  * worked out first, the buffer grown if needed, then the fields are ORed in
  * at the bit position, 8 bytes at a time where the buffer has room for a
  * whole word (the bits past the position are zero), bytewise at its end.
- * The buffer grows in small steps (the chunk's final size matters: it is
- * what a series costs) and is kept when the chunk is cut, so a series
- * reallocates only while its first chunk grows. */
+ * The buffer grows in small steps and is kept when the chunk is cut, so a
+ * series reallocates only while its first chunk grows.  With a spill log it
+ * grows to SPILL_CAP at most: past that its first TSDB_SPILL_SEG bytes are
+ * spilled and the rest moved down.  Its first 8 bytes (TAIL_AT) are the
+ * offset of the last spill record, then come the chunk's bytes from byte
+ * nspill x TSDB_SPILL_SEG on (the 2-byte header too, before a spill). */
 
-#define HDR 2 /* the chunk's sample count */
+#define HDR     2 /* the chunk's sample count */
+#define TAIL_AT 8
+
+/* The bit of the buffer's chunk bytes the next sample starts at. */
+static inline uint32_t tail_pos(const tsdb_hseries *s)
+{
+    return 8 * HDR + s->bits - 8u * TSDB_SPILL_SEG * s->nspill;
+}
 
 static inline uint64_t to_be64(uint64_t x)
 {
@@ -801,21 +823,53 @@ static size_t alloc_size(size_t n)
     return ((n + 7) & ~(size_t)15) + 8;
 }
 
-/* Makes room for `more` bits past s->bits; false if the chunk would pass
- * 64 KiB (never with the head's 240 samples at most).  The buffer grows 24
- * to 39 bytes ahead; once the chunk holds 16 samples it is grown to the
- * size their average predicts for a full chunk (120 samples) if that is
- * more, so a first chunk is reallocated about 5 times, not 12. */
-static bool reserve_bits(tsdb_hseries *s, unsigned more)
+#define SPILL_CAP TSDB_HEAD_TAIL_MAX
+_Static_assert(SPILL_CAP == TAIL_AT + TSDB_SPILL_SEG + 32, "the tail's layout");
+
+/* Moves the buffer's first TSDB_SPILL_SEG chunk bytes to the spill log;
+ * false if they could not be written (the buffer then grows instead: a full
+ * disk costs memory, not samples). */
+static bool spill_seg(tsdb_head *h, tsdb_hseries *s)
 {
-    size_t need = HDR + ((size_t)s->bits + more + 7) / 8;
+    uint8_t *tail = s->buf + TAIL_AT;
+    size_t whole = tail_pos(s) / 8, used = (tail_pos(s) + 7) / 8;
+    if (whole < TSDB_SPILL_SEG || s->nspill == UINT8_MAX) return false;
+    uint64_t prev, ref;
+    memcpy(&prev, s->buf, sizeof prev);
+    core_err e = {{0}};
+    if (tsdb_spill_put(h->spill, prev, tail, &ref, &e) < 0) {
+        uint64_t n = __atomic_fetch_add(&h->spill_failures, 1, __ATOMIC_RELAXED);
+        if ((n & 0xffff) == 0)
+            core_error("tsdb", "Cannot spill open chunks, keeping them in memory", "err", e.msg);
+        return false;
+    }
+    memmove(tail, tail + TSDB_SPILL_SEG, used - TSDB_SPILL_SEG);
+    memset(tail + used - TSDB_SPILL_SEG, 0, TSDB_SPILL_SEG);
+    memcpy(s->buf, &ref, sizeof ref);
+    s->nspill++;
+    return true;
+}
+
+/* Makes room for `more` bits past the last one written; false if the
+ * buffer would pass 64 KiB (never with the head's 240 samples at most).
+ * The buffer grows 24 to 39 bytes ahead, with a spill log up to SPILL_CAP;
+ * without one, once the chunk holds 16 samples it is grown to the size
+ * their average predicts for a full chunk (120 samples) if that is more, so
+ * a first chunk is reallocated about 5 times, not 12. */
+static bool reserve_bits(tsdb_head *h, tsdb_hseries *s, unsigned more)
+{
+    size_t need = TAIL_AT + ((size_t)tail_pos(s) + more + 7) / 8;
     if (need <= s->cap) return true;
+    if (need > SPILL_CAP && h->spill && spill_seg(h, s)) return true;
     size_t cap = alloc_size(need + 24);
-    if (s->nsamples >= 16) {
+    if (h->spill && need <= SPILL_CAP) {
+        if (cap > SPILL_CAP) cap = SPILL_CAP;
+    } else if (s->nsamples >= 16) {
         uint8_t vb[TSDB_MAX_VARINT_LEN];
         size_t first = 8 * tsdb_put_varint(vb, s->open_mint) + 64; /* the first sample's bits */
         size_t per = (s->bits - first) / (s->nsamples - 1u);
-        size_t predicted = alloc_size(HDR + (first + per * (CHUNK_TARGET - 1) + 7) / 8 + 8);
+        size_t predicted =
+            alloc_size(TAIL_AT + HDR + (first + per * (CHUNK_TARGET - 1) + 7) / 8 + 8);
         if (predicted > cap) cap = predicted;
     }
     if (cap > UINT16_MAX) cap = alloc_size(need) <= UINT16_MAX ? alloc_size(need) : need;
@@ -827,7 +881,7 @@ static bool reserve_bits(tsdb_hseries *s, unsigned more)
 }
 
 /* Appends a sample to the open chunk; false if it cannot grow. */
-static bool encode(tsdb_hseries *s, int64_t t, uint64_t vbits)
+static bool encode(tsdb_head *h, tsdb_hseries *s, int64_t t, uint64_t vbits)
 {
     unsigned n = s->nsamples;
     uint64_t tdelta = 0, tf = 0, delta = vbits ^ s->last_v;
@@ -874,10 +928,10 @@ static bool encode(tsdb_hseries *s, int64_t t, uint64_t vbits)
             }
         }
     }
-    if (!reserve_bits(s, tn + vn)) return false;
-    uint8_t *d = s->buf + HDR;
-    size_t room = s->cap - HDR;
-    uint32_t pos = s->bits;
+    if (!reserve_bits(h, s, tn + vn)) return false;
+    uint8_t *d = s->buf + TAIL_AT;
+    size_t room = s->cap - TAIL_AT;
+    uint32_t start = tail_pos(s), pos = start;
     if (nvb) {
         for (unsigned i = 0; i < nvb; i++)
             put_bits(d, room, &pos, vb[i], 8);
@@ -907,7 +961,7 @@ static bool encode(tsdb_hseries *s, int64_t t, uint64_t vbits)
     }
     default: put_bits(d, room, &pos, vbits, 64); break;
     }
-    s->bits = pos;
+    s->bits += pos - start;
     s->tdelta = tdelta;
     s->nsamples = (uint16_t)(n + 1);
     return true;
@@ -919,29 +973,62 @@ static size_t open_len(const tsdb_hseries *s)
     return HDR + (s->bits + 7) / 8;
 }
 
+/* Copies the open chunk's bytes (open_len) into out, its count set; offs
+ * (nspill long, or NULL) gets the offsets of its spill records; `mapped`
+ * reads them through the spill files' mappings (queries). */
+static int open_copy(tsdb_head *h, const tsdb_hseries *s, uint8_t *out, uint64_t *offs, bool mapped,
+                     core_err *err)
+{
+    size_t spilled = (size_t)s->nspill * TSDB_SPILL_SEG;
+    if (s->nspill) {
+        uint64_t last;
+        memcpy(&last, s->buf, sizeof last);
+        if (tsdb_spill_read(h->spill, last, s->nspill, mapped, out, offs, err) < 0) return -1;
+    }
+    memcpy(out + spilled, s->buf + TAIL_AT, open_len(s) - spilled);
+    out[0] = (uint8_t)(s->nsamples >> 8);
+    out[1] = (uint8_t)s->nsamples;
+    return 0;
+}
+
 /* Moves the open chunk to a chunk file (or a block of its own without
  * files), keeping the buffer for the next chunk.  Caller holds the lock. */
 static int cut_open(tsdb_head *h, tsdb_hseries *s, core_err *err)
 {
-    size_t len = open_len(s);
-    uint64_t ref = 0;
-    s->buf[0] = (uint8_t)(s->nsamples >> 8);
-    s->buf[1] = (uint8_t)s->nsamples;
+    size_t len = open_len(s), spilled = (size_t)s->nspill * TSDB_SPILL_SEG;
+    uint64_t ref = 0, offs[UINT8_MAX];
+    uint8_t *bytes = s->buf + TAIL_AT, *joined = NULL;
+    if (s->nspill) {
+        bytes = joined = core_malloc(len);
+        if (open_copy(h, s, joined, offs, false, err) < 0) {
+            free(joined);
+            return -1;
+        }
+    } else {
+        bytes[0] = (uint8_t)(s->nsamples >> 8);
+        bytes[1] = (uint8_t)s->nsamples;
+    }
     if (h->chunks_dir) {
-        if (hfile_write(h, s->ref, s->open_mint, s->maxt, s->buf, len, &ref, err) < 0) {
-            s->buf[0] = s->buf[1] = 0;
+        if (hfile_write(h, s->ref, s->open_mint, s->maxt, bytes, len, &ref, err) < 0) {
+            if (!joined) bytes[0] = bytes[1] = 0;
+            free(joined);
             return -1;
         }
     } else {
         uint8_t *mem = core_malloc(sizeof(uint32_t) + len);
         uint32_t l32 = (uint32_t)len;
         memcpy(mem, &l32, sizeof l32);
-        memcpy(mem + sizeof l32, s->buf, len);
+        memcpy(mem + sizeof l32, bytes, len);
         ref = (uint64_t)(uintptr_t)mem;
+    }
+    if (joined) {
+        tsdb_spill_release(h->spill, offs, s->nspill);
+        free(joined);
     }
     s->mm = core_reallocarray(s->mm, s->nmm + 1, sizeof(*s->mm));
     s->mm[s->nmm++] = (tsdb_hchunk){.ref = ref, .mint = s->open_mint, .maxt = s->maxt};
-    memset(s->buf, 0, len);
+    memset(s->buf + TAIL_AT, 0, len - spilled);
+    s->nspill = 0;
     s->bits = 0;
     s->nsamples = 0;
     s->leading = 0xff;
@@ -978,7 +1065,7 @@ static int append_locked(tsdb_head *h, tsdb_hseries *s, int64_t t, uint64_t vbit
         s->open_mint = t;
         s->next_at = (int64_t)rangefor(t, h->chunk_range);
     }
-    if (!encode(s, t, vbits))
+    if (!encode(h, s, t, vbits))
         return core_err_set(err, "head chunk of series %llu is full", (unsigned long long)s->ref);
     __atomic_store_n(&s->maxt, t, __ATOMIC_RELAXED);
     __atomic_store_n(&s->last_v, vbits, __ATOMIC_RELAXED);
@@ -1028,7 +1115,7 @@ static inline __attribute__((always_inline)) int append_batch(tsdb_head *h, tsdb
         if (i + PREFETCH_TAIL < n) {
             const tsdb_hseries *f = sv[i + PREFETCH_TAIL];
             const uint8_t *b = __atomic_load_n(&f->buf, __ATOMIC_RELAXED);
-            if (b) __builtin_prefetch(b + HDR + __atomic_load_n(&f->bits, __ATOMIC_RELAXED) / 8, 1);
+            if (b) __builtin_prefetch(b + TAIL_AT + tail_pos(f) / 8, 1);
         }
         tsdb_hseries *s = sv[i];
         int64_t t = v[i].t;
@@ -1102,6 +1189,7 @@ tsdb_head *tsdb_head_new(const tsdb_head_opts *o, core_err *err)
         }
         h->first_seq = last + 1;
         h->buf = core_malloc(FILE_BUF);
+        h->spill = tsdb_spill_new(h->chunks_dir);
     }
     return h;
 }
@@ -1119,6 +1207,8 @@ void tsdb_head_free(tsdb_head *h)
     }
     pthread_mutex_unlock(&h->file_mtx);
     free(h->files);
+    tsdb_spill_free(h->spill); /* first: no series needs to give its records back */
+    h->spill = NULL;
     /* Aliases (WAL replay) first, while every series is still alive. */
     for (uint64_t p = 0; p < REF_PAGES && h->refs; p++)
         for (uint64_t i = 0; h->refs[p] && i < REF_PAGE; i++)
@@ -1223,12 +1313,14 @@ static size_t copy_chunks(tsdb_head *h, tsdb_hseries *s, int64_t mint, int64_t m
     if (s->nsamples && s->maxt >= mint && s->open_mint <= maxt) {
         size_t len = open_len(s);
         uint8_t *copy = core_arena_alloc(arena, len);
-        memcpy(copy, s->buf, len);
-        copy[0] = (uint8_t)(s->nsamples >> 8);
-        copy[1] = (uint8_t)s->nsamples;
-        cm[n] = (tsdb_chunk_meta){.mint = s->open_mint, .maxt = s->maxt};
-        b[n] = copy;
-        l[n++] = (uint32_t)len;
+        core_err e = {{0}};
+        if (open_copy(h, s, copy, NULL, true, &e) == 0) {
+            cm[n] = (tsdb_chunk_meta){.mint = s->open_mint, .maxt = s->maxt};
+            b[n] = copy;
+            l[n++] = (uint32_t)len;
+        } else {
+            core_error("tsdb", "Cannot read the open chunk of a series", "err", e.msg);
+        }
     }
     sunlock(s);
     *metas = cm;

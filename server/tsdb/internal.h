@@ -84,6 +84,34 @@ void tsdb_refset_normalize(tsdb_refset *s);
 /* a = a ∩ b (intersect) or a = a \ b (subtract); both normalized. */
 void tsdb_refset_merge(tsdb_refset *a, const tsdb_refset *b, bool intersect);
 
+/* ---- The spilled start of open head chunks (spill.c) */
+
+#define TSDB_SPILL_SEG 128 /* bytes of a chunk a record holds */
+
+/* The largest open chunk buffer of a head with a spill log: the offset of
+ * the last record, then 160 bytes of chunk: room for a segment and the
+ * largest sample (145 bits) past it. */
+#define TSDB_HEAD_TAIL_MAX (8 + TSDB_SPILL_SEG + 32)
+
+typedef struct tsdb_spill tsdb_spill;
+
+/* A log of unlinked scratch files in dir, created as records come. */
+tsdb_spill *tsdb_spill_new(const char *dir);
+void tsdb_spill_free(tsdb_spill *sp);
+/* Appends TSDB_SPILL_SEG bytes chained to the record at prev (ignored for a
+ * chunk's first); *ref gets the new record's offset. */
+int tsdb_spill_put(tsdb_spill *sp, uint64_t prev, const uint8_t *seg, uint64_t *ref, core_err *err);
+/* Reads the n records of the chain ending at `last`, oldest first: their
+ * bytes into out (n x TSDB_SPILL_SEG; may be NULL), their offsets into offs
+ * (n; may be NULL).  `mapped` reads written records through the files'
+ * mappings (pages that then count as the process's) instead of pread. */
+int tsdb_spill_read(tsdb_spill *sp, uint64_t last, size_t n, bool mapped, uint8_t *out,
+                    uint64_t *offs, core_err *err);
+/* Gives up the records at offs[0..n) (a chain no longer needed). */
+void tsdb_spill_release(tsdb_spill *sp, const uint64_t *offs, size_t n);
+/* Open files, and bytes of records still live. */
+void tsdb_spill_stats(tsdb_spill *sp, uint64_t *files, uint64_t *live_bytes);
+
 /* ---- Head internals (head.c) */
 
 /* A cut chunk: in chunks_head/ at `ref`, or, in a head without files, in
@@ -97,9 +125,11 @@ typedef struct tsdb_hchunk {
 /* A head series.  The first 64 bytes are what an append reads and writes:
  * the open chunk's encoder state lives here (no tsdb_xor, no count read from
  * the chunk bytes), so an append touches this line and the chunk's tail.
- * The open chunk's bytes (`buf`) carry a zero count in their 2-byte header
- * while open; readers of the bytes set it from `nsamples`.  The bits after
- * `bits` are zero, up to `cap`.  The labels follow the struct in the same
+ * The open chunk's bytes carry a zero count in their 2-byte header while
+ * open; readers of the bytes set it from `nsamples`.  Its first
+ * nspill x TSDB_SPILL_SEG bytes are in the spill log, the rest at `buf`
+ * after the offset of the last spill record (8 bytes); the bits after the
+ * last one written are zero, up to `cap`.  The labels follow the struct in the same
  * allocation (no pointer: 16 bytes a series less, with malloc's rounding).
  * Series live in 64-byte aligned slots (head.c), so the append line is one
  * cache line, not two. */
@@ -107,12 +137,12 @@ struct tsdb_hseries {
     /* Guarded by `lock` (a spinlock, see head.c): */
     uint8_t lock;
     uint8_t leading, trailing; /* XOR value window; leading 0xff before one */
-    uint8_t spare;
-    uint16_t nsamples; /* in the open chunk */
-    uint16_t cap;      /* bytes at buf */
-    uint32_t bits;     /* data bits in the open chunk after its header */
-    uint32_t ref;      /* (refs are below 2^32: the ref table's size) */
-    uint8_t *buf;      /* the open chunk, header included; NULL before the first sample */
+    uint8_t nspill;            /* TSDB_SPILL_SEG byte records of the open chunk in the spill log */
+    uint16_t nsamples;         /* in the open chunk */
+    uint16_t cap;              /* bytes at buf */
+    uint32_t bits;             /* data bits in the open chunk after its header */
+    uint32_t ref;              /* (refs are below 2^32: the ref table's size) */
+    uint8_t *buf;      /* the open chunk's tail (see head.c); NULL before the first sample */
     int64_t maxt;      /* newest sample, INT64_MIN when none */
     uint64_t last_v;   /* its value bits */
     uint64_t tdelta;   /* last timestamp delta in the open chunk */
@@ -181,6 +211,8 @@ struct tsdb_head {
     pthread_mutex_t file_mtx;
     struct hfile *files;
     size_t nfiles, capfiles;
+    tsdb_spill *spill; /* the open chunks' spilled bytes; NULL without chunks_dir */
+    uint64_t spill_failures;
     uint64_t first_seq;
     uint8_t *buf; /* records not yet written to the last file */
     size_t buflen;
