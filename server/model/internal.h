@@ -170,6 +170,12 @@ struct model_parser {
     core_label *pairs;
     size_t pairs_cap;
     model_pb pb;
+
+    /* The known-series shortcut (text format; see model_parser_set_known). */
+    model_known_fn known;
+    void *known_ctx;
+    bool lazy;      /* the current series was taken by it: labels not lexed yet */
+    size_t lazy_at; /* where its line starts */
 };
 
 /* ---- Shared by the format files (parser.c) */
@@ -236,6 +242,8 @@ bool model_value(model_parser *p, const char *s, size_t n, double *out, const ch
 /* ---- The format files */
 
 model_entry model_text_next(model_parser *p);
+/* Lexes the labels of a series the known-series shortcut took. */
+void model_text_lex_labels(model_parser *p);
 model_entry model_om_next(model_parser *p);
 model_entry model_pb_next(model_parser *p);
 void model_pb_reset(model_pb *pb);

@@ -155,6 +155,19 @@ typedef struct model_parser model_parser;
 model_parser *model_parser_new(model_format fmt, const char *buf, size_t len,
                                const char *name_for_errors);
 
+/* A shortcut for a caller that remembers series it parsed before (the
+ * scraper's cache), in the text format: for a line `<series> <value>` or
+ * `<series> <value> <timestamp>`, `known` is called with the series text
+ * (as model_parser_series_key would give it) before its labels are lexed;
+ * if it returns true, the caller vouches that the parser accepted exactly
+ * that text before, and the line is taken without lexing the labels again
+ * (model_parser_labels and model_parser_labels_new lex them when asked).
+ * A false return, or anything unusual about the line, lexes it in full, and
+ * errors are the same as without the shortcut.  NULL turns it off; it stays
+ * across model_parser_reset. */
+typedef bool (*model_known_fn)(void *ctx, const char *series, size_t len);
+void model_parser_set_known(model_parser *p, model_known_fn known, void *ctx);
+
 /* Starts over on a new buffer, keeping the parser's memory for reuse. */
 void model_parser_reset(model_parser *p, model_format fmt, const char *buf, size_t len,
                         const char *name_for_errors);
@@ -185,7 +198,7 @@ model_str model_parser_name(const model_parser *p);
  * In protobuf the le or quantile label a bucket or quantile series gets is
  * the last one.  Sets *n (not NULL) to their number.  The array is owned by
  * the parser. */
-const model_label *model_parser_labels(const model_parser *p, size_t *n);
+const model_label *model_parser_labels(model_parser *p, size_t *n);
 
 /* SERIES: the sample value.  NaN from the text formats has
  * MODEL_NORMAL_NAN_BITS; protobuf values are passed through as sent. */

@@ -38,7 +38,14 @@ static void clear_entry(model_parser *p)
     p->ts = p->ex_ts = 0;
     p->type = MODEL_TYPE_UNKNOWN;
     p->lab.n = p->exlab.n = 0;
+    p->lazy = false;
     core_sb_reset(&p->scratch);
+}
+
+void model_parser_set_known(model_parser *p, model_known_fn known, void *ctx)
+{
+    p->known = known;
+    p->known_ctx = ctx;
 }
 
 void model_parser_reset(model_parser *p, model_format fmt, const char *buf, size_t len,
@@ -109,6 +116,15 @@ static bool is(const model_parser *p, model_entry e)
     return p->state == MODEL_RUNNING && p->entry == e;
 }
 
+/* The labels of a series the known-series shortcut took, lexed now. */
+static void unlazy(model_parser *p)
+{
+    if (p->lazy && is(p, MODEL_ENTRY_SERIES)) {
+        p->lazy = false;
+        model_text_lex_labels(p);
+    }
+}
+
 static const model_str empty = {"", 0};
 
 model_str model_parser_name(const model_parser *p)
@@ -116,8 +132,9 @@ model_str model_parser_name(const model_parser *p)
     return p->state == MODEL_RUNNING && p->mname.p ? p->mname : empty;
 }
 
-const model_label *model_parser_labels(const model_parser *p, size_t *n)
+const model_label *model_parser_labels(model_parser *p, size_t *n)
 {
+    unlazy(p);
     *n = is(p, MODEL_ENTRY_SERIES) ? p->n_labels : 0;
     return *n ? p->labels : NULL;
 }
@@ -222,6 +239,7 @@ static core_labels *build_labels(model_parser *p, const model_str *name, const m
 
 core_labels *model_parser_labels_new(model_parser *p, core_arena *arena, core_err *err)
 {
+    unlazy(p);
     if (!is(p, MODEL_ENTRY_SERIES)) {
         core_err_set(err, "%s: the current entry is not a series", p->name);
         return NULL;

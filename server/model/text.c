@@ -171,21 +171,95 @@ static model_entry timestamp(model_parser *p, size_t j)
     return MODEL_ENTRY_SERIES;
 }
 
-static model_entry series(model_parser *p, size_t i)
+/* The metric name and labels of the series at i; the position after them
+ * (after the name or "}"), or 0. */
+static size_t name_and_labels(model_parser *p, size_t i)
 {
-    char g[MODEL_QUOTE_BUFSZ];
     size_t j = model_scan_class(p, i, MODEL_CC_MNAME), end = j;
     p->mname = (model_str){p->buf + i, j - i};
     j = skip_ws(p, j);
-    if (j < p->len && p->buf[j] == '{') {
-        j = end = labels(p, j + 1);
-        if (j == 0) return MODEL_ENTRY_ERROR;
-        j = skip_ws(p, j);
-    }
-    p->series = (model_str){p->buf + i, end - i};
+    if (j < p->len && p->buf[j] == '{') end = labels(p, j + 1);
     model_fix_escaped(p);
     p->labels = p->lab.v;
     p->n_labels = p->lab.n;
+    return end;
+}
+
+void model_text_lex_labels(model_parser *p)
+{
+    name_and_labels(p, p->lazy_at);
+}
+
+static bool is_ws(char c)
+{
+    return c == ' ' || c == '\t';
+}
+
+/* The token that ends before `to` (after trailing blanks are skipped):
+ * [*t0, *t1); false if there is none or nothing but blanks precede it. */
+static bool last_token(const model_parser *p, size_t from, size_t to, size_t *t0, size_t *t1)
+{
+    while (to > from && is_ws(p->buf[to - 1]))
+        to--;
+    size_t k = to;
+    while (k > from && !is_ws(p->buf[k - 1]))
+        k--;
+    if (k == to || k == from) return false;
+    for (size_t c = k; c < to; c++)
+        if (model_is(p->buf[c], MODEL_CC_TVALEND)) return false;
+    *t0 = k;
+    *t1 = to;
+    return true;
+}
+
+/* Whether the caller knows [i, end) (blanks before `end` trimmed) as a series
+ * text; sets p->series if so. */
+static bool known(model_parser *p, size_t i, size_t end)
+{
+    while (end > i && is_ws(p->buf[end - 1]))
+        end--;
+    if (end == i || !p->known(p->known_ctx, p->buf + i, end - i)) return false;
+    p->series = (model_str){p->buf + i, end - i};
+    return true;
+}
+
+/* The known-series shortcut (model_parser_set_known): the line at i taken
+ * as `<series> <value> [<timestamp>]` without lexing the labels, when the
+ * caller knows that series text.  Anything it cannot take (a value that
+ * does not parse, for one) goes to the full path, which gives the errors.
+ * Taken this way, the line reads exactly as the full path would read it:
+ * a series text the parser accepted ends with its name or "}", and the
+ * value token holds no blank or "{". */
+static bool shortcut(model_parser *p, size_t i)
+{
+    size_t eol = model_line_end(p, i), v0, v1, t0, t1;
+    if (!last_token(p, i, eol, &v0, &v1) ||
+        model_parse_float(p->buf + v0, v1 - v0, &p->value, &p->tmp) != MODEL_FLOAT_OK)
+        return false;
+    if (!known(p, i, v0)) {
+        /* Perhaps the last token was a timestamp. */
+        t0 = v0, t1 = v1;
+        if (model_scan_class(p, t0, MODEL_CC_DIGIT) != t1 || !last_token(p, i, t0, &v0, &v1) ||
+            model_parse_float(p->buf + v0, v1 - v0, &p->value, &p->tmp) != MODEL_FLOAT_OK ||
+            !parse_ts(p->buf + t0, t1 - t0, &p->ts) || !known(p, i, v0))
+            return false;
+        p->has_ts = true;
+    }
+    p->mname = (model_str){p->buf + i, model_scan_class(p, i, MODEL_CC_MNAME) - i};
+    p->lazy = true;
+    p->lazy_at = i;
+    next_line(p, eol);
+    return true;
+}
+
+static model_entry series(model_parser *p, size_t i)
+{
+    char g[MODEL_QUOTE_BUFSZ];
+    if (p->known && shortcut(p, i)) return MODEL_ENTRY_SERIES;
+    size_t end = name_and_labels(p, i);
+    if (end == 0) return MODEL_ENTRY_ERROR;
+    size_t j = skip_ws(p, end);
+    p->series = (model_str){p->buf + i, end - i};
     if (!model_check_dups(p, p->labels, p->n_labels, false, i)) return MODEL_ENTRY_ERROR;
     size_t v0 = j;
     while (j < p->len && !model_is(p->buf[j], MODEL_CC_TVALEND))

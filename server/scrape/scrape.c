@@ -485,6 +485,23 @@ static void on_gone(void *ctx, const scrape_centry *e)
         stale_one(sc->app, e, sc->ts);
 }
 
+/* The known-series shortcut of the text parser: a series text the cache
+ * has (its entry kept for the caller) was parsed and accepted before. */
+typedef struct known_ctx {
+    const scrape_manager *m;
+    target *t;
+    scrape_centry *ce; /* the entry of the line the parser took, or NULL */
+    uint64_t h[2];
+} known_ctx;
+
+static bool known_series(void *ctx, const char *s, size_t len)
+{
+    known_ctx *k = ctx;
+    scrape_cache_key(s, len, k->m->key_seed, k->h);
+    k->ce = scrape_cache_find(&k->t->cache, k->h);
+    return k->ce != NULL;
+}
+
 /* Adds the scrape's samples to app, and staleness markers for the series of
  * the last scrape that are gone; o->failed on a parse error or a limit (the
  * caller rolls app back then).  The caller commits app with the report
@@ -498,12 +515,15 @@ static void process_body(scrape_manager *m, target *t, int64_t ts, outcome *o, t
     else
         model_parser_reset(m->parser, fmt, t->body.buf ? t->body.buf : "", t->body.len, t->url);
     model_parser *p = m->parser;
+    known_ctx kc = {.m = m, .t = t};
+    model_parser_set_known(p, known_series, &kc);
     core_arena arena;
     core_arena_init(&arena, 0);
     if (++t->iter == 0) t->iter = 1;
     uint32_t iter = t->iter;
     core_err err = {{0}};
     for (;;) {
+        kc.ce = NULL;
         model_entry e = model_parser_next(p, &err);
         if (e == MODEL_ENTRY_EOF) break;
         if (e == MODEL_ENTRY_ERROR) {
@@ -530,17 +550,19 @@ static void process_body(scrape_manager *m, target *t, int64_t ts, outcome *o, t
         }
         if (e != MODEL_ENTRY_SERIES) continue;
         uint32_t pos = (uint32_t)o->scraped++;
-        model_str key = model_parser_series_key(p);
-        uint64_t h[2];
-        scrape_cache_key(key.p, key.len, m->key_seed, h);
-        scrape_centry *ce = scrape_cache_find(&t->cache, h);
+        scrape_centry *ce = kc.ce; /* the shortcut took the line */
+        if (!ce) {
+            model_str key = model_parser_series_key(p);
+            scrape_cache_key(key.p, key.len, m->key_seed, kc.h);
+            ce = scrape_cache_find(&t->cache, kc.h);
+        }
         core_labels *ls = NULL; /* only for a series the TSDB does not know by ref */
         if (!ce) {
             if (series_labels(t, p, &arena, &ls, o) < 0) {
                 o->failed = true;
                 break;
             }
-            ce = scrape_cache_add(&t->cache, h);
+            ce = scrape_cache_add(&t->cache, kc.h);
             ce->flags = SCRAPE_CE_NEW | (ls ? 0 : SCRAPE_CE_DROPPED);
             if (ls) o->added++;
         } else if (ce->seen == iter) { /* the same series twice in one scrape: upstream drops it */
@@ -579,6 +601,7 @@ static void process_body(scrape_manager *m, target *t, int64_t ts, outcome *o, t
         ce->ref = ref <= UINT32_MAX ? (uint32_t)ref : 0;
     }
     core_arena_destroy(&arena);
+    model_parser_set_known(p, NULL, NULL);
     if (o->failed) return;
     /* Series of the last scrape that are gone: staleness markers. */
     sweep_ctx sc = {app, t->last_ok, ts};
