@@ -18,6 +18,9 @@
 enum {
     SCRAPE_CE_DROPPED = 1, /* metric relabeling dropped the series */
     SCRAPE_CE_NEW = 2,     /* first seen in the scrape under way */
+    /* Its last sample came with its own timestamp (honored): no staleness
+     * marker when it goes, unless track_timestamps_staleness. */
+    SCRAPE_CE_UNTRACKED = 4,
 };
 
 typedef struct scrape_centry {

@@ -322,6 +322,7 @@ static bool same_config(const target *a, const target *b)
     const scrape_target_def *x = &a->def, *y = &b->def;
     return x->interval_ms == y->interval_ms && x->timeout_ms == y->timeout_ms &&
            x->honor_labels == y->honor_labels && x->honor_timestamps == y->honor_timestamps &&
+           x->track_timestamps_staleness == y->track_timestamps_staleness &&
            x->sample_limit == y->sample_limit && x->label_limit == y->label_limit &&
            x->label_name_length_limit == y->label_name_length_limit &&
            x->label_value_length_limit == y->label_value_length_limit &&
@@ -481,7 +482,8 @@ typedef struct sweep_ctx {
 static void on_gone(void *ctx, const scrape_centry *e)
 {
     const sweep_ctx *sc = ctx;
-    if (!(e->flags & SCRAPE_CE_DROPPED) && sc->last_ok && e->seen == sc->last_ok)
+    if (!(e->flags & (SCRAPE_CE_DROPPED | SCRAPE_CE_UNTRACKED)) && sc->last_ok &&
+        e->seen == sc->last_ok)
         stale_one(sc->app, e, sc->ts);
 }
 
@@ -565,9 +567,19 @@ static void process_body(scrape_manager *m, target *t, int64_t ts, outcome *o, t
             ce = scrape_cache_add(&t->cache, kc.h);
             ce->flags = SCRAPE_CE_NEW | (ls ? 0 : SCRAPE_CE_DROPPED);
             if (ls) o->added++;
-        } else if (ce->seen == iter) { /* the same series twice in one scrape: upstream drops it */
-            continue;
         }
+        int64_t sts = ts, given;
+        bool own_ts = t->def.honor_timestamps && model_parser_timestamp(p, &given);
+        if (own_ts) sts = given;
+        /* The same series twice in one scrape: upstream drops the second
+         * sample unless it has a timestamp of its own. */
+        if (ce->seen == iter && !own_ts) continue;
+        /* As upstream, a series with its own timestamps is left out of
+         * staleness tracking unless the config asks for it. */
+        if (own_ts && !t->def.track_timestamps_staleness)
+            ce->flags |= SCRAPE_CE_UNTRACKED;
+        else
+            ce->flags &= ~(uint32_t)SCRAPE_CE_UNTRACKED;
         ce->seen = iter;
         ce->pos = pos;
         if (ce->flags & SCRAPE_CE_DROPPED) continue;
@@ -578,9 +590,6 @@ static void process_body(scrape_manager *m, target *t, int64_t ts, outcome *o, t
             snprintf(o->error, sizeof o->error, "sample limit exceeded");
             break;
         }
-        int64_t sts = ts;
-        int64_t given;
-        if (t->def.honor_timestamps && model_parser_timestamp(p, &given)) sts = given;
         double v = model_parser_value(p);
         uint64_t ref = ce->ref;
         int rc = tsdb_appender_add(app, &ref, ls, sts, v, &err);
@@ -635,7 +644,8 @@ static void stale_all(target *t, int64_t ts, tsdb_appender *app)
     if (t->last_ok)
         for (uint32_t i = 0; i < t->cache.n; i++) {
             const scrape_centry *e = &t->cache.v[i];
-            if (!(e->flags & (SCRAPE_CE_DROPPED | SCRAPE_CE_NEW))) stale_one(app, e, ts);
+            if (!(e->flags & (SCRAPE_CE_DROPPED | SCRAPE_CE_NEW | SCRAPE_CE_UNTRACKED)))
+                stale_one(app, e, ts);
         }
     scrape_cache_destroy(&t->cache);
     t->last_ok = 0;

@@ -44,6 +44,9 @@ typedef struct scrape_target_def {
     int64_t timeout_ms;
     bool honor_labels;
     bool honor_timestamps;
+    /* Staleness markers also for series exposed with their own timestamps
+     * (upstream leaves those out unless this is set). */
+    bool track_timestamps_staleness;
     uint64_t sample_limit; /* 0: none */
     uint64_t label_limit;
     uint64_t label_name_length_limit;

@@ -190,6 +190,7 @@ void scrape_def_init(scrape_def_store *st, const cfg_scrape *sc, const scrape_po
     d->timeout_ms = p->timeout_ms;
     d->honor_labels = sc->honor_labels;
     d->honor_timestamps = sc->honor_timestamps;
+    d->track_timestamps_staleness = sc->track_timestamps_staleness;
     d->sample_limit = sc->sample_limit;
     d->label_limit = sc->label_limit;
     d->label_name_length_limit = sc->label_name_length_limit;

@@ -3,7 +3,8 @@
  * (core's HTTP server on a free loopback port) into a real TSDB in a
  * temporary directory: samples and report series, the series cache
  * (scrape_series_added falls to 0), staleness markers for a series that
- * vanishes, for a failed scrape and for a removed target, honor_labels and
+ * vanishes, for a failed scrape and for a removed target (none for series
+ * with their own timestamps unless tracked, as upstream), honor_labels and
  * exported_* renaming, metric relabeling dropping series, the sample and
  * label limits, the body size limit, a hanging target timing out, garbage,
  * the Accept header, the deterministic offset, a series the head dropped
@@ -254,6 +255,68 @@ static void test_scrape_and_report(void **state)
     assert_true(is_stale(v[n - 1]));
     n = samples(f, "up", NULL, NULL, v, 64, NULL);
     assert_true(is_stale(v[n - 1]));
+    core_arena_destroy(&arena);
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Series exposed with their own timestamps, as upstream: no staleness
+ * marker when they go unless track_timestamps_staleness is set, and a
+ * series listed twice in one scrape keeps both samples when they carry
+ * timestamps (without, the second is dropped). */
+static void test_explicit_timestamps(void **state)
+{
+    fixture *f = *state;
+    core_arena arena;
+    core_arena_init(&arena, 0);
+    double v[64];
+    char b[512];
+    int64_t t1 = now_ms() - 5000;
+    snprintf(b, sizeof b, "a 1 %lld\nb 2\nc 1 %lld\nc 2 %lld\nd 1\nd 2\n", (long long)t1,
+             (long long)t1, (long long)t1 + 1);
+    set_body(b);
+    sync_one(f, (scrape_target_def){.honor_timestamps = true});
+    wait_scrapes(f, 2, &arena);
+    size_t n = samples(f, "c", NULL, NULL, v, 64, NULL);
+    assert_int_equal(n, 2);
+    assert_true(v[0] == 1 && v[1] == 2);
+    n = samples(f, "d", NULL, NULL, v, 64, NULL);
+    assert_true(n >= 2);
+    for (size_t i = 0; i < n; i++)
+        assert_true(v[i] == 1); /* the second "d" of each scrape dropped */
+    set_body("x 1\n");
+    wait_scrapes(f, 2, &arena);
+    n = samples(f, "b", NULL, NULL, v, 64, NULL);
+    assert_true(n >= 2 && is_stale(v[n - 1]));
+    n = samples(f, "a", NULL, NULL, v, 64, NULL);
+    assert_int_equal(n, 1); /* one sample at t1, no marker */
+    assert_true(v[0] == 1);
+    n = samples(f, "c", NULL, NULL, v, 64, NULL);
+    assert_true(n == 2 && !is_stale(v[1]));
+
+    /* Tracked: the marker comes, also when the target goes away. */
+    int64_t t2 = now_ms() - 2000;
+    snprintf(b, sizeof b, "e 1 %lld\nf 1 %lld\n", (long long)t2, (long long)t2);
+    set_body(b);
+    sync_one(f, (scrape_target_def){.honor_timestamps = true, .track_timestamps_staleness = true});
+    wait_scrapes(f, 2, &arena);
+    snprintf(b, sizeof b, "f 1 %lld\n", (long long)t2);
+    set_body(b);
+    wait_scrapes(f, 2, &arena);
+    n = samples(f, "e", NULL, NULL, v, 64, NULL);
+    assert_true(n == 2 && v[0] == 1 && is_stale(v[1]));
+    assert_int_equal(scrape_manager_sync(f->m, NULL, 0, NULL), 0);
+    for (int i = 0; i < 100; i++) {
+        n = samples(f, "f", NULL, NULL, v, 64, NULL);
+        if (n == 2) break;
+        usleep(10000);
+    }
+    assert_true(n == 2 && is_stale(v[1]));
     core_arena_destroy(&arena);
 }
 
@@ -520,6 +583,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_scrape_and_report, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_explicit_timestamps, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failures, setup, teardown),
         cmocka_unit_test_setup_teardown(test_labels, setup, teardown),
         cmocka_unit_test_setup_teardown(test_forgotten_series, setup, teardown),
