@@ -17,9 +17,9 @@
  * whatever happens.  A cut chunk goes to chunks_head/ in upstream's head
  * chunk file format and the series keeps only its ref and time range; reads
  * map the file (pages not yet written out are read from the write buffer).
- * Of the open chunk only the tail is in memory: its whole 128-byte pieces go
+ * Of the open chunk only the tail is in memory: its whole 64-byte pieces go
  * to the spill log (spill.c) as it grows, so a series costs its labels, this
- * struct and at most 168 bytes of chunk, not the full chunk every series
+ * struct and at most 104 bytes of chunk, not the full chunk every series
  * reaches at the same time.  The
  * open chunk is not a tsdb_xor: its encoder state sits in the series' first
  * cache line (see internal.h) and the bits are written by this file's own
