@@ -20,14 +20,13 @@
  * Of the open chunk only the tail is in memory: its whole 64-byte pieces go
  * to the spill log (spill.c) as it grows, so a series costs its labels, this
  * struct and at most 104 bytes of chunk, not the full chunk every series
- * reaches at the same time.  The
- * open chunk is not a tsdb_xor: its encoder state sits in the series' first
- * cache line (see internal.h) and the bits are written by this file's own
- * encoder (the same bits, checked against xor.c by the unit tests), so an
- * append touches that line and the chunk's tail and nothing else; a batch
- * of appends (a commit, a WAL record) prefetches both some samples ahead,
- * which is what makes appends fast at a million series: each sample costs
- * two cache misses, overlapped.
+ * reaches at the same time.  The open chunk is not a tsdb_xor: its encoder
+ * state sits in the series' first cache line (see internal.h) and the bits
+ * are written by this file's own encoder (the same bits, checked against
+ * xor.c by the unit tests), so an append touches that line and the chunk's
+ * tail and nothing else; a batch of appends (a commit, a WAL record)
+ * prefetches both some samples ahead, which is what makes appends fast at a
+ * million series: each sample costs two cache misses, overlapped.
  *
  * Postings.  An inverted index from (name, value) to the sorted refs of the
  * series that have it, plus per name the list of its values; all keyed by
@@ -825,6 +824,7 @@ static size_t alloc_size(size_t n)
 
 #define SPILL_CAP TSDB_HEAD_TAIL_MAX
 _Static_assert(SPILL_CAP == TAIL_AT + TSDB_SPILL_SEG + 32, "the tail's layout");
+_Static_assert(TSDB_SPILL_SEG *UINT8_MAX >= 240 * 19, "nspill counts a full chunk's records");
 
 /* Moves the buffer's first TSDB_SPILL_SEG chunk bytes to the spill log;
  * false if they could not be written (the buffer then grows instead: a full
