@@ -32,7 +32,7 @@ function freePort() {
 async function waitReady(base) {
   for (let i = 0; i < 200; i++) {
     try {
-      const r = await fetch(base + '/-/ready');
+      const r = await fetch(base + '/-/ready', { signal: AbortSignal.timeout(5000) });
       if (r.status === 200) return;
     } catch (e) {
       // not listening yet

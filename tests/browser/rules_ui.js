@@ -73,6 +73,9 @@ function freePort() {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+// Every fetch here has a timeout of its own: under CI's load Node's fetch was
+// seen never to settle after a connection to the just-started server closed,
+// which left waitFor waiting until ctest's timeout, with no output.
 async function waitFor(what, fn, timeoutMs = 30000) {
   const until = Date.now() + timeoutMs;
   for (;;) {
@@ -87,7 +90,7 @@ async function waitFor(what, fn, timeoutMs = 30000) {
 }
 
 async function apiData(base, pathAndQuery) {
-  const r = await fetch(base + '/api/v1/' + pathAndQuery);
+  const r = await fetch(base + '/api/v1/' + pathAndQuery, { signal: AbortSignal.timeout(5000) });
   const body = await r.json();
   if (body.status !== 'success') throw new Error(body.error);
   return body.data;
@@ -159,7 +162,7 @@ async function main() {
       `--storage.tsdb.path=${path.join(dir, 'data')}`,
     ], { stdio: ['ignore', log, log] });
     fs.closeSync(log);
-    await waitFor('the server to be ready', async () => (await fetch(base + '/-/ready')).status === 200);
+    await waitFor('the server to be ready', async () => (await fetch(base + '/-/ready', { signal: AbortSignal.timeout(5000) })).status === 200);
     // every rule evaluated, the alert firing, the recording rule's series there
     await waitFor('the rules to run', async () => {
       const d = await apiData(base, 'rules');

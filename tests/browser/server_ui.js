@@ -62,6 +62,9 @@ function freePort() {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+// Every fetch here has a timeout of its own: under CI's load Node's fetch was
+// seen never to settle after a connection to the just-started server closed,
+// which left waitFor waiting until ctest's timeout, with no output.
 async function waitFor(what, fn, timeoutMs = 30000) {
   const until = Date.now() + timeoutMs;
   for (;;) {
@@ -119,7 +122,7 @@ async function stopServer(s) {
 }
 
 async function apiData(base, pathAndQuery) {
-  const r = await fetch(base + '/api/v1/' + pathAndQuery);
+  const r = await fetch(base + '/api/v1/' + pathAndQuery, { signal: AbortSignal.timeout(5000) });
   const body = await r.json();
   if (body.status !== 'success') throw new Error(body.error);
   return body.data;
@@ -141,7 +144,7 @@ async function main() {
     // a target nothing listens on: down, with an error
     const downPort = await freePort();
     srv = startServer(dir, 'server', port, {}, downPort);
-    await waitFor('the server to be ready', async () => (await fetch(base + '/-/ready')).status === 200);
+    await waitFor('the server to be ready', async () => (await fetch(base + '/-/ready', { signal: AbortSignal.timeout(5000) })).status === 200);
     // enough scrapes for rate() over several steps of a 5m graph (1s steps)
     await waitFor('eight scrapes', async () => {
       const d = await apiData(base, 'query?query=' + encodeURIComponent('count_over_time(up{job="prom-server"}[1m])'));
@@ -367,7 +370,7 @@ async function main() {
       flags: [`--web.external-url=http://127.0.0.1:${port2}/prom/`],
       metricsPath: '/prom/metrics',
     });
-    await waitFor('the prefixed server', async () => (await fetch(base2 + '/prom/-/ready')).status === 200);
+    await waitFor('the prefixed server', async () => (await fetch(base2 + '/prom/-/ready', { signal: AbortSignal.timeout(5000) })).status === 200);
     await waitFor('a scrape under the prefix', async () =>
       (await apiData(base2 + '/prom', 'query?query=prometheus_build_info')).result.length > 0);
     await page.goto(base2 + '/prom/');
